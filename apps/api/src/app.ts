@@ -1,0 +1,93 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { newId } from "@skiff/shared";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { codeForStatus, errorResponse } from "./lib/error-body.js";
+import { ApiError } from "./lib/errors.js";
+import type { AppEnv } from "./lib/hono-env.js";
+import { healthRoutes } from "./routes/health.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import type { Services } from "./services.js";
+
+export interface AppOptions {
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes?: number;
+}
+
+const clientRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The REST API over `services`: every route, the OpenAPI document, errors and request logs. */
+export function newApp(services: Services, options: AppOptions = {}) {
+  const app = new OpenAPIHono<AppEnv>();
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+
+  app.use(async (c, next) => {
+    const given = c.req.header("x-request-id");
+    const requestId = given && clientRequestId.test(given) ? given : newId("req");
+    c.set("requestId", requestId);
+    c.set("services", services);
+    const started = performance.now();
+    await next();
+    c.header("x-request-id", requestId);
+    services.logger.info(
+      {
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      "request",
+    );
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) =>
+        errorResponse(
+          c,
+          "PayloadTooLarge",
+          `the request body is larger than ${maxBodyBytes} bytes`,
+        ),
+    }),
+  );
+
+  app.route("/", healthRoutes);
+  app.route("/", tokenRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A Skiff API token (`skf_...`)",
+  });
+  app.doc31("/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Skiff API",
+      version: "1",
+      description:
+        "Self-hosted container platform. Errors share one body: {error:{code,message,requestId}}.",
+    },
+  });
+
+  app.notFound((c) => errorResponse(c, "NotFound", `no route ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return errorResponse(c, error.code, error.message);
+    if (error instanceof HTTPException) {
+      const code = codeForStatus(error.status);
+      return errorResponse(c, code, error.status >= 500 ? "internal error" : error.message);
+    }
+    // A bug or an outage: the details go to the log under the request id, never to the client.
+    services.logger.error({ err: error, requestId: c.get("requestId") }, "unhandled error");
+    return errorResponse(
+      c,
+      "Internal",
+      "internal error; the request id finds the details in the server log",
+    );
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof newApp>;

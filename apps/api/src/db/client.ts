@@ -1,0 +1,79 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema/index.js";
+
+export type Schema = typeof schema;
+/** The database, whichever engine is behind it. Query functions take this or a Transaction. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = PgTransaction<
+  PgQueryResultHKT,
+  Schema,
+  ExtractTablesWithRelations<Schema>
+>;
+
+export interface OpenDatabase {
+  db: Database;
+  kind: "postgres" | "pglite";
+  /** Runs `work` while holding a database-wide lock named by `key`, across all replicas. */
+  withLock<T>(key: string, work: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; when absent an embedded PGlite database lives in `dataDir`. */
+  url?: string;
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
+  return openPglite(options.dataDir);
+}
+
+function openPostgres(url: string, poolSize: number): OpenDatabase {
+  const sql = postgres(url, { max: poolSize, onnotice: () => {} });
+  return {
+    db: drizzlePostgres(sql, { schema }),
+    kind: "postgres",
+    async withLock(key, work) {
+      // A session-level advisory lock on one reserved connection, so that work running on
+      // other pool connections is still covered until the unlock.
+      const connection = await sql.reserve();
+      try {
+        await connection`select pg_advisory_lock(hashtext(${key}))`;
+        try {
+          return await work();
+        } finally {
+          await connection`select pg_advisory_unlock(hashtext(${key}))`;
+        }
+      } finally {
+        connection.release();
+      }
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<OpenDatabase> {
+  const path = `${dataDir.replace(/\/+$/, "")}/pgdata`;
+  mkdirSync(path, { recursive: true });
+  const client = await PGlite.create(path);
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    db: drizzlePglite(client, { schema }),
+    kind: "pglite",
+    // PGlite serves one process, so a promise chain is lock enough.
+    withLock(_key, work) {
+      const run = queue.then(work, work);
+      queue = run.catch(() => {});
+      return run;
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,136 @@
+import { resolve } from "node:path";
+import { type ServerType, serve } from "@hono/node-server";
+import type { Redis } from "ioredis";
+import { newApp } from "./app.js";
+import { type OpenDatabase, openDatabase } from "./db/client.js";
+import { runMigrations } from "./db/migrate.js";
+import { type Env, parseEnv } from "./env.js";
+import { systemClock } from "./lib/clock.js";
+import {
+  type EmbeddedRedis,
+  RedisUnavailableError,
+  startEmbeddedRedis,
+} from "./lib/embedded-redis.js";
+import { createLogger, type Logger } from "./lib/logger.js";
+import { connectRedis } from "./lib/redis.js";
+import { ensureAdminToken } from "./services/tokens.js";
+
+/** Everything main started, in the order it must be stopped. */
+interface Running {
+  server?: ServerType;
+  redis?: Redis;
+  embeddedRedis?: EmbeddedRedis;
+  database?: OpenDatabase;
+}
+
+async function start(env: Env, logger: Logger, running: Running): Promise<void> {
+  let redisUrl = env.REDIS_URL;
+  if (!redisUrl) {
+    running.embeddedRedis = await startEmbeddedRedis(env.SKIFF_DATA_DIR);
+    redisUrl = running.embeddedRedis.url;
+    logger.info({ url: redisUrl }, "started embedded redis-server (REDIS_URL is unset)");
+  }
+  running.redis = connectRedis(redisUrl, logger);
+  const redis = running.redis;
+
+  const database = await openDatabase({
+    url: env.DATABASE_URL,
+    dataDir: env.SKIFF_DATA_DIR,
+    poolSize: env.DATABASE_POOL_SIZE,
+  });
+  running.database = database;
+  if (database.kind === "pglite") {
+    logger.info(
+      { dir: resolve(env.SKIFF_DATA_DIR, "pgdata") },
+      "using embedded PGlite (DATABASE_URL is unset)",
+    );
+  }
+  await runMigrations(database);
+  logger.info("database migrations applied");
+
+  const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
+  if (adminToken) printFirstAdminToken(adminToken);
+
+  const app = newApp(
+    {
+      db: database.db,
+      redis,
+      logger,
+      clock: systemClock,
+      ping: async () => {
+        await database.db.execute("select 1");
+        await redis.ping();
+      },
+    },
+    { maxBodyBytes: env.SKIFF_MAX_BODY_BYTES },
+  );
+  await new Promise<void>((listening) => {
+    running.server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () =>
+      listening(),
+    );
+  });
+  logger.info({ port: env.PORT, host: env.HOST }, "skiff api listening");
+}
+
+/** Printed once, outside the JSON log, so it is easy to find and is never repeated. */
+function printFirstAdminToken(token: string): void {
+  process.stdout.write(
+    `\n  Skiff first start: admin token (shown once, stored hashed)\n\n    ${token}\n\n  export SKIFF_TOKEN=${token}\n\n`,
+  );
+}
+
+/** Stops taking requests, lets those in flight finish (up to the timeout), then closes engines. */
+async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
+  const { server } = running;
+  if (server) {
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    const timeout = setTimeout(() => {
+      logger.warn("requests still in flight at the shutdown timeout; closing their connections");
+      if ("closeAllConnections" in server) server.closeAllConnections();
+    }, env.SKIFF_SHUTDOWN_TIMEOUT_MS);
+    if ("closeIdleConnections" in server) server.closeIdleConnections();
+    await closed;
+    clearTimeout(timeout);
+  }
+  await running.redis?.quit().catch(() => running.redis?.disconnect());
+  await running.database?.close();
+  await running.embeddedRedis?.stop();
+}
+
+async function main(): Promise<void> {
+  let env: Env;
+  try {
+    env = parseEnv();
+  } catch (error) {
+    process.stderr.write(`skiff: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(env.LOG_LEVEL);
+  const running: Running = {};
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    stop(running, env, logger).then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+
+  try {
+    await start(env, logger, running);
+  } catch (error) {
+    if (error instanceof RedisUnavailableError) process.stderr.write(`skiff: ${error.message}\n`);
+    else logger.fatal({ err: error }, "skiff failed to start");
+    await stop(running, env, logger).catch(() => {});
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,14 @@
+import type { Redis } from "ioredis";
+import type { Database } from "./db/client.js";
+import type { Clock } from "./lib/clock.js";
+import type { Logger } from "./lib/logger.js";
+
+/** What route handlers and jobs need, built once by main.ts (or a test) and handed down. */
+export interface Services {
+  db: Database;
+  redis: Redis;
+  logger: Logger;
+  clock: Clock;
+  /** Checks that the backing engines answer; used by the health route. */
+  ping(): Promise<void>;
+}
