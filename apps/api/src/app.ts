@@ -76,6 +76,8 @@ export function newApp(services: Services, options: AppOptions = {}) {
     if (error instanceof ApiError) return errorResponse(c, error.code, error.message);
     if (error instanceof HTTPException) {
       const code = codeForStatus(error.status);
+      if (code === "UnsupportedMediaType")
+        return errorResponse(c, code, "send the body as application/json");
       return errorResponse(c, code, error.status >= 500 ? "internal error" : error.message);
     }
     // A bug or an outage: the details go to the log under the request id, never to the client.

@@ -1,0 +1,87 @@
+import { type TokenScope, tokenScopes } from "@skiff/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createToken } from "./services/tokens.js";
+import { createTestStack, type TestStack } from "./test/harness.js";
+import { listOperations, type Operation } from "./test/openapi-operations.js";
+
+// The one shared suite that checks auth on every route the OpenAPI document lists: a route added
+// later is covered without touching this file.
+const publicRoutes = new Set(["GET /v1/health"]);
+
+let stack: TestStack;
+let operations: Operation[];
+const tokens: Partial<Record<TokenScope | "expired", string>> = {};
+
+beforeAll(async () => {
+  stack = await createTestStack();
+  operations = await listOperations(stack.app);
+  for (const scope of tokenScopes) {
+    tokens[scope] = (await createToken(stack.database.db, { name: scope, scopes: [scope] })).token;
+  }
+  tokens.expired = (
+    await createToken(stack.database.db, {
+      name: "expired",
+      scopes: ["admin"],
+      expiresAt: new Date(Date.now() - 60_000).toISOString(),
+    })
+  ).token;
+});
+afterAll(() => stack.close());
+
+async function call(operation: Operation, authorization?: string) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (authorization) headers.authorization = authorization;
+  const response = await stack.request(operation.path, {
+    method: operation.method,
+    headers,
+    body: operation.hasBody ? "{}" : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, text, body: text ? JSON.parse(text) : undefined };
+}
+
+describe("auth on every route", () => {
+  it("lists routes to check", () => {
+    expect(operations.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("leaves open only the public routes, and documents the guard of every other", () => {
+    for (const operation of operations) {
+      const key = `${operation.method} ${operation.template}`;
+      if (publicRoutes.has(key)) continue;
+      expect(operation.secured, `${key} must declare bearer security`).toBe(true);
+      expect(operation.scope, `${key} must declare x-skiff-scope`).toBeDefined();
+    }
+  });
+
+  it("answers 401 in the error body without a valid token", async () => {
+    const bad = [
+      undefined,
+      "Bearer",
+      "Basic YWRtaW46YWRtaW4=",
+      "Bearer skf_nope",
+      `Bearer ${tokens.expired}`,
+    ];
+    for (const operation of operations.filter((op) => op.secured)) {
+      for (const authorization of bad) {
+        const { status, body, text } = await call(operation, authorization);
+        const label = `${operation.method} ${operation.path} with ${authorization ?? "no header"}: ${text}`;
+        expect(status, label).toBe(401);
+        expect(body.error.code, label).toBe("Unauthorized");
+        expect(body.error.requestId, label).toMatch(/^req_/);
+      }
+    }
+  });
+
+  it("answers 403 to a token whose scope is too low, and lets the right scope through", async () => {
+    for (const operation of operations.filter((op) => op.secured)) {
+      const needed = tokenScopes.indexOf(operation.scope as TokenScope);
+      for (const [rank, scope] of tokenScopes.entries()) {
+        const { status, text } = await call(operation, `Bearer ${tokens[scope]}`);
+        const label = `${operation.method} ${operation.path} as ${scope}: ${text}`;
+        if (rank < needed) expect(status, label).toBe(403);
+        else expect([401, 403], label).not.toContain(status);
+      }
+    }
+  });
+});

@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { SkiffClient } from "@skiff/shared";
+import { Redis } from "ioredis";
+import { inject } from "vitest";
+import { newApp } from "../app.js";
+import { type OpenDatabase, openDatabase } from "../db/client.js";
+import { systemClock } from "../lib/clock.js";
+import { createLogger } from "../lib/logger.js";
+import { createToken } from "../services/tokens.js";
+import type { Services } from "../services.js";
+import { withDatabase } from "./global-setup.js";
+
+export interface TestStack {
+  services: Services;
+  database: OpenDatabase;
+  databaseUrl: string;
+  app: ReturnType<typeof newApp>;
+  /** A client driving the app in-process, signed in as an admin. */
+  admin: SkiffClient;
+  adminToken: string;
+  /** A client with another token (or none). */
+  as(token?: string): SkiffClient;
+  /** A raw request against the app, for the cases the typed client cannot send. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A fresh database (a copy of the migrated template) and Redis prefix for one test file. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `skiff_test_${randomBytes(6).toString("hex")}`;
+  const server = await openDatabase({ url: inject("postgresUrl"), dataDir: "" });
+  await server.db.execute(`create database ${name} template ${inject("templateDatabase")}`);
+  await server.close();
+  return {
+    url: withDatabase(inject("postgresUrl"), name),
+    async drop() {
+      const again = await openDatabase({ url: inject("postgresUrl"), dataDir: "" });
+      await again.db.execute(`drop database if exists ${name} with (force)`);
+      await again.close();
+    },
+  };
+}
+
+/** A Redis connection under its own key prefix; pass a prefix to share one between connections. */
+export function createTestRedis(prefix = `test:${randomBytes(6).toString("hex")}:`): Redis {
+  return new Redis(inject("redisUrl"), { keyPrefix: prefix });
+}
+
+export async function createTestStack(options: { maxBodyBytes?: number } = {}): Promise<TestStack> {
+  const testDatabase = await createTestDatabase();
+  const database = await openDatabase({ url: testDatabase.url, dataDir: "", poolSize: 4 });
+  const redis = createTestRedis();
+  const services: Services = {
+    db: database.db,
+    redis,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+    clock: systemClock,
+    ping: async () => {
+      await database.db.execute("select 1");
+      await redis.ping();
+    },
+  };
+  const app = newApp(services, options);
+  const { token: adminToken } = await createToken(database.db, {
+    name: "test admin",
+    scopes: ["admin"],
+  });
+  const fetchApp = async (input: string, init: RequestInit) => app.request(input, init);
+  const as = (token?: string) =>
+    new SkiffClient({ baseUrl: "http://skiff.test", token, fetch: fetchApp });
+  return {
+    services,
+    database,
+    databaseUrl: testDatabase.url,
+    app,
+    admin: as(adminToken),
+    adminToken,
+    as,
+    request: async (path, init) => app.request(`http://skiff.test${path}`, init),
+    async close() {
+      redis.disconnect();
+      await database.close();
+      await testDatabase.drop();
+    },
+  };
+}

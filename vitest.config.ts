@@ -1,0 +1,38 @@
+import { defineConfig } from "vitest/config";
+
+// Three projects: fast unit tests of pure logic; integration tests against a real PostgreSQL,
+// Redis and Docker engine; the compose test, which builds the images and runs the stack.
+export default defineConfig({
+  test: {
+    globals: false,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{apps,packages}/*/src/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/*.compose.test.ts", "**/node_modules/**", "**/dist/**"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["{apps,packages}/*/src/**/*.int.test.ts"],
+          globalSetup: ["apps/api/src/test/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Two cores: more workers only make each test slower.
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: "compose",
+          include: ["**/*.compose.test.ts"],
+          exclude: ["**/node_modules/**"],
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+        },
+      },
+    ],
+  },
+});
