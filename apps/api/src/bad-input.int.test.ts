@@ -1,5 +1,8 @@
+import type { ErrorBody } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestStack, type TestStack } from "./test/harness.js";
+
+type Body = RequestInit["body"];
 
 // What users get wrong, and what they must get back: the documented error body and status,
 // never a 500 or a stack trace, and nothing stored.
@@ -9,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-async function post(path: string, body: BodyInit, headers: Record<string, string> = {}) {
+async function post(path: string, body: Body, headers: Record<string, string> = {}) {
   const response = await stack.request(path, {
     method: "POST",
     headers: {
@@ -20,7 +23,7 @@ async function post(path: string, body: BodyInit, headers: Record<string, string
     body,
   });
   const text = await response.text();
-  return { status: response.status, text, body: JSON.parse(text) };
+  return { status: response.status, text, body: JSON.parse(text) as ErrorBody };
 }
 
 async function tokenCount() {
@@ -28,7 +31,7 @@ async function tokenCount() {
 }
 
 describe("bad input", () => {
-  const cases: [string, BodyInit, Record<string, string>, number, string, RegExp][] = [
+  const cases: [string, Body, Record<string, string>, number, string, RegExp][] = [
     ["malformed JSON", '{"name": "ci", ', {}, 400, "BadRequest", /malformed json/i],
     [
       "a wrong type",
@@ -99,14 +102,14 @@ describe("bad input", () => {
   it("answers an unknown route with 404 in the error body", async () => {
     const response = await stack.request("/v1/nothing-here");
     expect(response.status).toBe(404);
-    expect((await response.json()).error.code).toBe("NotFound");
+    expect(((await response.json()) as ErrorBody).error.code).toBe("NotFound");
   });
 
   it("answers a bad query with 400 naming the parameter", async () => {
     const response = await stack.request("/v1/tokens?limit=0", {
       headers: { authorization: `Bearer ${stack.adminToken}` },
     });
-    const body = await response.json();
+    const body = (await response.json()) as ErrorBody;
     expect(response.status).toBe(400);
     expect(body.error.message).toMatch(/limit/);
   });

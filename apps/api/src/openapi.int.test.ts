@@ -12,7 +12,7 @@ afterAll(() => stack.close());
 it("serves a valid OpenAPI 3 document", async () => {
   const response = await stack.request("/v1/openapi.json");
   expect(response.status).toBe(200);
-  const doc = await response.json();
+  const doc = (await response.json()) as { openapi: string };
   expect(doc.openapi).toMatch(/^3\./);
   const result = await new Validator().validate(doc);
   expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);

@@ -44,7 +44,7 @@ describe("migrations", () => {
       "select count(*)::int as n from drizzle.__drizzle_migrations",
     );
     const files = readdirSync(migrationsFolder).filter((file) => file.endsWith(".sql"));
-    expect(applied[0]).toEqual({ n: files.length });
+    expect((applied as unknown[])[0]).toEqual({ n: files.length });
   });
 
   it("fail loudly when the schema conflicts", async () => {

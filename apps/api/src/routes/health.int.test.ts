@@ -1,3 +1,4 @@
+import type { ErrorBody } from "@skiff/shared";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestStack, type TestStack } from "../test/harness.js";
 
@@ -23,7 +24,7 @@ it("answers 503 in the error body when Redis is gone", async () => {
   const broken = await createTestStack();
   broken.services.redis.disconnect();
   const response = await broken.request("/v1/health");
-  const body = await response.json();
+  const body = (await response.json()) as ErrorBody;
   await broken.close();
   expect(response.status, JSON.stringify(body)).toBe(503);
   expect(body.error.code).toBe("ServiceUnavailable");

@@ -1,0 +1,116 @@
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { SkiffClient } from "@skiff/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "./test/process.js";
+
+// Brings the repository's docker-compose.yml up for real (images built from the repo's own
+// Dockerfiles) and checks what a user of `docker compose up -d` would.
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const project = `skifftest${randomBytes(4).toString("hex")}`;
+let port = 0;
+
+/** Runs compose (v2 plugin or v1 docker-compose) on this test's project; rejects on failure. */
+async function compose(...args: string[]): Promise<string> {
+  const command = (await hasComposeV2()) ? ["docker", "compose"] : ["docker-compose"];
+  const [file, ...rest] = command as [string, ...string[]];
+  // stdin must be closed: docker-compose 1.29's `up` never exits while it is an open pipe.
+  const child = spawn(file, [...rest, "-p", project, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, SKIFF_API_PORT: String(port), SKIFF_ADMIN_TOKEN: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  // Wait for exit, not close: a process docker-compose leaves behind can hold its stdout open.
+  const code = await new Promise<number | null>((done) => child.once("exit", done));
+  await new Promise((done) => setTimeout(done, 100));
+  if (code !== 0)
+    throw new Error(`compose ${args.join(" ")} exited ${code}:\n${output.slice(-4000)}`);
+  return output;
+}
+
+let composeV2: boolean | undefined;
+async function hasComposeV2(): Promise<boolean> {
+  composeV2 ??= await run("docker", ["compose", "version"]).then(
+    () => true,
+    () => false,
+  );
+  return composeV2;
+}
+
+async function waitForHealth(baseUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // A timeout per try: docker's port proxy can accept a connection before the api listens.
+    const ok = await fetch(`${baseUrl}/v1/health`, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  throw new Error(
+    `no healthy api at ${baseUrl} within ${timeoutMs} ms:\n${await compose("logs", "--tail", "50")}`,
+  );
+}
+
+const adminTokenLine = /skf_[A-Za-z0-9_-]{43}/g;
+
+describe("docker compose up -d", () => {
+  let baseUrl = "";
+  beforeAll(async () => {
+    port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    await compose("up", "-d", "--build");
+    await waitForHealth(baseUrl, 180_000);
+  });
+  afterAll(async () => {
+    await compose("down", "-v", "--remove-orphans").catch(() => {});
+  });
+
+  it("serves the api, prints the first admin token once, and it works", async () => {
+    const logs = await compose("logs", "--no-color", "api");
+    const tokens = logs.match(adminTokenLine) ?? [];
+    expect(new Set(tokens).size, logs).toBe(1);
+    const admin = new SkiffClient({ baseUrl, token: tokens[0] });
+    expect((await admin.whoami()).scopes).toEqual(["admin"]);
+    const created = await admin.createToken({ name: "through-compose", scopes: ["read"] });
+    expect((await admin.withToken(created.token).whoami()).name).toBe("through-compose");
+    await expect(new SkiffClient({ baseUrl }).whoami()).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("keeps its data in postgres across an api restart, printing no new token", async () => {
+    const before = (await compose("logs", "--no-color", "api")).match(adminTokenLine) ?? [];
+    const admin = new SkiffClient({ baseUrl, token: before[0] });
+    await compose("restart", "api");
+    await waitForHealth(baseUrl, 60_000);
+    expect((await admin.whoami()).scopes).toEqual(["admin"]);
+    const after = (await compose("logs", "--no-color", "api")).match(adminTokenLine) ?? [];
+    expect(new Set(after)).toEqual(new Set(before));
+  });
+
+  it("runs the api as a non-root user, reported healthy by its healthcheck", async () => {
+    const id = (await compose("ps", "-q", "api")).trim().split("\n")[0] ?? "";
+    const { stdout: user } = await run("docker", ["exec", id, "id", "-u"]);
+    expect(user.trim()).not.toBe("0");
+    let health = "";
+    for (let i = 0; i < 60 && health !== "healthy"; i++) {
+      health = (
+        await run("docker", ["inspect", "-f", "{{.State.Health.Status}}", id])
+      ).stdout.trim();
+      if (health !== "healthy") await new Promise((done) => setTimeout(done, 1000));
+    }
+    expect(health).toBe("healthy");
+  });
+
+  it("logs no secret besides the first admin token", async () => {
+    const logs = await compose("logs", "--no-color");
+    expect(logs).not.toMatch(/postgres:\/\/skiff:[^@]+@/);
+    expect(logs).not.toMatch(/Bearer skf_/);
+  });
+});

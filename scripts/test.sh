@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs Skiff's whole test suite: lint, types, unit, integration (real PostgreSQL, Redis and
+# Docker engine) and the compose test. On a fresh Debian machine, as root, it first installs and
+# starts what is missing (docker.io, docker-compose, postgresql, redis-server, mmdebstrap);
+# whatever is already there is used as it is. DATABASE_URL / REDIS_URL, when set, are used
+# instead of the local servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/services.sh
+
+step "system packages"
+ensure_packages
+step "docker engine"
+ensure_dockerd
+step "postgresql"
+if [ -z "${DATABASE_URL:-}" ]; then export DATABASE_URL="$(ensure_postgres)"; fi
+step "redis"
+if [ -z "${REDIS_URL:-}" ]; then export REDIS_URL="$(ensure_redis)"; fi
+
+step "npm ci, build, lint, typecheck"
+npm ci --no-audit --no-fund --loglevel=error
+npm run build
+npm run lint
+npm run typecheck
+
+step "base images (local stand-ins where no public registry is reachable)"
+./scripts/build-base-images.sh
+
+mkdir -p test-artifacts
+status=0
+for project in unit integration compose; do
+  step "tests: $project"
+  npx vitest run --project "$project" --reporter=default --reporter=json \
+    --outputFile.json="test-artifacts/vitest-$project.json" || status=1
+done
+
+# One closing line over all three projects, in the plain form CI reads.
+node scripts/lib/summarise-tests.mjs test-artifacts/vitest-{unit,integration,compose}.json
+exit "$status"
