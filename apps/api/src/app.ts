@@ -5,7 +5,12 @@ import { HTTPException } from "hono/http-exception";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
+import { agentRoutes } from "./routes/agent.js";
 import { healthRoutes } from "./routes/health.js";
+import { nodeRoutes } from "./routes/nodes.js";
+import { poolRoutes } from "./routes/pools.js";
+import { taskDefinitionRoutes } from "./routes/task-definitions.js";
+import { taskRoutes } from "./routes/tasks.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import type { Services } from "./services.js";
 
@@ -55,11 +60,21 @@ export function newApp(services: Services, options: AppOptions = {}) {
 
   app.route("/", healthRoutes);
   app.route("/", tokenRoutes);
+  app.route("/", poolRoutes);
+  app.route("/", nodeRoutes);
+  app.route("/", agentRoutes);
+  app.route("/", taskDefinitionRoutes);
+  app.route("/", taskRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
     description: "A Skiff API token (`skf_...`)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "nodeCredential", {
+    type: "http",
+    scheme: "bearer",
+    description: "A node's credential (`skn_...`), issued to its agent at registration",
   });
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

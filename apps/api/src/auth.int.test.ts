@@ -6,7 +6,7 @@ import { listOperations, type Operation } from "./test/openapi-operations.js";
 
 // The one shared suite that checks auth on every route the OpenAPI document lists: a route added
 // later is covered without touching this file.
-const publicRoutes = new Set(["GET /v1/health"]);
+const publicRoutes = new Set(["GET /v1/health", "POST /v1/agent/register"]);
 
 let stack: TestStack;
 let operations: Operation[];
@@ -50,7 +50,8 @@ describe("auth on every route", () => {
       const key = `${operation.method} ${operation.template}`;
       if (publicRoutes.has(key)) continue;
       expect(operation.secured, `${key} must declare bearer security`).toBe(true);
-      expect(operation.scope, `${key} must declare x-skiff-scope`).toBeDefined();
+      if (!operation.nodeAuth)
+        expect(operation.scope, `${key} must declare x-skiff-scope`).toBeDefined();
     }
   });
 
@@ -73,8 +74,17 @@ describe("auth on every route", () => {
     }
   });
 
+  it("takes no API token, not even an admin's, as a node credential", async () => {
+    for (const operation of operations.filter((op) => op.nodeAuth)) {
+      for (const scope of tokenScopes) {
+        const { status, text } = await call(operation, `Bearer ${tokens[scope]}`);
+        expect(status, `${operation.method} ${operation.path} as ${scope}: ${text}`).toBe(401);
+      }
+    }
+  });
+
   it("answers 403 to a token whose scope is too low, and lets the right scope through", async () => {
-    for (const operation of operations.filter((op) => op.secured)) {
+    for (const operation of operations.filter((op) => op.secured && !op.nodeAuth)) {
       const needed = tokenScopes.indexOf(operation.scope as TokenScope);
       for (const [rank, scope] of tokenScopes.entries()) {
         const { status, text } = await call(operation, `Bearer ${tokens[scope]}`);

@@ -34,6 +34,8 @@ export const envSchema = z.object({
     .default(1024 * 1024),
   /** How long a SIGTERM waits for requests in flight before the process exits anyway. */
   SKIFF_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** A node whose agent sends no heartbeat for this long goes down; its tasks stop (NodeLost). */
+  SKIFF_NODE_DOWN_AFTER_MS: z.coerce.number().int().min(1000).default(15_000),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -5,19 +5,25 @@ import { newApp } from "./app.js";
 import { type OpenDatabase, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
+import { createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
 import {
   type EmbeddedRedis,
   RedisUnavailableError,
   startEmbeddedRedis,
 } from "./lib/embedded-redis.js";
+import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { AssignmentNotifier } from "./services/assignment-notifier.js";
 import { ensureAdminToken } from "./services/tokens.js";
+import type { Services } from "./services.js";
 
 /** Everything main started, in the order it must be stopped. */
 interface Running {
+  loops?: LeaderLoop[];
   server?: ServerType;
+  notifier?: AssignmentNotifier;
   redis?: Redis;
   embeddedRedis?: EmbeddedRedis;
   database?: OpenDatabase;
@@ -51,19 +57,23 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
   if (adminToken) printFirstAdminToken(adminToken);
 
-  const app = newApp(
-    {
-      db: database.db,
-      redis,
-      logger,
-      clock: systemClock,
-      ping: async () => {
-        await database.db.execute("select 1");
-        await redis.ping();
-      },
+  const notifier = new AssignmentNotifier(redis);
+  await notifier.start();
+  running.notifier = notifier;
+  const services: Services = {
+    db: database.db,
+    redis,
+    logger,
+    clock: systemClock,
+    notifier,
+    ping: async () => {
+      await database.db.execute("select 1");
+      await redis.ping();
     },
-    { maxBodyBytes: env.SKIFF_MAX_BODY_BYTES },
-  );
+  };
+  const app = newApp(services, { maxBodyBytes: env.SKIFF_MAX_BODY_BYTES });
+  running.loops = createControlLoops(services, { nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS });
+  for (const loop of running.loops) loop.start();
   await new Promise<void>((listening) => {
     running.server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () =>
       listening(),
@@ -81,6 +91,7 @@ function printFirstAdminToken(token: string): void {
 
 /** Stops taking requests, lets those in flight finish (up to the timeout), then closes engines. */
 async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
+  await Promise.all((running.loops ?? []).map((loop) => loop.stop()));
   const { server } = running;
   if (server) {
     const closed = new Promise<void>((done) => server.close(() => done()));
@@ -92,6 +103,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
     await closed;
     clearTimeout(timeout);
   }
+  await running.notifier?.stop();
   await running.redis?.quit().catch(() => running.redis?.disconnect());
   await running.database?.close();
   await running.embeddedRedis?.stop();

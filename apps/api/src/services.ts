@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Database } from "./db/client.js";
 import type { Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
+import type { AssignmentNotifier } from "./services/assignment-notifier.js";
 
 /** What route handlers and jobs need, built once by main.ts (or a test) and handed down. */
 export interface Services {
@@ -9,6 +10,8 @@ export interface Services {
   redis: Redis;
   logger: Logger;
   clock: Clock;
+  /** Wakes agents' long polls, on every replica. */
+  notifier: AssignmentNotifier;
   /** Checks that the backing engines answer; used by the health route. */
   ping(): Promise<void>;
 }

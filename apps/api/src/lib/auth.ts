@@ -1,5 +1,6 @@
 import { scopeAllows, type TokenScope } from "@skiff/shared";
 import { createMiddleware } from "hono/factory";
+import { authenticateNode } from "../services/nodes.js";
 import { findValidToken, touchToken } from "../services/tokens.js";
 import { errorResponse } from "./error-body.js";
 import type { AppEnv } from "./hono-env.js";
@@ -43,5 +44,30 @@ export function authorized(scope: TokenScope) {
     security: [{ bearer: [] }],
     middleware: [requireScope(scope)],
     "x-skiff-scope": scope,
+  };
+}
+
+/**
+ * Lets a request through only with the credential of the node named by the `:id` path
+ * parameter. API tokens, whatever their scope, are not node credentials.
+ */
+export function requireNode() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const secret = bearer.exec(c.req.header("authorization") ?? "")?.[1];
+    if (!secret) return errorResponse(c, "Unauthorized", "missing bearer node credential");
+    const node = await authenticateNode(c.get("services").db, c.req.param("id") ?? "", secret);
+    if (!node)
+      return errorResponse(c, "Unauthorized", "the node credential is invalid for this node");
+    c.set("node", node);
+    return next();
+  });
+}
+
+/** Spread into `createRoute({...})` of agent routes. */
+export function nodeAuthorized() {
+  return {
+    security: [{ nodeCredential: [] }],
+    middleware: [requireNode()],
+    "x-skiff-auth": "node",
   };
 }

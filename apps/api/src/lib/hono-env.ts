@@ -1,4 +1,5 @@
 import type { TokenScope } from "@skiff/shared";
+import type { nodes } from "../db/schema/index.js";
 import type { Services } from "../services.js";
 
 /** Who made a request, set by the auth middleware. */
@@ -14,5 +15,7 @@ export interface AppEnv {
     services: Services;
     requestId: string;
     caller: Caller;
+    /** The node an agent request authenticated as. */
+    node: typeof nodes.$inferSelect;
   };
 }

@@ -1,4 +1,4 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import { type ErrorCode, errorBodySchema, errorStatus } from "@skiff/shared";
 import { errorResponse } from "./error-body.js";
 import type { AppEnv } from "./hono-env.js";
@@ -43,3 +43,6 @@ export function errorResponses(...codes: ErrorCode[]) {
 
 /** The errors of every authenticated route. */
 export const authErrors = ["Unauthorized", "Forbidden"] as const satisfies ErrorCode[];
+
+/** The `content` of a JSON request or response in a route definition. */
+export const jsonContent = <T extends z.ZodType>(schema: T) => ({ "application/json": { schema } });

@@ -8,10 +8,8 @@ import {
   whoamiSchema,
 } from "@skiff/shared";
 import { authorized } from "../lib/auth.js";
-import { authErrors, errorResponses, newRouter } from "../lib/openapi.js";
+import { authErrors, errorResponses, jsonContent, newRouter } from "../lib/openapi.js";
 import { createToken, deleteToken, listTokens } from "../services/tokens.js";
-
-const json = <T extends z.ZodType>(schema: T) => ({ "application/json": { schema } });
 
 const create = createRoute({
   method: "post",
@@ -19,9 +17,9 @@ const create = createRoute({
   tags: ["tokens"],
   summary: "Create an API token; its secret is in this answer only",
   ...authorized("admin"),
-  request: { body: { required: true, content: json(createTokenSchema) } },
+  request: { body: { required: true, content: jsonContent(createTokenSchema) } },
   responses: {
-    201: { description: "Created", content: json(createdTokenSchema) },
+    201: { description: "Created", content: jsonContent(createdTokenSchema) },
     ...errorResponses("ValidationError", ...authErrors),
   },
 });
@@ -34,7 +32,7 @@ const list = createRoute({
   ...authorized("admin"),
   request: { query: paginationQuerySchema },
   responses: {
-    200: { description: "A page of tokens", content: json(pageSchema(tokenSchema)) },
+    200: { description: "A page of tokens", content: jsonContent(pageSchema(tokenSchema)) },
     ...errorResponses("ValidationError", ...authErrors),
   },
 });
@@ -59,7 +57,7 @@ const whoami = createRoute({
   summary: "The token this request was made with",
   ...authorized("read"),
   responses: {
-    200: { description: "The caller", content: json(whoamiSchema) },
+    200: { description: "The caller", content: jsonContent(whoamiSchema) },
     ...errorResponses(...authErrors),
   },
 });

@@ -1,20 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
 import { type CreateToken, newId, type Token, type TokenScope } from "@skiff/shared";
 import { and, count, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database, OpenDatabase } from "../db/client.js";
 import { apiTokens } from "../db/schema/index.js";
 import { ApiError, notFound } from "../lib/errors.js";
+import { hashSecret, newSecret } from "./secrets.js";
 
 type TokenRow = typeof apiTokens.$inferSelect;
-
-/** Secrets are 32 random bytes, so a plain SHA-256 is enough to store them safely. */
-export function hashToken(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
-}
-
-function newSecret(): string {
-  return `skf_${randomBytes(32).toString("base64url")}`;
-}
 
 export function toToken(row: TokenRow): Token {
   return {
@@ -32,7 +23,7 @@ export function toToken(row: TokenRow): Token {
 export async function createToken(
   db: Database,
   input: CreateToken,
-  secret: string = newSecret(),
+  secret: string = newSecret("skf"),
 ): Promise<Token & { token: string }> {
   const [row] = await db
     .insert(apiTokens)
@@ -40,7 +31,7 @@ export async function createToken(
       id: newId("tok"),
       name: input.name,
       scopes: [...new Set(input.scopes)],
-      tokenHash: hashToken(secret),
+      tokenHash: hashSecret(secret),
       // Enough to tell tokens apart, too little to guess the rest.
       prefix: secret.startsWith("skf_") ? secret.slice(0, 10) : secret.slice(0, 4),
       expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
@@ -100,7 +91,7 @@ export async function findValidToken(
     .from(apiTokens)
     .where(
       and(
-        eq(apiTokens.tokenHash, hashToken(secret)),
+        eq(apiTokens.tokenHash, hashSecret(secret)),
         or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
       ),
     );
@@ -129,7 +120,7 @@ export async function ensureAdminToken(
       const [existing] = await db
         .select()
         .from(apiTokens)
-        .where(eq(apiTokens.tokenHash, hashToken(configured)));
+        .where(eq(apiTokens.tokenHash, hashSecret(configured)));
       if (!existing)
         await createToken(db, { name: "admin (SKIFF_ADMIN_TOKEN)", scopes: ["admin"] }, configured);
       return undefined;

@@ -6,6 +6,7 @@ import { newApp } from "../app.js";
 import { type OpenDatabase, openDatabase } from "../db/client.js";
 import { systemClock } from "../lib/clock.js";
 import { createLogger } from "../lib/logger.js";
+import { AssignmentNotifier } from "../services/assignment-notifier.js";
 import { createToken } from "../services/tokens.js";
 import type { Services } from "../services.js";
 import { withDatabase } from "./global-setup.js";
@@ -50,7 +51,10 @@ export async function createTestStack(options: { maxBodyBytes?: number } = {}): 
   const testDatabase = await createTestDatabase();
   const database = await openDatabase({ url: testDatabase.url, dataDir: "", poolSize: 4 });
   const redis = createTestRedis();
+  const notifier = new AssignmentNotifier(redis);
+  await notifier.start();
   const services: Services = {
+    notifier,
     db: database.db,
     redis,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
@@ -78,6 +82,7 @@ export async function createTestStack(options: { maxBodyBytes?: number } = {}): 
     as,
     request: async (path, init) => app.request(`http://skiff.test${path}`, init),
     async close() {
+      await notifier.stop();
       redis.disconnect();
       await database.close();
       await testDatabase.drop();

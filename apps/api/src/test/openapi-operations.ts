@@ -7,6 +7,8 @@ export interface Operation {
   path: string;
   template: string;
   scope: TokenScope | undefined;
+  /** Agent routes take a node credential instead of an API token. */
+  nodeAuth: boolean;
   secured: boolean;
   hasBody: boolean;
 }
@@ -14,6 +16,7 @@ export interface Operation {
 interface OpenApiOperation {
   security?: unknown[];
   "x-skiff-scope"?: TokenScope;
+  "x-skiff-auth"?: "node";
   requestBody?: unknown;
 }
 
@@ -30,6 +33,7 @@ export async function listOperations(app: App): Promise<Operation[]> {
         path: template.replace(/\{[^}]+\}/g, "doesnotexist"),
         template,
         scope: operation["x-skiff-scope"],
+        nodeAuth: operation["x-skiff-auth"] === "node",
         secured: (operation.security?.length ?? 0) > 0,
         hasBody: operation.requestBody !== undefined,
       });

@@ -1,1 +1,5 @@
 export * from "./api-tokens.js";
+export * from "./nodes.js";
+export * from "./pools.js";
+export * from "./task-definitions.js";
+export * from "./tasks.js";

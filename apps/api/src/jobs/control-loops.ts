@@ -1,0 +1,51 @@
+import { LeaderLoop } from "../lib/leader-lock.js";
+import { markLostNodes } from "../services/nodes.js";
+import { placeTask } from "../services/scheduler.js";
+import { findUnplacedTaskIds } from "../services/tasks.js";
+import type { Services } from "../services.js";
+
+export interface ControlLoopOptions {
+  /** A node silent for this long is down. */
+  nodeDownAfterMs: number;
+  intervalMs?: number;
+}
+
+/**
+ * The control plane's loops, each on one replica at a time: nodes that stopped heartbeating go
+ * down (their tasks stop with NodeLost), and tasks waiting for room are placed once it appears.
+ */
+export function createControlLoops(services: Services, options: ControlLoopOptions): LeaderLoop[] {
+  const { db, redis, logger, clock, notifier } = services;
+  const intervalMs = options.intervalMs ?? 1_000;
+  const nodeMonitor = new LeaderLoop({
+    redis,
+    logger,
+    name: "node-monitor",
+    intervalMs,
+    run: async () => {
+      const lost = await markLostNodes(db, clock.now(), options.nodeDownAfterMs);
+      if (lost.length > 0) {
+        logger.warn(
+          { nodes: lost },
+          "nodes missed their heartbeats and are down; their tasks stopped",
+        );
+        await notifier.notify(lost);
+      }
+    },
+  });
+  const placer = new LeaderLoop({
+    redis,
+    logger,
+    name: "task-placer",
+    intervalMs,
+    run: async () => {
+      const placedOn: string[] = [];
+      for (const taskId of await findUnplacedTaskIds(db, 100)) {
+        const result = await placeTask(db, taskId);
+        if (result?.placed) placedOn.push(result.nodeId);
+      }
+      await notifier.notify(placedOn);
+    },
+  });
+  return [nodeMonitor, placer];
+}

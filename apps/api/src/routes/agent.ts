@@ -1,0 +1,114 @@
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  assignmentsQuerySchema,
+  assignmentsSchema,
+  heartbeatAnswerSchema,
+  heartbeatSchema,
+  registeredNodeSchema,
+  registerNodeSchema,
+  taskReportSchema,
+} from "@skiff/shared";
+import type { Context } from "hono";
+import { nodeAuthorized } from "../lib/auth.js";
+import { errorResponses, jsonContent, newRouter } from "../lib/openapi.js";
+import { recordHeartbeat, registerNode } from "../services/nodes.js";
+import { applyTaskReport, findAssignments } from "../services/tasks.js";
+
+/** The caller's address, when the request came over a socket (not in in-process tests). */
+function remoteAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
+
+const nodeParam = z.object({ id: z.string().max(64) });
+
+const register = createRoute({
+  method: "post",
+  path: "/v1/agent/register",
+  tags: ["agent"],
+  summary: "An agent joins a pool with a join token and gets its node credential (once)",
+  request: { body: { required: true, content: jsonContent(registerNodeSchema) } },
+  responses: {
+    201: { description: "Registered", content: jsonContent(registeredNodeSchema) },
+    ...errorResponses("ValidationError", "Unauthorized"),
+  },
+});
+
+const heartbeat = createRoute({
+  method: "post",
+  path: "/v1/agent/nodes/{id}/heartbeat",
+  tags: ["agent"],
+  summary: "The agent is alive",
+  ...nodeAuthorized(),
+  request: { params: nodeParam, body: { required: true, content: jsonContent(heartbeatSchema) } },
+  responses: {
+    200: { description: "The node's state", content: jsonContent(heartbeatAnswerSchema) },
+    ...errorResponses("ValidationError", "Unauthorized"),
+  },
+});
+
+const assignments = createRoute({
+  method: "get",
+  path: "/v1/agent/nodes/{id}/assignments",
+  tags: ["agent"],
+  summary: "The node's desired tasks; blocks up to `wait` until they change past `index`",
+  ...nodeAuthorized(),
+  request: { params: nodeParam, query: assignmentsQuerySchema },
+  responses: {
+    200: { description: "Assignments", content: jsonContent(assignmentsSchema) },
+    ...errorResponses("ValidationError", "Unauthorized"),
+  },
+});
+
+const report = createRoute({
+  method: "post",
+  path: "/v1/agent/nodes/{id}/tasks/{taskId}/status",
+  tags: ["agent"],
+  summary: "A task transition the agent saw",
+  ...nodeAuthorized(),
+  request: {
+    params: nodeParam.extend({ taskId: z.string().max(64) }),
+    body: { required: true, content: jsonContent(taskReportSchema) },
+  },
+  responses: {
+    204: { description: "Recorded" },
+    ...errorResponses("ValidationError", "Unauthorized", "NotFound"),
+  },
+});
+
+export const agentRoutes = newRouter()
+  .openapi(register, async (c) => {
+    const { db, clock } = c.get("services");
+    const source = remoteAddress(c) ?? "127.0.0.1";
+    return c.json(await registerNode(db, c.req.valid("json"), source, clock.now()), 201);
+  })
+  .openapi(heartbeat, async (c) => {
+    const { db, clock } = c.get("services");
+    return c.json({ nodeState: await recordHeartbeat(db, c.get("node"), clock.now()) }, 200);
+  })
+  .openapi(assignments, async (c) => {
+    const { db, notifier } = c.get("services");
+    const nodeId = c.get("node").id;
+    const { index, wait } = c.req.valid("query");
+    const deadline = Date.now() + wait * 1000;
+    for (;;) {
+      const next = notifier.nextChange(nodeId, Math.max(deadline - Date.now(), 0));
+      const current = await findAssignments(db, nodeId);
+      if (current.index > index || Date.now() >= deadline) {
+        next.cancel();
+        return c.json(current, 200);
+      }
+      await next.changed;
+    }
+  })
+  .openapi(report, async (c) => {
+    const { db, clock, notifier } = c.get("services");
+    const { id, taskId } = c.req.valid("param");
+    await applyTaskReport(db, id, taskId, c.req.valid("json"), clock.now());
+    await notifier.notify([id]);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,55 @@
+import type { Redis } from "ioredis";
+
+const channelPrefix = "skiff:assignments:";
+
+/**
+ * Wakes agents' long polls when their node's assignments change, across api replicas: a change
+ * is published on Redis; every replica holds one subscriber connection and wakes its local waiters.
+ */
+export class AssignmentNotifier {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private subscriber: Redis | undefined;
+
+  constructor(private readonly redis: Redis) {}
+
+  async start(): Promise<void> {
+    this.subscriber = this.redis.duplicate();
+    this.subscriber.on("error", () => {});
+    this.subscriber.on("pmessage", (_pattern, channel: string) => {
+      const nodeId = channel.slice(channelPrefix.length);
+      for (const wake of this.waiters.get(nodeId) ?? []) wake();
+    });
+    await this.subscriber.psubscribe(`${channelPrefix}*`);
+  }
+
+  async stop(): Promise<void> {
+    for (const waiters of this.waiters.values()) for (const wake of waiters) wake();
+    this.subscriber?.disconnect();
+  }
+
+  async notify(nodeIds: Iterable<string>): Promise<void> {
+    for (const nodeId of new Set(nodeIds))
+      await this.redis.publish(`${channelPrefix}${nodeId}`, "1");
+  }
+
+  /**
+   * A promise that resolves on the next change of `nodeId`'s assignments, or after `timeoutMs`.
+   * Take it before reading the database, so a change between the read and the wait is not missed.
+   */
+  nextChange(nodeId: string, timeoutMs: number): { changed: Promise<void>; cancel(): void } {
+    let wake = () => {};
+    const changed = new Promise<void>((done) => {
+      const waiters = this.waiters.get(nodeId) ?? new Set();
+      this.waiters.set(nodeId, waiters);
+      wake = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0) this.waiters.delete(nodeId);
+        done();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      waiters.add(wake);
+    });
+    return { changed, cancel: () => wake() };
+  }
+}

@@ -1,0 +1,269 @@
+import { type Task, taskSchema } from "@skiff/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createControlLoops } from "../jobs/control-loops.js";
+import { ProtocolAgent } from "../test/fake-agent.js";
+import { createTestStack, type TestStack } from "../test/harness.js";
+import { markLostNodes } from "./nodes.js";
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await createTestStack();
+});
+afterAll(() => stack.close());
+
+const tasksAnswer = z.object({ tasks: z.array(taskSchema) });
+let poolCount = 0;
+
+async function newPool(): Promise<string> {
+  const name = `pool-${++poolCount}`;
+  await stack.admin.request("POST", "/v1/pools", undefined, { name });
+  return name;
+}
+
+async function register(family: string, extra: Record<string, unknown> = {}) {
+  return stack.admin.request("POST", "/v1/task-definitions", undefined, {
+    family,
+    cpu: "0.25 vCPU",
+    memory: "512MiB",
+    containers: [{ name: "web", image: "skiff-test/busybox:latest", command: ["httpd", "-f"] }],
+    ...extra,
+  });
+}
+
+async function run(body: Record<string, unknown>): Promise<Task[]> {
+  return (await stack.admin.request("POST", "/v1/tasks", tasksAnswer, body)).tasks;
+}
+
+const getTask = (id: string) => stack.admin.request("GET", `/v1/tasks/${id}`, taskSchema);
+
+describe("pools and task definitions", () => {
+  it("refuses a duplicate pool and a join token for a missing one", async () => {
+    const pool = await newPool();
+    await expect(
+      stack.admin.request("POST", "/v1/pools", undefined, { name: pool }),
+    ).rejects.toMatchObject({ status: 409 });
+    await expect(
+      stack.admin.request("POST", "/v1/pools/nope/join-tokens", undefined, {}),
+    ).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("numbers revisions and keeps old ones", async () => {
+    await register("web");
+    await register("web", { memory: 1024 });
+    const latest = await stack.admin.request(
+      "GET",
+      "/v1/task-definitions/web",
+      z.object({ revision: z.number(), memory: z.number() }),
+    );
+    const first = await stack.admin.request(
+      "GET",
+      "/v1/task-definitions/web/1",
+      z.object({ revision: z.number(), memory: z.number(), cpu: z.number() }),
+    );
+    expect(latest).toMatchObject({ revision: 2, memory: 1024 });
+    expect(first).toMatchObject({ revision: 1, memory: 512, cpu: 256 });
+  });
+
+  it("explains a bad task definition field by field and stores nothing", async () => {
+    const error = await register("bad-one", {
+      cpu: "lots",
+      containers: [
+        { name: "a", image: "x", essential: false },
+        { name: "a", image: "y", essential: false },
+      ],
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, code: "ValidationError" });
+    expect(String((error as Error).message)).toMatch(/cpu/);
+    await expect(
+      stack.admin.request("GET", "/v1/task-definitions/bad-one", undefined),
+    ).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("refuses unknown task definitions, pools and revisions", async () => {
+    await expect(run({ taskDefinition: "missing" })).rejects.toMatchObject({ status: 404 });
+    await register("known");
+    await expect(run({ taskDefinition: "known:99" })).rejects.toMatchObject({ status: 404 });
+    await expect(run({ taskDefinition: "known", pool: "no-such-pool" })).rejects.toMatchObject({
+      status: 404,
+    });
+    await expect(run({ taskDefinition: "Known Bad" })).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe("tasks on nodes", () => {
+  it("places a task, hands it to the node's agent, and follows its reports to stopped", async () => {
+    const pool = await newPool();
+    const agent = await ProtocolAgent.join(stack, pool);
+    await register("lifecycle");
+    const before = await agent.assignments();
+    const [task] = await run({ taskDefinition: "lifecycle", pool });
+    expect(task).toMatchObject({ status: "pending", nodeId: agent.id, cpu: 256, memory: 512 });
+
+    const assigned = await agent.assignments(before.index, "5s");
+    expect(assigned.index).toBeGreaterThan(before.index);
+    expect(assigned.assignments).toMatchObject([
+      { taskId: task!.id, desiredStatus: "running", family: "lifecycle" },
+    ]);
+    const node = await stack.admin.request(
+      "GET",
+      `/v1/nodes/${agent.id}`,
+      z.object({ allocated: z.object({ cpu: z.number(), memory: z.number() }) }),
+    );
+    expect(node.allocated).toEqual({ cpu: 256, memory: 512 });
+
+    expect((await agent.report(task!.id, { status: "running" })).status).toBe(204);
+    expect(await getTask(task!.id)).toMatchObject({
+      status: "running",
+      startedAt: expect.any(String),
+    });
+
+    const stopping = await stack.admin.request("POST", `/v1/tasks/${task!.id}/stop`, taskSchema);
+    expect(stopping).toMatchObject({
+      status: "stopping",
+      desiredStatus: "stopped",
+      stopCode: "UserInitiated",
+    });
+    expect((await agent.assignments()).assignments[0]?.desiredStatus).toBe("stopped");
+
+    await agent.report(task!.id, { status: "stopped" });
+    expect(await getTask(task!.id)).toMatchObject({
+      status: "stopped",
+      stopCode: "UserInitiated",
+      stoppedAt: expect.any(String),
+    });
+    expect((await agent.assignments()).assignments).toEqual([]);
+    const after = await stack.admin.request(
+      "GET",
+      `/v1/nodes/${agent.id}`,
+      z.object({ allocated: z.object({ cpu: z.number() }) }),
+    );
+    expect(after.allocated.cpu).toBe(0);
+  });
+
+  it("wakes a waiting long poll as soon as a task is placed", async () => {
+    const pool = await newPool();
+    const agent = await ProtocolAgent.join(stack, pool);
+    await register("wake");
+    const { index } = await agent.assignments();
+    const started = Date.now();
+    const waiting = agent.assignments(index, "20s");
+    await new Promise((done) => setTimeout(done, 200));
+    await run({ taskDefinition: "wake", pool });
+    const woke = await waiting;
+    expect(woke.assignments).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("records an essential container's exit as the stop reason", async () => {
+    const pool = await newPool();
+    const agent = await ProtocolAgent.join(stack, pool);
+    await register("crashes");
+    const [task] = await run({ taskDefinition: "crashes", pool });
+    await agent.report(task!.id, {
+      status: "stopped",
+      stopCode: "EssentialContainerExited",
+      reason: "Essential container web exited with code 3",
+    });
+    expect(await getTask(task!.id)).toMatchObject({
+      status: "stopped",
+      stopCode: "EssentialContainerExited",
+      stoppedReason: /code 3/,
+    });
+  });
+
+  it("keeps a task that does not fit waiting with the missing resource named, and places it when room appears", async () => {
+    const pool = await newPool();
+    await register("big", { cpu: 4096, memory: 2048 });
+    const [task] = await run({ taskDefinition: "big", pool });
+    expect(task).toMatchObject({
+      status: "provisioning",
+      nodeId: null,
+      pendingReason: expect.stringMatching(/no active node/),
+    });
+    await ProtocolAgent.join(stack, pool, { cpu: 2048, memory: 8192 });
+    const [loop] = createControlLoops(stack.services, { nodeDownAfterMs: 60_000 }).slice(1);
+    loop!.start();
+    await new Promise((done) => setTimeout(done, 300));
+    expect(await getTask(task!.id)).toMatchObject({
+      status: "provisioning",
+      pendingReason: expect.stringMatching(/4096 cpu units/),
+    });
+    const roomy = await ProtocolAgent.join(stack, pool, { cpu: 8192, memory: 8192 });
+    let placed = await getTask(task!.id);
+    for (let i = 0; i < 50 && placed.status === "provisioning"; i++) {
+      await new Promise((done) => setTimeout(done, 100));
+      placed = await getTask(task!.id);
+    }
+    await loop!.stop();
+    expect(placed).toMatchObject({ status: "pending", nodeId: roomy.id, pendingReason: null });
+  });
+
+  it("never puts two tasks on one fixed host port of a node", async () => {
+    const pool = await newPool();
+    const agent = await ProtocolAgent.join(stack, pool);
+    await register("fixed-port", {
+      containers: [
+        {
+          name: "web",
+          image: "skiff-test/busybox:latest",
+          portMappings: [{ containerPort: 80, hostPort: 8080 }],
+        },
+      ],
+    });
+    const [first, second] = await run({ taskDefinition: "fixed-port", pool, count: 2 });
+    expect(first).toMatchObject({ status: "pending", nodeId: agent.id });
+    expect(second).toMatchObject({
+      status: "provisioning",
+      pendingReason: expect.stringMatching(/host port 8080/),
+    });
+  });
+
+  it("spreads tasks over nodes", async () => {
+    const pool = await newPool();
+    const a = await ProtocolAgent.join(stack, pool);
+    const b = await ProtocolAgent.join(stack, pool);
+    await register("spread");
+    const tasks = await run({
+      taskDefinition: "spread",
+      pool,
+      count: 4,
+      placement: { strategy: "spread" },
+    });
+    const perNode = (id: string) => tasks.filter((task) => task.nodeId === id).length;
+    expect([perNode(a.id), perNode(b.id)]).toEqual([2, 2]);
+  });
+
+  it("marks a silent node down and stops its tasks with NodeLost; a drained node takes no task", async () => {
+    const pool = await newPool();
+    const agent = await ProtocolAgent.join(stack, pool);
+    await register("lost");
+    const [task] = await run({ taskDefinition: "lost", pool });
+    await markLostNodes(stack.services.db, new Date(Date.now() + 60_000), 15_000);
+    expect(await getTask(task!.id)).toMatchObject({ status: "stopped", stopCode: "NodeLost" });
+    expect((await agent.assignments()).nodeState).toBe("down");
+    await agent.heartbeat();
+    expect((await agent.assignments()).assignments).toEqual([]);
+
+    await stack.admin.request("POST", `/v1/nodes/${agent.id}/drain`, undefined);
+    const [waiting] = await run({ taskDefinition: "lost", pool });
+    expect(waiting).toMatchObject({
+      status: "provisioning",
+      pendingReason: expect.stringMatching(/no active node/),
+    });
+  });
+
+  it("refuses a report from a node about another node's task", async () => {
+    const pool = await newPool();
+    const owner = await ProtocolAgent.join(stack, pool);
+    const other = await ProtocolAgent.join(stack, pool);
+    await register("owned", { cpu: 2048 });
+    const [task] = await run({
+      taskDefinition: "owned",
+      pool,
+      placement: { strategy: "binpack", constraints: [] },
+    });
+    const stranger = task!.nodeId === owner.id ? other : owner;
+    expect((await stranger.report(task!.id, { status: "running" })).status).toBe(404);
+  });
+});

@@ -1,0 +1,76 @@
+import type { registerTaskDefinitionSchema, TaskDefinition } from "@skiff/shared";
+import { and, desc, eq, sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { Database } from "../db/client.js";
+import { taskDefinitions } from "../db/schema/index.js";
+import { ApiError, notFound } from "../lib/errors.js";
+
+type Row = typeof taskDefinitions.$inferSelect;
+type Input = z.output<typeof registerTaskDefinitionSchema>;
+
+export function toTaskDefinition(row: Row): TaskDefinition {
+  return {
+    family: row.family,
+    revision: row.revision,
+    containers: row.containers,
+    cpu: row.cpu,
+    memory: row.memory,
+    compatibilities: row.compatibilities as TaskDefinition["compatibilities"],
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Registers the next revision of a family; revisions are never changed afterwards. */
+export async function registerTaskDefinition(db: Database, input: Input): Promise<TaskDefinition> {
+  return db.transaction(async (tx) => {
+    // One registration per family at a time, so two concurrent ones get consecutive revisions.
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtext(${`skiff:family:${input.family}`}))`,
+    );
+    const [latest] = await tx
+      .select({ revision: taskDefinitions.revision })
+      .from(taskDefinitions)
+      .where(eq(taskDefinitions.family, input.family))
+      .orderBy(desc(taskDefinitions.revision))
+      .limit(1);
+    const [row] = await tx
+      .insert(taskDefinitions)
+      .values({ ...input, revision: (latest?.revision ?? 0) + 1 })
+      .returning();
+    if (!row) throw new Error("insert returned no row");
+    return toTaskDefinition(row);
+  });
+}
+
+/** `family` (the latest revision) or `family:revision`. */
+export async function findTaskDefinition(db: Database, ref: string): Promise<TaskDefinition> {
+  const [family, revisionText] = ref.split(":") as [string, string | undefined];
+  const revision = revisionText === undefined ? undefined : Number(revisionText);
+  if (revision !== undefined && !Number.isInteger(revision))
+    throw new ApiError("ValidationError", `bad revision in ${ref}`);
+  const [row] = await db
+    .select()
+    .from(taskDefinitions)
+    .where(
+      revision === undefined
+        ? eq(taskDefinitions.family, family)
+        : and(eq(taskDefinitions.family, family), eq(taskDefinitions.revision, revision)),
+    )
+    .orderBy(desc(taskDefinitions.revision))
+    .limit(1);
+  if (!row) throw notFound(`task definition ${ref}`);
+  return toTaskDefinition(row);
+}
+
+export async function listFamilies(
+  db: Database,
+): Promise<{ family: string; latestRevision: number }[]> {
+  return db
+    .select({
+      family: taskDefinitions.family,
+      latestRevision: sql<number>`max(${taskDefinitions.revision})::int`,
+    })
+    .from(taskDefinitions)
+    .groupBy(taskDefinitions.family)
+    .orderBy(taskDefinitions.family);
+}

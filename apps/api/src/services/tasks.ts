@@ -1,0 +1,271 @@
+import {
+  type Assignments,
+  defaultPool,
+  newId,
+  type runTaskSchema,
+  type StopCode,
+  type Task,
+  type TaskReport,
+} from "@skiff/shared";
+import { and, asc, desc, eq, lt, ne, sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { Database } from "../db/client.js";
+import { nodes, taskDefinitions, tasks } from "../db/schema/index.js";
+import { ApiError, notFound } from "../lib/errors.js";
+import { ensurePoolExists } from "./pools.js";
+import { findTaskDefinition } from "./task-definitions.js";
+
+type TaskRow = typeof tasks.$inferSelect;
+type RunTaskInput = z.output<typeof runTaskSchema>;
+
+export function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    family: row.family,
+    revision: row.revision,
+    status: row.status,
+    desiredStatus: row.desiredStatus,
+    launchType: row.launchType,
+    pool: row.pool,
+    nodeId: row.nodeId,
+    service: row.service,
+    cpu: row.cpu,
+    memory: row.memory,
+    containers: row.containers,
+    pendingReason: row.pendingReason,
+    stopCode: row.stopCode,
+    stoppedReason: row.stoppedReason,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    stoppedAt: row.stoppedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Creates `count` tasks of a task definition, all at once or none, in `provisioning`. The caller
+ * then places them (placement.ts); those that find no room wait with a reason.
+ */
+export async function createTasks(
+  db: Database,
+  input: RunTaskInput,
+  extra: { service?: string } = {},
+): Promise<TaskRow[]> {
+  const definition = await findTaskDefinition(db, input.taskDefinition);
+  if (!definition.compatibilities.includes(input.launchType)) {
+    throw new ApiError(
+      "UnprocessableEntity",
+      `task definition ${definition.family}:${definition.revision} is not compatible with launch type ${input.launchType}`,
+    );
+  }
+  if (input.launchType === "fargate") {
+    throw new ApiError(
+      "UnprocessableEntity",
+      "the fargate launch type is not available yet; use launchType pool",
+    );
+  }
+  const pool = input.pool ?? defaultPool;
+  await ensurePoolExists(db, pool);
+  const hostPorts = definition.containers.flatMap((container) =>
+    (container.portMappings ?? []).flatMap((mapping) =>
+      mapping.hostPort ? [mapping.hostPort] : [],
+    ),
+  );
+  const rows = Array.from({ length: input.count }, () => ({
+    id: newId("task"),
+    family: definition.family,
+    revision: definition.revision,
+    status: "provisioning" as const,
+    desiredStatus: "running" as const,
+    launchType: input.launchType,
+    pool,
+    service: extra.service ?? null,
+    cpu: definition.cpu,
+    memory: definition.memory,
+    hostPorts,
+    placement: input.placement ?? { strategy: "binpack" as const, constraints: [] },
+    containers: definition.containers.map((container) => ({
+      name: container.name,
+      image: container.image,
+      status: "pending" as const,
+      containerId: null,
+      exitCode: null,
+      reason: null,
+      health: "unknown" as const,
+      hostPorts: [],
+    })),
+  }));
+  return db.insert(tasks).values(rows).returning();
+}
+
+export interface TaskFilter {
+  service?: string | undefined;
+  status?: TaskRow["status"] | undefined;
+  family?: string | undefined;
+  nodeId?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first; the cursor is the id of the last task of the previous page. */
+export async function listTasks(db: Database, filter: TaskFilter) {
+  const rows = await db
+    .select()
+    .from(tasks)
+    .where(
+      and(
+        filter.service ? eq(tasks.service, filter.service) : undefined,
+        filter.status ? eq(tasks.status, filter.status) : undefined,
+        filter.family ? eq(tasks.family, filter.family) : undefined,
+        filter.nodeId ? eq(tasks.nodeId, filter.nodeId) : undefined,
+        filter.cursor ? lt(tasks.id, filter.cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(tasks.id))
+    .limit(filter.limit + 1);
+  const items = rows.slice(0, filter.limit).map(toTask);
+  return { items, nextCursor: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+export async function getTask(db: Database, id: string): Promise<Task> {
+  const [row] = await db.select().from(tasks).where(eq(tasks.id, id));
+  if (!row) throw notFound(`task ${id}`);
+  return toTask(row);
+}
+
+/**
+ * Asks a task to stop. A task not on a node yet stops at once; otherwise it is `stopping` until
+ * its agent reports the containers gone. Returns the node to wake, if any.
+ */
+export async function stopTask(
+  db: Database,
+  id: string,
+  stopCode: StopCode,
+  reason: string,
+  now: Date,
+): Promise<{ task: Task; nodeId: string | null }> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.select().from(tasks).where(eq(tasks.id, id)).for("update");
+    if (!row) throw notFound(`task ${id}`);
+    if (row.status === "stopped" || row.desiredStatus === "stopped")
+      return { task: toTask(row), nodeId: null };
+    const placed = row.nodeId !== null;
+    const [updated] = await tx
+      .update(tasks)
+      .set({
+        desiredStatus: "stopped",
+        status: placed ? "stopping" : "stopped",
+        stopCode,
+        stoppedReason: reason,
+        stoppedAt: placed ? null : now,
+      })
+      .where(eq(tasks.id, id))
+      .returning();
+    if (row.nodeId) await bumpAssignments(tx, row.nodeId);
+    return { task: toTask(updated as TaskRow), nodeId: row.nodeId };
+  });
+}
+
+/**
+ * Applies a transition an agent saw. Reports for a task already stopped change nothing, so an
+ * agent may repeat them. The node's resources are released when the task stops.
+ */
+export async function applyTaskReport(
+  db: Database,
+  nodeId: string,
+  taskId: string,
+  report: TaskReport,
+  now: Date,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.id, taskId), eq(tasks.nodeId, nodeId)))
+      .for("update");
+    if (!row) throw notFound(`task ${taskId} on node ${nodeId}`);
+    if (row.status === "stopped") return;
+    if (report.status !== "stopped") {
+      const running = report.status === "running" && row.desiredStatus === "running";
+      await tx
+        .update(tasks)
+        .set({
+          containers: report.containers,
+          status: running ? "running" : row.status,
+          startedAt: running ? (row.startedAt ?? now) : row.startedAt,
+        })
+        .where(eq(tasks.id, taskId));
+      return;
+    }
+    await tx
+      .update(tasks)
+      .set({
+        containers: report.containers,
+        status: "stopped",
+        desiredStatus: "stopped",
+        stopCode: row.stopCode ?? report.stopCode ?? "EssentialContainerExited",
+        stoppedReason: row.stoppedReason ?? report.reason ?? "the task's containers stopped",
+        stoppedAt: now,
+      })
+      .where(eq(tasks.id, taskId));
+    await tx
+      .update(nodes)
+      .set({
+        allocatedCpu: sql`greatest(${nodes.allocatedCpu} - ${row.cpu}, 0)`,
+        allocatedMemory: sql`greatest(${nodes.allocatedMemory} - ${row.memory}, 0)`,
+        assignmentsIndex: sql`${nodes.assignmentsIndex} + 1`,
+      })
+      .where(eq(nodes.id, nodeId));
+  });
+}
+
+/** Tells the node's agent (through its long poll) that its assignments changed. */
+export async function bumpAssignments(db: Database, nodeId: string): Promise<void> {
+  await db
+    .update(nodes)
+    .set({ assignmentsIndex: sql`${nodes.assignmentsIndex} + 1` })
+    .where(eq(nodes.id, nodeId));
+}
+
+/** What a node should run or stop now: its tasks that are not stopped yet. */
+export async function findAssignments(db: Database, nodeId: string): Promise<Assignments> {
+  const [node] = await db
+    .select({ index: nodes.assignmentsIndex, state: nodes.state })
+    .from(nodes)
+    .where(eq(nodes.id, nodeId));
+  if (!node) throw notFound(`node ${nodeId}`);
+  const rows = await db
+    .select({ task: tasks, containers: taskDefinitions.containers })
+    .from(tasks)
+    .innerJoin(
+      taskDefinitions,
+      and(eq(taskDefinitions.family, tasks.family), eq(taskDefinitions.revision, tasks.revision)),
+    )
+    .where(and(eq(tasks.nodeId, nodeId), ne(tasks.status, "stopped")))
+    .orderBy(asc(tasks.id));
+  return {
+    index: node.index,
+    nodeState: node.state,
+    assignments: rows.map(({ task, containers }) => ({
+      taskId: task.id,
+      desiredStatus: task.desiredStatus,
+      family: task.family,
+      revision: task.revision,
+      service: task.service,
+      launchType: task.launchType,
+      cpu: task.cpu,
+      memory: task.memory,
+      containers,
+    })),
+  };
+}
+
+/** Tasks waiting for room, oldest first, for the placement loop. */
+export async function findUnplacedTaskIds(db: Database, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.status, "provisioning"), eq(tasks.desiredStatus, "running")))
+    .orderBy(asc(tasks.id))
+    .limit(limit);
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { attributesSchema } from "./nodes.js";
+import { containerDefinitionSchema } from "./task-definitions.js";
+import { launchTypeSchema, stopCodeSchema, taskContainerSchema } from "./tasks.js";
+
+// The agent <-> control plane protocol (DESIGN.md, "Agent <-> control plane"). Agents speak HTTP
+// to the api only. Every call but register carries `Authorization: Bearer <node credential>`.
+
+/** POST /v1/agent/register */
+export const registerNodeSchema = z.strictObject({
+  joinToken: z.string().min(1).max(512),
+  name: z.string().min(1).max(253),
+  capacity: z.strictObject({
+    cpu: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 * 1024),
+    memory: z
+      .number()
+      .int()
+      .min(1)
+      .max(64 * 1024 * 1024),
+  }),
+  attributes: attributesSchema.default({}),
+  /** Where other hosts reach this node's published ports; the request's source address when absent. */
+  address: z.string().min(1).max(253).optional(),
+});
+export type RegisterNode = z.input<typeof registerNodeSchema>;
+
+export const registeredNodeSchema = z.object({
+  nodeId: z.string(),
+  pool: z.string(),
+  /** Shown once; the agent keeps it in its state file and sends it as a bearer token. */
+  credential: z.string(),
+  heartbeatIntervalSeconds: z.number(),
+});
+export type RegisteredNode = z.infer<typeof registeredNodeSchema>;
+
+/** A container to run, with the host ports the scheduler chose (0: ephemeral). */
+export const assignedContainerSchema = containerDefinitionSchema;
+
+/** One task the node should run (desiredStatus running) or stop (stopped). */
+export const assignmentSchema = z.object({
+  taskId: z.string(),
+  desiredStatus: z.enum(["running", "stopped"]),
+  family: z.string(),
+  revision: z.number(),
+  service: z.string().nullable(),
+  launchType: launchTypeSchema,
+  cpu: z.number(),
+  memory: z.number(),
+  containers: z.array(assignedContainerSchema),
+});
+export type Assignment = z.infer<typeof assignmentSchema>;
+
+/** GET /v1/agent/nodes/:id/assignments?index=N&wait=30s: answers at once when index moved past N. */
+export const assignmentsQuerySchema = z.strictObject({
+  index: z.coerce.number().int().min(0).default(0),
+  wait: z
+    .string()
+    .regex(/^\d{1,3}s$/, "must be seconds, e.g. 30s")
+    .default("30s")
+    .transform((text) => Math.min(Number(text.slice(0, -1)), 60)),
+});
+
+export const assignmentsSchema = z.object({
+  /** Pass back as `index` to wait for the next change. */
+  index: z.number(),
+  nodeState: z.enum(["active", "draining", "down"]),
+  assignments: z.array(assignmentSchema),
+});
+export type Assignments = z.infer<typeof assignmentsSchema>;
+
+/** POST /v1/agent/nodes/:id/tasks/:taskId/status: a transition the agent saw. */
+export const taskReportSchema = z.strictObject({
+  status: z.enum(["pending", "running", "stopped"]),
+  containers: z.array(taskContainerSchema).max(10),
+  stopCode: stopCodeSchema.optional(),
+  reason: z.string().max(1024).optional(),
+});
+export type TaskReport = z.infer<typeof taskReportSchema>;
+
+/** POST /v1/agent/nodes/:id/heartbeat */
+export const heartbeatSchema = z.strictObject({
+  /** The tasks the node has containers for, whatever their state. */
+  taskIds: z.array(z.string().max(64)).max(1000),
+  usage: z
+    .strictObject({ cpuPercent: z.number().min(0), memory: z.number().int().min(0) })
+    .optional(),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const heartbeatAnswerSchema = z.object({
+  nodeState: z.enum(["active", "draining", "down"]),
+});
