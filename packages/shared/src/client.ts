@@ -1,7 +1,15 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { type ErrorCode, errorBodySchema } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
+import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
+import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
+import {
+  type RegisterTaskDefinition,
+  type TaskDefinition,
+  taskDefinitionSchema,
+} from "./schemas/task-definitions.js";
+import { type RunTask, type Task, type TaskStatus, taskSchema } from "./schemas/tasks.js";
 import {
   type CreatedToken,
   type CreateToken,
@@ -68,6 +76,83 @@ export class SkiffClient {
 
   async deleteToken(id: string): Promise<void> {
     await this.request("DELETE", `/v1/tokens/${encodeURIComponent(id)}`, undefined);
+  }
+
+  async listPools(): Promise<Pool[]> {
+    return (await this.request("GET", "/v1/pools", z.object({ items: z.array(poolSchema) }))).items;
+  }
+
+  createPool(name: string): Promise<Pool> {
+    return this.request("POST", "/v1/pools", poolSchema, { name });
+  }
+
+  createJoinToken(pool: string, ttlSeconds?: number): Promise<JoinToken> {
+    const body = ttlSeconds === undefined ? {} : { ttlSeconds };
+    return this.request(
+      "POST",
+      `/v1/pools/${encodeURIComponent(pool)}/join-tokens`,
+      joinTokenSchema,
+      body,
+    );
+  }
+
+  async listNodes(query: { pool?: string } = {}): Promise<Node[]> {
+    return (
+      await this.request(
+        "GET",
+        `/v1/nodes${toQuery(query)}`,
+        z.object({ items: z.array(nodeSchema) }),
+      )
+    ).items;
+  }
+
+  getNode(id: string): Promise<Node> {
+    return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}`, nodeSchema);
+  }
+
+  drainNode(id: string): Promise<Node> {
+    return this.request("POST", `/v1/nodes/${encodeURIComponent(id)}/drain`, nodeSchema);
+  }
+
+  async deregisterNode(id: string): Promise<void> {
+    await this.request("DELETE", `/v1/nodes/${encodeURIComponent(id)}`, undefined);
+  }
+
+  registerTaskDefinition(body: RegisterTaskDefinition): Promise<TaskDefinition> {
+    return this.request("POST", "/v1/task-definitions", taskDefinitionSchema, body);
+  }
+
+  /** `family` (latest) or `family:revision`. */
+  getTaskDefinition(ref: string): Promise<TaskDefinition> {
+    const [family, revision] = ref.split(":");
+    const path = `/v1/task-definitions/${encodeURIComponent(family ?? "")}${revision ? `/${revision}` : ""}`;
+    return this.request("GET", path, taskDefinitionSchema);
+  }
+
+  async runTask(body: RunTask): Promise<Task[]> {
+    return (await this.request("POST", "/v1/tasks", z.object({ tasks: z.array(taskSchema) }), body))
+      .tasks;
+  }
+
+  listTasks(
+    query: {
+      service?: string;
+      status?: TaskStatus;
+      family?: string;
+      nodeId?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ): Promise<{ items: Task[]; nextCursor: string | null }> {
+    return this.request("GET", `/v1/tasks${toQuery(query)}`, pageSchema(taskSchema));
+  }
+
+  getTask(id: string): Promise<Task> {
+    return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}`, taskSchema);
+  }
+
+  stopTask(id: string): Promise<Task> {
+    return this.request("POST", `/v1/tasks/${encodeURIComponent(id)}/stop`, taskSchema);
   }
 
   /** A call the typed methods do not cover yet; the answer is parsed with `schema` when given. */

@@ -1,6 +1,5 @@
-import { type Task, taskSchema } from "@skiff/shared";
+import type { RegisterTaskDefinition, RunTask, Task } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { createControlLoops } from "../jobs/control-loops.js";
 import { ProtocolAgent } from "../test/fake-agent.js";
 import { createTestStack, type TestStack } from "../test/harness.js";
@@ -12,55 +11,42 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const tasksAnswer = z.object({ tasks: z.array(taskSchema) });
 let poolCount = 0;
 
 async function newPool(): Promise<string> {
   const name = `pool-${++poolCount}`;
-  await stack.admin.request("POST", "/v1/pools", undefined, { name });
+  await stack.admin.createPool(name);
   return name;
 }
 
 async function register(family: string, extra: Record<string, unknown> = {}) {
-  return stack.admin.request("POST", "/v1/task-definitions", undefined, {
+  return stack.admin.registerTaskDefinition({
     family,
     cpu: "0.25 vCPU",
     memory: "512MiB",
     containers: [{ name: "web", image: "skiff-test/busybox:latest", command: ["httpd", "-f"] }],
     ...extra,
-  });
+  } as RegisterTaskDefinition);
 }
 
 async function run(body: Record<string, unknown>): Promise<Task[]> {
-  return (await stack.admin.request("POST", "/v1/tasks", tasksAnswer, body)).tasks;
+  return stack.admin.runTask(body as RunTask);
 }
 
-const getTask = (id: string) => stack.admin.request("GET", `/v1/tasks/${id}`, taskSchema);
+const getTask = (id: string) => stack.admin.getTask(id);
 
 describe("pools and task definitions", () => {
   it("refuses a duplicate pool and a join token for a missing one", async () => {
     const pool = await newPool();
-    await expect(
-      stack.admin.request("POST", "/v1/pools", undefined, { name: pool }),
-    ).rejects.toMatchObject({ status: 409 });
-    await expect(
-      stack.admin.request("POST", "/v1/pools/nope/join-tokens", undefined, {}),
-    ).rejects.toMatchObject({ status: 404 });
+    await expect(stack.admin.createPool(pool)).rejects.toMatchObject({ status: 409 });
+    await expect(stack.admin.createJoinToken("nope")).rejects.toMatchObject({ status: 404 });
   });
 
   it("numbers revisions and keeps old ones", async () => {
     await register("web");
     await register("web", { memory: 1024 });
-    const latest = await stack.admin.request(
-      "GET",
-      "/v1/task-definitions/web",
-      z.object({ revision: z.number(), memory: z.number() }),
-    );
-    const first = await stack.admin.request(
-      "GET",
-      "/v1/task-definitions/web/1",
-      z.object({ revision: z.number(), memory: z.number(), cpu: z.number() }),
-    );
+    const latest = await stack.admin.getTaskDefinition("web");
+    const first = await stack.admin.getTaskDefinition("web:1");
     expect(latest).toMatchObject({ revision: 2, memory: 1024 });
     expect(first).toMatchObject({ revision: 1, memory: 512, cpu: 256 });
   });
@@ -75,9 +61,7 @@ describe("pools and task definitions", () => {
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: "ValidationError" });
     expect(String((error as Error).message)).toMatch(/cpu/);
-    await expect(
-      stack.admin.request("GET", "/v1/task-definitions/bad-one", undefined),
-    ).rejects.toMatchObject({ status: 404 });
+    await expect(stack.admin.getTaskDefinition("bad-one")).rejects.toMatchObject({ status: 404 });
   });
 
   it("refuses unknown task definitions, pools and revisions", async () => {
@@ -105,11 +89,7 @@ describe("tasks on nodes", () => {
     expect(assigned.assignments).toMatchObject([
       { taskId: task!.id, desiredStatus: "running", family: "lifecycle" },
     ]);
-    const node = await stack.admin.request(
-      "GET",
-      `/v1/nodes/${agent.id}`,
-      z.object({ allocated: z.object({ cpu: z.number(), memory: z.number() }) }),
-    );
+    const node = await stack.admin.getNode(agent.id);
     expect(node.allocated).toEqual({ cpu: 256, memory: 512 });
 
     expect((await agent.report(task!.id, { status: "running" })).status).toBe(204);
@@ -118,7 +98,7 @@ describe("tasks on nodes", () => {
       startedAt: expect.any(String),
     });
 
-    const stopping = await stack.admin.request("POST", `/v1/tasks/${task!.id}/stop`, taskSchema);
+    const stopping = await stack.admin.stopTask(task!.id);
     expect(stopping).toMatchObject({
       status: "stopping",
       desiredStatus: "stopped",
@@ -133,11 +113,7 @@ describe("tasks on nodes", () => {
       stoppedAt: expect.any(String),
     });
     expect((await agent.assignments()).assignments).toEqual([]);
-    const after = await stack.admin.request(
-      "GET",
-      `/v1/nodes/${agent.id}`,
-      z.object({ allocated: z.object({ cpu: z.number() }) }),
-    );
+    const after = await stack.admin.getNode(agent.id);
     expect(after.allocated.cpu).toBe(0);
   });
 
@@ -245,7 +221,7 @@ describe("tasks on nodes", () => {
     await agent.heartbeat();
     expect((await agent.assignments()).assignments).toEqual([]);
 
-    await stack.admin.request("POST", `/v1/nodes/${agent.id}/drain`, undefined);
+    await stack.admin.drainNode(agent.id);
     const [waiting] = await run({ taskDefinition: "lost", pool });
     expect(waiting).toMatchObject({
       status: "provisioning",
