@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Skiff's whole test suite: lint, types, unit, integration (real PostgreSQL, Redis and
 # Docker engine) and the compose test. On a fresh Debian machine, as root, it first installs and
-# starts what is missing (docker.io, docker-compose, postgresql, redis-server, mmdebstrap);
+# starts what is missing (docker.io, docker-compose, postgresql, redis-server, mmdebstrap,
+# busybox-static);
 # whatever is already there is used as it is. DATABASE_URL / REDIS_URL, when set, are used
 # instead of the local servers.
 set -euo pipefail
@@ -23,8 +24,9 @@ npm run build
 npm run lint
 npm run typecheck
 
-step "base images (local stand-ins where no public registry is reachable)"
+step "images: local stand-ins for public base images, and the tests' task images"
 ./scripts/build-base-images.sh
+./scripts/build-test-images.sh
 
 mkdir -p test-artifacts
 status=0

@@ -11,6 +11,7 @@ ensure_packages() {
   have pg_ctlcluster || missing+=(postgresql)
   have redis-server || missing+=(redis-server)
   have mmdebstrap || missing+=(mmdebstrap)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq

@@ -37,7 +37,7 @@ export const registeredNodeSchema = z.object({
 });
 export type RegisteredNode = z.infer<typeof registeredNodeSchema>;
 
-/** A container to run, with the host ports the scheduler chose (0: ephemeral). */
+/** A container to run; a port mapping without hostPort gets an ephemeral host port. */
 export const assignedContainerSchema = containerDefinitionSchema;
 
 /** One task the node should run (desiredStatus running) or stop (stopped). */

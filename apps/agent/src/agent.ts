@@ -1,0 +1,205 @@
+import { arch, hostname, platform } from "node:os";
+import { type NodeState, SkiffApiError } from "@skiff/shared";
+import { ApiClient } from "./api-client.js";
+import type { ContainerRuntime } from "./container-runtime.js";
+import { DockerRuntime } from "./docker-runtime.js";
+import type { Env } from "./env.js";
+import { backoffDelay, sleep } from "./lib/backoff.js";
+import type { Logger } from "./lib/logger.js";
+import { Reconciler } from "./reconciler.js";
+import { type AgentState, loadAgentState, saveAgentState } from "./state-file.js";
+
+const mebibyte = 1024 * 1024;
+
+export interface AgentOptions {
+  env: Env;
+  logger: Logger;
+  /** Defaults to Docker at env.DOCKER_HOST. */
+  runtime?: ContainerRuntime;
+  /** Defaults to a client of env.SKIFF_API_URL. */
+  api?: ApiClient;
+  /** Time between reconcile passes when nothing changes. Default 2000 ms. */
+  reconcileIntervalMs?: number;
+  /** How long one assignments long poll may wait at the api. Default 30 s. */
+  assignmentsWaitSeconds?: number;
+}
+
+/** Node capacity: what the engine sees minus what the operator keeps for the host (never < 1). */
+export function capacityFrom(
+  host: { cpus: number; memoryBytes: number },
+  reserved: { cpu: number; memory: number },
+): { cpu: number; memory: number } {
+  return {
+    cpu: Math.max(1, host.cpus * 1024 - reserved.cpu),
+    memory: Math.max(1, Math.floor(host.memoryBytes / mebibyte) - reserved.memory),
+  };
+}
+
+/** Placement attributes: os, arch and hostname, overridden by the operator's own. */
+export function attributesFor(configured: Record<string, string>): Record<string, string> {
+  return { os: platform(), arch: arch(), hostname: hostname(), ...configured };
+}
+
+/**
+ * One node's agent: registers (once; the node id and credential live in the state file),
+ * heartbeats, long-polls its assignments and feeds them to the Reconciler. Network failures are
+ * retried with backoff and never end the process.
+ */
+export class Agent {
+  private readonly env: Env;
+  private readonly logger: Logger;
+  private readonly runtime: ContainerRuntime;
+  private readonly api: ApiClient;
+  private readonly reconcileIntervalMs: number;
+  private readonly waitSeconds: number;
+  private readonly stopping = new AbortController();
+  private state: AgentState | undefined;
+  private reconciler: Reconciler | undefined;
+  private loops: Promise<void>[] = [];
+
+  constructor(opts: AgentOptions) {
+    this.env = opts.env;
+    this.logger = opts.logger;
+    this.runtime = opts.runtime ?? new DockerRuntime({ dockerHost: opts.env.DOCKER_HOST });
+    this.api = opts.api ?? new ApiClient({ baseUrl: opts.env.SKIFF_API_URL });
+    this.reconcileIntervalMs = opts.reconcileIntervalMs ?? 2000;
+    this.waitSeconds = opts.assignmentsWaitSeconds ?? 30;
+  }
+
+  /** This node's id once registered. */
+  get nodeId(): string | undefined {
+    return this.state?.nodeId;
+  }
+
+  /**
+   * Registers (or loads the saved registration), then starts the loops. Resolves once they run;
+   * rejects only on what retrying cannot fix (no join token, a token the api refuses).
+   */
+  async start(): Promise<void> {
+    const state = await this.ensureRegistered();
+    if (!state) return; // stopped while registering
+    this.state = state;
+    this.api.setCredential(state.credential);
+    const nodeId = state.nodeId;
+    this.reconciler = new Reconciler({
+      nodeId,
+      runtime: this.runtime,
+      reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
+      intervalMs: this.reconcileIntervalMs,
+      onError: (error, context) =>
+        this.logger.warn({ err: error, ...context }, "reconcile step failed; retrying next pass"),
+    });
+    this.reconciler.start();
+    this.loops = [this.heartbeatLoop(state), this.assignmentsLoop(nodeId)];
+    this.logger.info({ nodeId, pool: state.pool }, "agent started");
+  }
+
+  /** Stops the loops and waits for them. Containers keep running: a restarted agent adopts them. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.reconciler?.stop();
+    await Promise.all(this.loops);
+  }
+
+  /** The saved registration, else a new one (saved at once); null when stopped meanwhile. */
+  private async ensureRegistered(): Promise<AgentState | null> {
+    const saved = await loadAgentState(this.env.SKIFF_AGENT_STATE_DIR);
+    const joinToken = this.env.SKIFF_JOIN_TOKEN;
+    if (saved && (saved.apiUrl === this.env.SKIFF_API_URL || !joinToken)) return saved;
+    if (!joinToken) {
+      throw new Error(
+        `SKIFF_JOIN_TOKEN is required: no registration in ${this.env.SKIFF_AGENT_STATE_DIR}`,
+      );
+    }
+    const host = await this.retry("read docker info", () => this.runtime.hostInfo());
+    if (!host) return null;
+    const body = {
+      joinToken,
+      name: this.env.SKIFF_NODE_NAME,
+      capacity: capacityFrom(host, {
+        cpu: this.env.SKIFF_RESERVED_CPU,
+        memory: this.env.SKIFF_RESERVED_MEMORY,
+      }),
+      attributes: attributesFor(this.env.SKIFF_NODE_ATTRIBUTES),
+      ...(this.env.SKIFF_NODE_ADDRESS ? { address: this.env.SKIFF_NODE_ADDRESS } : {}),
+    };
+    const registered = await this.retry("register", () => this.api.register(body));
+    if (!registered) return null;
+    const state: AgentState = {
+      nodeId: registered.nodeId,
+      credential: registered.credential,
+      pool: registered.pool,
+      heartbeatIntervalSeconds: registered.heartbeatIntervalSeconds,
+      apiUrl: this.env.SKIFF_API_URL,
+    };
+    await saveAgentState(this.env.SKIFF_AGENT_STATE_DIR, state);
+    this.logger.info({ nodeId: state.nodeId, capacity: body.capacity }, "node registered");
+    return state;
+  }
+
+  /**
+   * Runs `work` until it succeeds, backing off on network errors and 5xx/429 answers. Other
+   * api errors (a bad token) are not going to heal by waiting: they reject.
+   */
+  private async retry<T>(what: string, work: () => Promise<T>): Promise<T | null> {
+    for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (error instanceof SkiffApiError && error.status < 500 && error.status !== 429) {
+          throw error;
+        }
+        const delay = backoffDelay(attempt);
+        this.logger.warn({ err: error, delayMs: delay }, `${what} failed; retrying`);
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+    return null;
+  }
+
+  private async heartbeatLoop(state: AgentState): Promise<void> {
+    let nodeState: NodeState | undefined;
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      let delay = state.heartbeatIntervalSeconds * 1000;
+      try {
+        const taskIds = (await this.reconciler?.listTaskIds()) ?? [];
+        const answer = await this.api.heartbeat(state.nodeId, { taskIds });
+        if (answer.nodeState !== nodeState) {
+          this.logger.info({ nodeState: answer.nodeState }, "node state");
+          nodeState = answer.nodeState;
+        }
+        failures = 0;
+      } catch (error) {
+        // Retry sooner than the interval (but backing off) so a blip does not mark us down.
+        delay = Math.min(delay, backoffDelay(failures++));
+        this.logger.warn({ err: error, delayMs: delay }, "heartbeat failed");
+      }
+      await sleep(delay, this.stopping.signal);
+    }
+  }
+
+  private async assignmentsLoop(nodeId: string): Promise<void> {
+    let index = 0;
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        const answer = await this.api.waitForAssignments(
+          nodeId,
+          index,
+          this.waitSeconds,
+          this.stopping.signal,
+        );
+        failures = 0;
+        // Also on a lower index: the api restarted its counter; its answer is still the truth.
+        if (answer.index !== index || index === 0) this.reconciler?.setAssignments(answer);
+        index = answer.index;
+      } catch (error) {
+        if (this.stopping.signal.aborted) return;
+        const delay = backoffDelay(failures++);
+        this.logger.warn({ err: error, delayMs: delay }, "assignments poll failed");
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+  }
+}

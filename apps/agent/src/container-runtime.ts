@@ -1,0 +1,115 @@
+// The agent's view of a container engine: just what reconciling tasks needs, so the reconciler
+// stays readable and another engine (or a fake in a unit test) could stand in for Docker.
+
+/** Labels on every container Skiff starts; the reconciler finds its containers by them. */
+export const labels = {
+  task: "skiff.task",
+  family: "skiff.family",
+  revision: "skiff.revision",
+  node: "skiff.node",
+  container: "skiff.container",
+  service: "skiff.service",
+  /** Seconds a stop waits before SIGKILL, kept so orphans are stopped as gently as tasks. */
+  stopTimeout: "skiff.stop-timeout",
+} as const;
+
+/** A published port: the container port and the host port it is reachable at. */
+export interface HostPort {
+  containerPort: number;
+  hostPort: number;
+  protocol: string;
+}
+
+/** What to create: engine-neutral, built from an assignment by `containerSpecFor`. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  command?: string[];
+  entryPoint?: string[];
+  env: Record<string, string>;
+  /** Relative cpu weight (cpu units). */
+  cpuShares: number;
+  /** Hard cpu cap in nano cpus; absent: no cap. */
+  nanoCpus?: number;
+  /** Hard memory limit in bytes (swap is not allowed on top of it). */
+  memoryBytes: number;
+  /** hostPort absent: the engine picks an ephemeral port. */
+  ports: { containerPort: number; hostPort?: number; protocol: "tcp" | "udp" }[];
+  healthCheck?: {
+    command: string[];
+    intervalSeconds: number;
+    timeoutSeconds: number;
+    retries: number;
+    startPeriodSeconds: number;
+  };
+  stopTimeoutSeconds: number;
+}
+
+/** The engine's states, as Docker names them. */
+export type ContainerStatus =
+  | "created"
+  | "running"
+  | "paused"
+  | "restarting"
+  | "removing"
+  | "exited"
+  | "dead";
+
+/** A container as it is now. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  status: ContainerStatus;
+  /** Set once the container has exited. */
+  exitCode: number | null;
+  health: "unknown" | "healthy" | "unhealthy";
+  hostPorts: HostPort[];
+  /** Why it ended when the engine knows more than the exit code (OOM, start error). */
+  error: string | null;
+  /** When it exited, ISO time; null while it has not. */
+  finishedAt: string | null;
+}
+
+/** An image could not be found locally nor pulled. */
+export class ImagePullError extends Error {
+  override name = "ImagePullError";
+  constructor(
+    readonly image: string,
+    cause: string,
+  ) {
+    super(`cannot pull image ${image}: ${cause}`);
+  }
+}
+
+/**
+ * The engine refused a request about one container (bad options, port taken...). Unlike a
+ * connection error, retrying the same request will not help: the task failed to start.
+ */
+export class ContainerRequestError extends Error {
+  override name = "ContainerRequestError";
+}
+
+/** The operations the reconciler needs from a container engine. */
+export interface ContainerRuntime {
+  /** All containers (running or not) carrying every one of these labels. */
+  listContainers(labels: Record<string, string>): Promise<ContainerState[]>;
+  /** One container by id or name; null when there is none. */
+  inspectContainer(idOrName: string): Promise<ContainerState | null>;
+  /** Pulls the image only when it is not present locally; throws ImagePullError. */
+  ensureImage(image: string): Promise<void>;
+  /** Creates and starts a container; returns its id. Throws ContainerRequestError when refused. */
+  createContainer(spec: ContainerSpec): Promise<string>;
+  /** Starts a created (or exited) container. */
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM (or the image's stop signal), then SIGKILL after the timeout. No-op when stopped. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Removes a container, forcing it down if it still runs. No-op when already gone. */
+  removeContainer(id: string): Promise<void>;
+  /** The last lines of a container's stdout and stderr. */
+  containerLogs(id: string, tail: number): Promise<string>;
+  /** Host resources the engine sees, for the node's capacity. */
+  hostInfo(): Promise<{ cpus: number; memoryBytes: number; hostname: string }>;
+}

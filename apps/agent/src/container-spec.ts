@@ -1,0 +1,55 @@
+import type { Assignment, ContainerDefinition } from "@skiff/shared";
+import { type ContainerSpec, labels } from "./container-runtime.js";
+
+const mebibyte = 1024 * 1024;
+/** Docker refuses caps below 0.01 cpu. */
+const minimumNanoCpus = 10_000_000;
+
+/** The name a task's container gets on the engine: unique per task, readable in `docker ps`. */
+export function containerNameFor(taskId: string, containerName: string): string {
+  return `skiff-${taskId}-${containerName}`;
+}
+
+/**
+ * What to create for one container of an assignment. The labels carry everything the
+ * reconciler needs to recognise the container after an agent restart.
+ */
+export function containerSpecFor(
+  nodeId: string,
+  assignment: Assignment,
+  container: ContainerDefinition,
+): ContainerSpec {
+  const specLabels: Record<string, string> = {
+    [labels.task]: assignment.taskId,
+    [labels.family]: assignment.family,
+    [labels.revision]: String(assignment.revision),
+    [labels.node]: nodeId,
+    [labels.container]: container.name,
+    [labels.stopTimeout]: String(container.stopTimeoutSeconds),
+  };
+  if (assignment.service) specLabels[labels.service] = assignment.service;
+
+  const spec: ContainerSpec = {
+    name: containerNameFor(assignment.taskId, container.name),
+    image: container.image,
+    labels: specLabels,
+    env: container.env ?? {},
+    // Docker's minimum weight is 2; the container's own reservation, else the task's.
+    cpuShares: Math.max(2, container.cpu ?? assignment.cpu),
+    memoryBytes: (container.memory ?? assignment.memory) * mebibyte,
+    ports: (container.portMappings ?? []).map((mapping) => ({
+      containerPort: mapping.containerPort,
+      hostPort: mapping.hostPort,
+      protocol: mapping.protocol,
+    })),
+    stopTimeoutSeconds: container.stopTimeoutSeconds,
+  };
+  // The task's cpu is a hard cap, as on Fargate: each container may use at most all of it.
+  if (assignment.cpu > 0) {
+    spec.nanoCpus = Math.max(minimumNanoCpus, Math.round((assignment.cpu / 1024) * 1e9));
+  }
+  if (container.command) spec.command = container.command;
+  if (container.entryPoint) spec.entryPoint = container.entryPoint;
+  if (container.healthCheck) spec.healthCheck = container.healthCheck;
+  return spec;
+}

@@ -1,0 +1,68 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value?.trim() ? value.trim() : undefined));
+
+const attributeKey = /^[a-zA-Z0-9._/-]{1,63}$/;
+
+/**
+ * Parses `k=v,k2=v2` into attributes. Keys follow the api's attribute key rule, so a typo fails
+ * at boot instead of at registration.
+ */
+export function parseAttributes(text: string | undefined): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",")) {
+    if (!pair.trim()) continue;
+    const separator = pair.indexOf("=");
+    if (separator <= 0) throw new Error(`"${pair.trim()}" is not key=value`);
+    const key = pair.slice(0, separator).trim();
+    const value = pair.slice(separator + 1).trim();
+    if (!attributeKey.test(key)) throw new Error(`"${key}" is not a valid attribute key`);
+    attributes[key] = value;
+  }
+  return attributes;
+}
+
+/** Every setting of the agent process, read once at boot from the environment. */
+export const envSchema = z.object({
+  /** Base URL of the control plane, e.g. http://api:3000. */
+  SKIFF_API_URL: z.url(),
+  /** Pool join token; only needed until the node is registered (then the state file is used). */
+  SKIFF_JOIN_TOKEN: optionalText,
+  /** Where the node id and credential are kept (a JSON file, mode 0600). */
+  SKIFF_AGENT_STATE_DIR: z.string().default("./.skiff-agent"),
+  /** Name shown for this node; the host name when unset. */
+  SKIFF_NODE_NAME: optionalText.transform((value) => value ?? hostname()),
+  /** Address other hosts reach published ports at; the api uses the request's source when unset. */
+  SKIFF_NODE_ADDRESS: optionalText,
+  /** Cpu units kept for the host and the agent itself, subtracted from the node's capacity. */
+  SKIFF_RESERVED_CPU: z.coerce.number().int().min(0).default(0),
+  /** MiB kept for the host and the agent itself, subtracted from the node's capacity. */
+  SKIFF_RESERVED_MEMORY: z.coerce.number().int().min(0).default(256),
+  /** The operator's own placement attributes, `k=v,k2=v2`; os, arch and hostname are added. */
+  SKIFF_NODE_ATTRIBUTES: optionalText.transform((text, ctx) => {
+    try {
+      return parseAttributes(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */
+  DOCKER_HOST: optionalText,
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Parses the environment; a bad value ends the process with a message naming the variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`invalid environment: ${problems.join("; ")}`);
+}

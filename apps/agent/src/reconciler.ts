@@ -1,0 +1,245 @@
+import type { Assignments, TaskReport } from "@skiff/shared";
+import {
+  ContainerRequestError,
+  type ContainerRuntime,
+  type ContainerState,
+  ImagePullError,
+  labels,
+} from "./container-runtime.js";
+import { containerNameFor, containerSpecFor } from "./container-spec.js";
+import {
+  type CleanupAction,
+  type CreateAction,
+  hasExited,
+  planActions,
+  runningReport,
+  type StopAction,
+  stoppedReport,
+  type TaskAction,
+} from "./plan.js";
+
+/** Seconds to wait before SIGKILL when a container carries no stop timeout label. */
+const defaultStopTimeoutSeconds = 10;
+
+export interface ReconcilerOptions {
+  /** Only containers labelled `skiff.node=<nodeId>` are this reconciler's. */
+  nodeId: string;
+  runtime: ContainerRuntime;
+  /** Sends a task transition to the api; a rejection is retried on a later pass. */
+  reportTask: (taskId: string, report: TaskReport) => Promise<void>;
+  /** Time between passes when nothing triggers one. Default 2000 ms. */
+  intervalMs?: number;
+  /** Called with every failure of a pass or of one task's step; the loop goes on. */
+  onError?: (error: unknown, context: { taskId?: string }) => void;
+}
+
+/**
+ * Brings this node's containers to its assignments, one idempotent pass at a time: a pass lists
+ * the containers labelled for the node, plans per task (plan.ts) and carries the plan out.
+ * Everything it needs survives an agent restart in the containers' labels, so a new instance
+ * adopts what runs instead of starting it again.
+ */
+export class Reconciler {
+  private readonly nodeId: string;
+  private readonly runtime: ContainerRuntime;
+  private readonly reportTask: ReconcilerOptions["reportTask"];
+  private readonly intervalMs: number;
+  private readonly onError: NonNullable<ReconcilerOptions["onError"]>;
+  /** Last report the api accepted per task, so a pass only sends what changed. */
+  private readonly lastReports = new Map<string, TaskReport>();
+  private assignments: Assignments | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private passInFlight: Promise<void> | undefined;
+  private passRequested = false;
+
+  constructor(opts: ReconcilerOptions) {
+    this.nodeId = opts.nodeId;
+    this.runtime = opts.runtime;
+    this.reportTask = opts.reportTask;
+    this.intervalMs = opts.intervalMs ?? 2000;
+    this.onError = opts.onError ?? (() => {});
+  }
+
+  /**
+   * Replaces the desired state. Until the first call, passes do nothing: without assignments
+   * every container would look like an orphan.
+   */
+  setAssignments(assignments: Assignments): void {
+    this.assignments = assignments;
+    this.trigger();
+  }
+
+  /** Starts the pass loop (first pass at once). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops the loop and waits for a pass in flight. Containers are left as they are. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.passInFlight;
+  }
+
+  /** Asks for a pass soon (after the one in flight, if any). */
+  trigger(): void {
+    if (!this.running) return;
+    if (this.passInFlight) this.passRequested = true;
+    else this.schedule(0);
+  }
+
+  /** Runs one pass now, after any pass in flight; never two at once. */
+  async reconcileOnce(): Promise<void> {
+    while (this.passInFlight) await this.passInFlight.catch(() => {});
+    const pass = this.pass();
+    this.passInFlight = pass;
+    try {
+      await pass;
+    } finally {
+      this.passInFlight = undefined;
+    }
+  }
+
+  /** Task ids this node has containers for, for the heartbeat. */
+  async listTaskIds(): Promise<string[]> {
+    const containers = await this.runtime.listContainers({ [labels.node]: this.nodeId });
+    const ids = new Set(containers.map((container) => container.labels[labels.task] ?? ""));
+    ids.delete("");
+    return [...ids].sort();
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    try {
+      await this.reconcileOnce();
+    } catch (error) {
+      this.onError(error, {});
+    }
+    if (!this.running) return;
+    const again = this.passRequested;
+    this.passRequested = false;
+    this.schedule(again ? 0 : this.intervalMs);
+  }
+
+  private async pass(): Promise<void> {
+    const assignments = this.assignments;
+    if (!assignments) return;
+    const actual = await this.runtime.listContainers({ [labels.node]: this.nodeId });
+    const actions = planActions(assignments.assignments, actual, this.lastReports);
+    // Tasks are independent: one slow stop or failed pull must not hold up the others.
+    await Promise.all(
+      actions.map((action) =>
+        this.carryOut(action).catch((error: unknown) =>
+          this.onError(error, { taskId: action.taskId }),
+        ),
+      ),
+    );
+    // Forget reports of tasks the api no longer assigns and that left no container behind.
+    const known = new Set([
+      ...assignments.assignments.map((assignment) => assignment.taskId),
+      ...actual.map((container) => container.labels[labels.task]),
+    ]);
+    for (const taskId of this.lastReports.keys()) {
+      if (!known.has(taskId)) this.lastReports.delete(taskId);
+    }
+  }
+
+  private carryOut(action: TaskAction): Promise<void> {
+    switch (action.kind) {
+      case "create":
+        return this.ensureStarted(action);
+      case "stop":
+        return this.ensureStopped(action);
+      case "cleanup":
+        return this.ensureRemoved(action);
+      case "report":
+        return this.ensureReported(action.taskId, action.report);
+    }
+  }
+
+  /** Sends a report unless the api already has this exact one. */
+  private async ensureReported(taskId: string, report: TaskReport): Promise<void> {
+    const last = this.lastReports.get(taskId);
+    if (last && JSON.stringify(last) === JSON.stringify(report)) return;
+    await this.reportTask(taskId, report);
+    this.lastReports.set(taskId, report);
+  }
+
+  private async ensureStarted(action: CreateAction): Promise<void> {
+    const { assignment, taskId } = action;
+    await this.ensureReported(taskId, runningReport(assignment, action.toStart));
+    try {
+      // Every image first, so a missing one fails the task before anything is created.
+      for (const image of new Set(action.missing.map((definition) => definition.image))) {
+        await this.runtime.ensureImage(image);
+      }
+      for (const definition of action.missing) {
+        // A create that timed out on our side may have happened anyway: adopt, never duplicate.
+        const existing = await this.runtime.inspectContainer(
+          containerNameFor(taskId, definition.name),
+        );
+        if (existing && existing.labels[labels.task] === taskId) {
+          if (existing.status === "created") await this.runtime.startContainer(existing.id);
+          continue;
+        }
+        await this.runtime.createContainer(containerSpecFor(this.nodeId, assignment, definition));
+      }
+      for (const container of action.toStart) await this.runtime.startContainer(container.id);
+    } catch (error) {
+      if (!(error instanceof ImagePullError || error instanceof ContainerRequestError)) throw error;
+      const containers = await this.taskContainers(taskId);
+      await this.ensureReported(
+        taskId,
+        stoppedReport(assignment, containers, "TaskFailedToStart", error.message),
+      );
+      await Promise.all(containers.map((container) => this.runtime.removeContainer(container.id)));
+      return;
+    }
+    await this.ensureReported(taskId, runningReport(assignment, await this.taskContainers(taskId)));
+  }
+
+  private async ensureStopped(action: StopAction): Promise<void> {
+    const { assignment, taskId } = action;
+    await Promise.all(
+      action.containers
+        .filter((container) => !hasExited(container))
+        .map((container) => this.runtime.stopContainer(container.id, stopTimeoutOf(container))),
+    );
+    // Read the exit codes back before anything is removed: they are the report's substance.
+    const containers = await this.taskContainers(taskId);
+    await this.ensureReported(
+      taskId,
+      stoppedReport(assignment, containers, action.stopCode, action.reason),
+    );
+    await Promise.all(containers.map((container) => this.runtime.removeContainer(container.id)));
+  }
+
+  private async ensureRemoved(action: CleanupAction): Promise<void> {
+    await Promise.all(
+      action.containers.map(async (container) => {
+        if (!hasExited(container)) {
+          await this.runtime.stopContainer(container.id, stopTimeoutOf(container));
+        }
+        await this.runtime.removeContainer(container.id);
+      }),
+    );
+  }
+
+  private taskContainers(taskId: string): Promise<ContainerState[]> {
+    return this.runtime.listContainers({ [labels.node]: this.nodeId, [labels.task]: taskId });
+  }
+}
+
+function stopTimeoutOf(container: ContainerState): number {
+  const seconds = Number(container.labels[labels.stopTimeout]);
+  return Number.isInteger(seconds) && seconds >= 0 ? seconds : defaultStopTimeoutSeconds;
+}
