@@ -9,6 +9,7 @@ import { agentRoutes } from "./routes/agent.js";
 import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { poolRoutes } from "./routes/pools.js";
+import { serviceRoutes } from "./routes/services.js";
 import { taskDefinitionRoutes } from "./routes/task-definitions.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -65,6 +66,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", agentRoutes);
   app.route("/", taskDefinitionRoutes);
   app.route("/", taskRoutes);
+  app.route("/", serviceRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

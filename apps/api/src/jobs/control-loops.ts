@@ -1,6 +1,8 @@
 import { LeaderLoop } from "../lib/leader-lock.js";
 import { markLostNodes } from "../services/nodes.js";
 import { placeTask } from "../services/scheduler.js";
+import { reconcileService } from "../services/service-scheduler.js";
+import { listServiceNames } from "../services/services.js";
 import { findUnplacedTaskIds } from "../services/tasks.js";
 import type { Services } from "../services.js";
 
@@ -12,7 +14,8 @@ export interface ControlLoopOptions {
 
 /**
  * The control plane's loops, each on one replica at a time: nodes that stopped heartbeating go
- * down (their tasks stop with NodeLost), and tasks waiting for room are placed once it appears.
+ * down (their tasks stop with NodeLost), tasks waiting for room are placed once it appears, and
+ * services are kept at their desired count and rolled out.
  */
 export function createControlLoops(services: Services, options: ControlLoopOptions): LeaderLoop[] {
   const { db, redis, logger, clock, notifier } = services;
@@ -47,5 +50,21 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
       await notifier.notify(placedOn);
     },
   });
-  return [nodeMonitor, placer];
+  const serviceScheduler = new LeaderLoop({
+    redis,
+    logger,
+    name: "service-scheduler",
+    intervalMs,
+    run: async () => {
+      for (const name of await listServiceNames(db)) {
+        try {
+          await notifier.notify(await reconcileService(db, name, clock.now()));
+        } catch (error) {
+          // One broken service must not hold up the others.
+          logger.error({ err: error, service: name }, "service reconcile failed");
+        }
+      }
+    },
+  });
+  return [nodeMonitor, placer, serviceScheduler];
 }
