@@ -3,7 +3,7 @@ import { markLostNodes } from "../services/nodes.js";
 import { placeTask } from "../services/scheduler.js";
 import { reconcileService } from "../services/service-scheduler.js";
 import { listServiceNames } from "../services/services.js";
-import { findUnplacedTaskIds } from "../services/tasks.js";
+import { findUnplacedTaskIds, releaseDrainedTasks } from "../services/tasks.js";
 import type { Services } from "../services.js";
 
 export interface ControlLoopOptions {
@@ -47,6 +47,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
         const result = await placeTask(db, taskId);
         if (result?.placed) placedOn.push(result.nodeId);
       }
+      placedOn.push(...(await releaseDrainedTasks(db, clock.now())));
       await notifier.notify(placedOn);
     },
   });

@@ -91,6 +91,6 @@ export const taskRoutes = newRouter()
       "stopped by the user",
       clock.now(),
     );
-    if (nodeId) await notifier.notify([nodeId]);
+    await notifier.notify(nodeId ? [nodeId] : []);
     return c.json(task, 200);
   });

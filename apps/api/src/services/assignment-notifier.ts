@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 
 const channelPrefix = "skiff:assignments:";
+/** Gateways reload their load balancer targets on a message here. */
+export const targetsChannel = "skiff:targets";
 
 /**
  * Wakes agents' long polls when their node's assignments change, across api replicas: a change
@@ -27,9 +29,14 @@ export class AssignmentNotifier {
     this.subscriber?.disconnect();
   }
 
+  /**
+   * Wakes the long polls of these nodes, and tells gateways to reload their targets: every change
+   * of a node's assignments is a change of task states the load balancer may route by.
+   */
   async notify(nodeIds: Iterable<string>): Promise<void> {
     for (const nodeId of new Set(nodeIds))
       await this.redis.publish(`${channelPrefix}${nodeId}`, "1");
+    await this.redis.publish(targetsChannel, "1");
   }
 
   /**

@@ -7,10 +7,10 @@ import {
   type Task,
   type TaskReport,
 } from "@skiff/shared";
-import { and, asc, desc, eq, lt, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lt, lte, ne, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../db/client.js";
-import { nodes, taskDefinitions, tasks } from "../db/schema/index.js";
+import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
 import { ApiError, notFound } from "../lib/errors.js";
 import { ensurePoolExists } from "./pools.js";
 import { findTaskDefinition } from "./task-definitions.js";
@@ -149,6 +149,7 @@ export async function stopTask(
     if (row.status === "stopped" || row.desiredStatus === "stopped")
       return { task: toTask(row), nodeId: null };
     const placed = row.nodeId !== null;
+    const drains = placed && row.status === "running" && (await isLoadBalanced(tx, row.service));
     const [updated] = await tx
       .update(tasks)
       .set({
@@ -157,11 +158,13 @@ export async function stopTask(
         stopCode,
         stoppedReason: reason,
         stoppedAt: placed ? null : now,
+        drainUntil: drains ? new Date(now.getTime() + deregistrationDelayMs) : null,
       })
       .where(eq(tasks.id, id))
       .returning();
-    if (row.nodeId) await bumpAssignments(tx, row.nodeId);
-    return { task: toTask(updated as TaskRow), nodeId: row.nodeId };
+    // A draining task's node hears of the stop once the drain ends (releaseDrainedTasks).
+    if (row.nodeId && !drains) await bumpAssignments(tx, row.nodeId);
+    return { task: toTask(updated as TaskRow), nodeId: drains ? null : row.nodeId };
   });
 }
 
@@ -247,7 +250,7 @@ export async function findAssignments(db: Database, nodeId: string): Promise<Ass
     nodeState: node.state,
     assignments: rows.map(({ task, containers }) => ({
       taskId: task.id,
-      desiredStatus: task.desiredStatus,
+      desiredStatus: task.drainUntil ? ("running" as const) : task.desiredStatus,
       family: task.family,
       revision: task.revision,
       service: task.service,
@@ -268,4 +271,31 @@ export async function findUnplacedTaskIds(db: Database, limit: number): Promise<
     .orderBy(asc(tasks.id))
     .limit(limit);
   return rows.map((row) => row.id);
+}
+
+/**
+ * How long a load-balanced task keeps running after the gateway stopped sending it requests,
+ * so requests in flight complete before the task is stopped (ECS's deregistration delay).
+ */
+export const deregistrationDelayMs = 3_000;
+
+async function isLoadBalanced(db: Database, service: string | null): Promise<boolean> {
+  if (!service) return false;
+  const [row] = await db
+    .select({ loadBalancer: services.loadBalancer })
+    .from(services)
+    .where(eq(services.name, service));
+  return Boolean(row?.loadBalancer);
+}
+
+/** Ends the drains that are over, so the nodes stop those tasks. Returns the nodes to wake. */
+export async function releaseDrainedTasks(db: Database, now: Date): Promise<string[]> {
+  const released = await db
+    .update(tasks)
+    .set({ drainUntil: null })
+    .where(lte(tasks.drainUntil, now))
+    .returning({ nodeId: tasks.nodeId });
+  const nodeIds = [...new Set(released.flatMap((row) => (row.nodeId ? [row.nodeId] : [])))];
+  for (const nodeId of nodeIds) await bumpAssignments(db, nodeId);
+  return nodeIds;
 }

@@ -23,6 +23,7 @@ export class ProtocolAgent {
     pool: string,
     capacity = { cpu: 2048, memory: 4096 },
     attributes: Record<string, string> = {},
+    address = "10.0.0.1",
   ): Promise<ProtocolAgent> {
     const { token } = await stack.admin.request(
       "POST",
@@ -38,7 +39,7 @@ export class ProtocolAgent {
         name: `host-${Math.random()}`,
         capacity,
         attributes,
-        address: "10.0.0.1",
+        address,
       }),
     });
     if (response.status !== 201)

@@ -27,6 +27,11 @@ export const tasks = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     stoppedAt: timestamp("stopped_at", { withTimezone: true }),
+    /**
+     * Until then the node keeps the task running although it is stopping: the load balancer has
+     * dropped it and its requests in flight finish (connection draining).
+     */
+    drainUntil: timestamp("drain_until", { withTimezone: true }),
   },
   (table) => [
     index("tasks_node_status_idx").on(table.nodeId, table.status),

@@ -1,0 +1,126 @@
+import { and, eq, isNotNull } from "drizzle-orm";
+import type { Redis } from "ioredis";
+import type { Database } from "../db/client.js";
+import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
+import type { Logger } from "../lib/logger.js";
+import { targetsChannel } from "../services/assignment-notifier.js";
+
+export interface Target {
+  taskId: string;
+  /** e.g. http://10.0.0.5:49153 */
+  url: string;
+}
+
+/**
+ * The load balancer's targets of every service: its tasks that run, are wanted and pass their
+ * health checks, at their node's address and the host port of the load-balanced container port.
+ */
+export async function loadTargets(db: Database): Promise<Map<string, Target[]>> {
+  const rows = await db
+    .select({
+      service: services.name,
+      loadBalancer: services.loadBalancer,
+      taskId: tasks.id,
+      containers: tasks.containers,
+      definition: taskDefinitions.containers,
+      address: nodes.address,
+    })
+    .from(tasks)
+    .innerJoin(services, eq(services.name, tasks.service))
+    .innerJoin(nodes, eq(nodes.id, tasks.nodeId))
+    .innerJoin(
+      taskDefinitions,
+      and(eq(taskDefinitions.family, tasks.family), eq(taskDefinitions.revision, tasks.revision)),
+    )
+    .where(
+      and(
+        eq(tasks.status, "running"),
+        eq(tasks.desiredStatus, "running"),
+        isNotNull(services.loadBalancer),
+      ),
+    );
+  const table = new Map<string, Target[]>();
+  for (const row of rows) {
+    const lb = row.loadBalancer;
+    if (!lb) continue;
+    const container = row.containers.find((c) => c.name === lb.containerName);
+    const checked =
+      row.definition.find((c) => c.name === lb.containerName)?.healthCheck !== undefined;
+    const healthy =
+      row.containers.every((c) => c.health !== "unhealthy") &&
+      (!checked || container?.health === "healthy");
+    const port = container?.hostPorts.find(
+      (mapping) => mapping.containerPort === lb.containerPort,
+    )?.hostPort;
+    if (!healthy || !port) continue;
+    const targets = table.get(row.service) ?? [];
+    targets.push({ taskId: row.taskId, url: `http://${row.address}:${port}` });
+    table.set(row.service, targets);
+  }
+  return table;
+}
+
+/**
+ * The gateway's copy of the targets, kept in memory so no request touches the database. It
+ * reloads when the control plane publishes a change (Redis pub/sub, every replica) and every few
+ * seconds in case a message was lost.
+ */
+export class TargetTable {
+  private table = new Map<string, Target[]>();
+  private subscriber: Redis | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    private readonly refreshMs = 5_000,
+  ) {}
+
+  async start(): Promise<void> {
+    this.subscriber = this.redis.duplicate();
+    this.subscriber.on("error", (error) =>
+      this.logger.warn({ err: error.message }, "gateway subscriber error"),
+    );
+    this.subscriber.on("message", () => void this.reload());
+    await this.subscriber.subscribe(targetsChannel);
+    await this.reload();
+    this.timer = setInterval(() => void this.reload(), this.refreshMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.subscriber?.disconnect();
+    await this.reloading;
+  }
+
+  get(service: string): Target[] | undefined {
+    return this.table.get(service);
+  }
+
+  /** Reloads now; a change announced during a reload triggers one more, never two at once. */
+  reload(): Promise<void> {
+    if (this.reloading) {
+      this.again = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.again = false;
+        try {
+          this.table = await loadTargets(this.db);
+        } catch (error) {
+          this.logger.error(
+            { err: error },
+            "loading load balancer targets failed; keeping the last ones",
+          );
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+}
