@@ -77,7 +77,8 @@ export class Agent {
    */
   async start(): Promise<void> {
     const state = await this.ensureRegistered();
-    if (!state) return; // stopped while registering
+    // Stopped while registering: the registration is saved, but no loop may start now.
+    if (!state || this.stopping.signal.aborted) return;
     this.state = state;
     this.api.setCredential(state.credential);
     const nodeId = state.nodeId;

@@ -32,6 +32,13 @@ export const envSchema = z.object({
   SKIFF_API_URL: z.url(),
   /** Pool join token; only needed until the node is registered (then the state file is used). */
   SKIFF_JOIN_TOKEN: optionalText,
+  /**
+   * An admin token of the api. Only used when the node is not registered and has no join token:
+   * the agent then creates a join token for SKIFF_POOL itself (one-command compose setup).
+   */
+  SKIFF_ADMIN_TOKEN: optionalText,
+  /** The pool the agent joins when it creates its own join token with SKIFF_ADMIN_TOKEN. */
+  SKIFF_POOL: optionalText.transform((value) => value ?? "default"),
   /** Where the node id and credential are kept (a JSON file, mode 0600). */
   SKIFF_AGENT_STATE_DIR: z.string().default("./.skiff-agent"),
   /** Name shown for this node; the host name when unset. */

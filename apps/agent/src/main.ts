@@ -1,4 +1,5 @@
 import { Agent } from "./agent.js";
+import { ensureJoinToken } from "./bootstrap.js";
 import { parseEnv } from "./env.js";
 import { createLogger } from "./lib/logger.js";
 
@@ -6,15 +7,17 @@ import { createLogger } from "./lib/logger.js";
 // running: the next agent on this node adopts them.
 const env = parseEnv();
 const logger = createLogger(env.LOG_LEVEL);
-const agent = new Agent({ env, logger });
+const stopSignal = new AbortController();
+let agent: Agent | undefined;
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  stopSignal.abort();
   logger.info({ signal }, "stopping agent; containers keep running");
   try {
-    await agent.stop();
+    await agent?.stop();
     process.exit(0);
   } catch (error) {
     logger.error({ err: error }, "agent did not stop cleanly");
@@ -25,7 +28,11 @@ process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 
 try {
-  await agent.start();
+  const joinable = await ensureJoinToken(env, { logger, signal: stopSignal.signal });
+  if (!stopping) {
+    agent = new Agent({ env: joinable, logger });
+    await agent.start();
+  }
 } catch (error) {
   logger.fatal({ err: error }, "agent failed to start");
   process.exit(1);

@@ -36,16 +36,38 @@ export const envSchema = z.object({
   SKIFF_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** A node whose agent sends no heartbeat for this long goes down; its tasks stop (NodeLost). */
   SKIFF_NODE_DOWN_AFTER_MS: z.coerce.number().int().min(1000).default(15_000),
+  /**
+   * Run an agent inside the api process against the local Docker engine, as a node of pool
+   * `default`, so one host runs tasks right away. Defaults to on only in the all-in-one setup
+   * (DATABASE_URL unset): with an external database the api is usually one of several replicas
+   * or a container without the Docker socket, and nodes run their own agents (compose sets it
+   * false and runs the `agent` service). Without a Docker engine it warns and runs without one.
+   */
+  SKIFF_LOCAL_AGENT: optionalText.pipe(z.stringbool().optional()),
+  /** Docker engine of the local agent, e.g. unix:///run/other.sock; the local socket when unset. */
+  DOCKER_HOST: optionalText,
+  /** Port of the gateway (load balancer) in this process; 0 runs none (see gateway-main.js). */
+  SKIFF_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  /** Services answer on the gateway at <service>.<SKIFF_DOMAIN>. */
+  SKIFF_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]{1,200}$/)
+    .default("localhost"),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type Env = z.infer<typeof envSchema>;
+export type Env = Omit<z.infer<typeof envSchema>, "SKIFF_LOCAL_AGENT"> & {
+  SKIFF_LOCAL_AGENT: boolean;
+};
 
 /** Parses the environment; a bad value ends the process with a message naming the variable. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const result = envSchema.safeParse(source);
-  if (result.success) return result.data;
+  if (result.success) {
+    const env = result.data;
+    return { ...env, SKIFF_LOCAL_AGENT: env.SKIFF_LOCAL_AGENT ?? env.DATABASE_URL === undefined };
+  }
   const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   throw new Error(`invalid environment: ${problems.join("; ")}`);
 }

@@ -23,10 +23,22 @@ function tempDir(): string {
 
 const adminTokenLine = /^\s+(skf_[A-Za-z0-9_-]{43})$/m;
 
+/** Polls `probe` until it returns a value; fails after `timeoutMs`. */
+async function waitFor<T>(timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
 describe("npm start with no configuration", () => {
   it("answers within 10 s, prints the admin token once, and keeps its data across a restart", async () => {
     const cwd = tempDir();
-    const first = await startSkiffProcess(cwd, {});
+    // The local agent has its own test below; this one is about the api's own data.
+    const first = await startSkiffProcess(cwd, { SKIFF_LOCAL_AGENT: "false" });
     const tookMs = await waitForHealth(first, 10_000);
     expect(tookMs).toBeLessThan(10_000);
     const adminToken = adminTokenLine.exec(first.output())?.[1];
@@ -38,12 +50,42 @@ describe("npm start with no configuration", () => {
     expect(existsSync(join(cwd, ".skiff", "pgdata"))).toBe(true);
     expect(existsSync(join(cwd, ".skiff", "redis"))).toBe(true);
 
-    const second = await startSkiffProcess(cwd, {});
+    const second = await startSkiffProcess(cwd, { SKIFF_LOCAL_AGENT: "false" });
     await waitForHealth(second, 10_000);
     expect(second.output()).not.toMatch(adminTokenLine);
     const reader = new SkiffClient({ baseUrl: second.baseUrl, token: created.token });
     expect((await reader.whoami()).name).toBe("survives-restart");
     expect(await second.stop("SIGTERM")).toBe(0);
+  });
+
+  it("runs a local agent: one node in pool default within 10 s, the same one after a restart", async () => {
+    const cwd = tempDir();
+    const first = await startSkiffProcess(cwd, {});
+    await waitForHealth(first, 10_000);
+    const adminToken = adminTokenLine.exec(first.output())?.[1];
+    expect(adminToken, first.output()).toBeDefined();
+    const admin = new SkiffClient({ baseUrl: first.baseUrl, token: adminToken });
+    const joined = await waitFor(10_000, async () => {
+      const nodes = await admin.listNodes();
+      return nodes.length > 0 ? nodes : undefined;
+    });
+    expect(joined, first.output()).toHaveLength(1);
+    expect(joined[0]).toMatchObject({ pool: "default", state: "active" });
+    expect(await first.stop("SIGTERM"), first.output()).toBe(0);
+    expect(existsSync(join(cwd, ".skiff", "agent", "node.json"))).toBe(true);
+
+    // Another port on purpose: the saved registration still names the same node.
+    const restartedAt = new Date();
+    const second = await startSkiffProcess(cwd, {});
+    await waitForHealth(second, 10_000);
+    const client = new SkiffClient({ baseUrl: second.baseUrl, token: adminToken });
+    const beating = await waitFor(10_000, async () => {
+      const nodes = await client.listNodes();
+      const heartbeat = nodes[0]?.lastHeartbeatAt;
+      return heartbeat && new Date(heartbeat) > restartedAt ? nodes : undefined;
+    });
+    expect(beating.map((node) => node.id)).toEqual([joined[0]?.id]);
+    expect(await second.stop("SIGTERM"), second.output()).toBe(0);
   });
 
   it("exits with a one-line error when there is neither REDIS_URL nor redis-server", async () => {

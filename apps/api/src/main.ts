@@ -5,6 +5,7 @@ import { newApp } from "./app.js";
 import { type OpenDatabase, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
+import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
 import {
@@ -15,12 +16,15 @@ import {
 import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { type LocalAgent, startLocalAgent } from "./local-agent.js";
 import { AssignmentNotifier } from "./services/assignment-notifier.js";
 import { ensureAdminToken } from "./services/tokens.js";
 import type { Services } from "./services.js";
 
 /** Everything main started, in the order it must be stopped. */
 interface Running {
+  gateway?: GatewayServer;
+  localAgent?: LocalAgent;
   loops?: LeaderLoop[];
   server?: ServerType;
   notifier?: AssignmentNotifier;
@@ -66,6 +70,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     logger,
     clock: systemClock,
     notifier,
+    settings: { nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS },
     ping: async () => {
       await database.db.execute("select 1");
       await redis.ping();
@@ -80,6 +85,24 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     );
   });
   logger.info({ port: env.PORT, host: env.HOST }, "skiff api listening");
+  if (env.SKIFF_GATEWAY_PORT > 0) {
+    running.gateway = await startGateway({
+      db: database.db,
+      redis,
+      logger,
+      port: env.SKIFF_GATEWAY_PORT,
+      host: env.HOST,
+      domain: env.SKIFF_DOMAIN,
+    });
+  }
+  if (env.SKIFF_LOCAL_AGENT) {
+    running.localAgent = await startLocalAgent({
+      env,
+      db: database.db,
+      clock: systemClock,
+      logger,
+    });
+  }
 }
 
 /** Printed once, outside the JSON log, so it is easy to find and is never repeated. */
@@ -91,7 +114,10 @@ function printFirstAdminToken(token: string): void {
 
 /** Stops taking requests, lets those in flight finish (up to the timeout), then closes engines. */
 async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
+  // First, while the api still answers its last reports; its containers keep running.
+  await running.localAgent?.stop();
   await Promise.all((running.loops ?? []).map((loop) => loop.stop()));
+  await running.gateway?.stop();
   const { server } = running;
   if (server) {
     const closed = new Promise<void>((done) => server.close(() => done()));

@@ -12,6 +12,10 @@ export interface Services {
   clock: Clock;
   /** Wakes agents' long polls, on every replica. */
   notifier: AssignmentNotifier;
+  settings: {
+    /** A node whose agent is silent this long goes down; agents heartbeat three times within it. */
+    nodeDownAfterMs: number;
+  };
   /** Checks that the backing engines answer; used by the health route. */
   ping(): Promise<void>;
 }

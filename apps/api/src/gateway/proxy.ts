@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "../lib/logger.js";
 import type { Target } from "./targets.js";
 
@@ -9,6 +10,7 @@ export interface GatewayOptions {
   logger: Logger;
 }
 
+const maxBodyBytes = 10 * 1024 * 1024;
 const servicePath = /^\/_\/services\/([a-z0-9][a-z0-9-_.]{0,62})(\/.*)?$/;
 // Hop-by-hop headers belong to one connection and must not be forwarded (RFC 9110, 7.6.1).
 const hopByHop = [
@@ -29,6 +31,19 @@ const hopByHop = [
 export function newGatewayApp(options: GatewayOptions) {
   const app = new Hono();
   const next = new Map<string, number>();
+  // Bodies are held in memory so a refused connection can be retried on another task: bound them.
+  app.use(
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () =>
+        gatewayError(
+          undefined,
+          413,
+          "PayloadTooLarge",
+          `bodies are limited to ${maxBodyBytes} bytes`,
+        ),
+    }),
+  );
 
   app.all("*", async (c) => {
     const url = new URL(c.req.url);

@@ -82,9 +82,16 @@ const report = createRoute({
 
 export const agentRoutes = newRouter()
   .openapi(register, async (c) => {
-    const { db, clock } = c.get("services");
+    const { db, clock, settings } = c.get("services");
     const source = remoteAddress(c) ?? "127.0.0.1";
-    return c.json(await registerNode(db, c.req.valid("json"), source, clock.now()), 201);
+    const registered = await registerNode(
+      db,
+      c.req.valid("json"),
+      source,
+      clock.now(),
+      settings.nodeDownAfterMs,
+    );
+    return c.json(registered, 201);
   })
   .openapi(heartbeat, async (c) => {
     const { db, clock } = c.get("services");

@@ -8,7 +8,13 @@ import { hashSecret, newSecret } from "./secrets.js";
 
 type NodeRow = typeof nodes.$inferSelect;
 
-export const heartbeatIntervalSeconds = 5;
+/**
+ * Three heartbeats fit in the node-down window (at most one every 5 s), so one late or lost
+ * heartbeat never marks a live node down.
+ */
+export function heartbeatIntervalFor(nodeDownAfterMs: number): number {
+  return Math.min(5, Math.max(1, Math.floor(nodeDownAfterMs / 3_000)));
+}
 
 export function toNode(row: NodeRow): Node {
   return {
@@ -31,6 +37,7 @@ export async function registerNode(
   input: RegisterNode,
   sourceAddress: string,
   now: Date,
+  nodeDownAfterMs: number,
 ): Promise<RegisteredNode> {
   const pool = await findPoolByJoinToken(db, input.joinToken, now);
   if (!pool) throw new ApiError("Unauthorized", "the join token is invalid or expired");
@@ -51,7 +58,12 @@ export async function registerNode(
     })
     .returning();
   if (!row) throw new Error("insert returned no row");
-  return { nodeId: row.id, pool, credential, heartbeatIntervalSeconds };
+  return {
+    nodeId: row.id,
+    pool,
+    credential,
+    heartbeatIntervalSeconds: heartbeatIntervalFor(nodeDownAfterMs),
+  };
 }
 
 /** The node a credential belongs to, when it matches the node id in the path. */

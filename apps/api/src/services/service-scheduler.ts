@@ -103,7 +103,8 @@ export async function reconcileService(db: Database, name: string, now: Date): P
     (task) => task.primary && task.healthy && !task.onDrainingNode,
   ).length;
   if (
-    primary.rolloutState === "in_progress" &&
+    // A failed deployment with nothing to roll back to still completes once it is healthy.
+    primary.rolloutState !== "completed" &&
     plan.stop.length === 0 &&
     plan.launch === 0 &&
     primaryHealthy === service.desiredCount &&

@@ -28,6 +28,8 @@ export async function startSkiffProcess(
       PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
+      // No gateway unless a test asks for one: parallel test processes would fight over 8000.
+      SKIFF_GATEWAY_PORT: "0",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,162 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type RegisterTaskDefinition, SkiffClient, type Task } from "@skiff/shared";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createTestDatabase } from "../test/harness.js";
+import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
+
+// The whole path a user takes: the real api process with its local agent on this host's Docker
+// engine, driven through the typed client, checked against what Docker itself shows.
+const run = promisify(execFile);
+const image = "skiff-test/busybox:latest";
+const adminToken = "e2e-admin-token-0123456789abcdef";
+
+let skiff: SkiffProcess;
+let client: SkiffClient;
+let nodeId = "";
+let cwd = "";
+let dropDatabase: (() => Promise<void>) | undefined;
+
+beforeAll(async () => {
+  const database = await createTestDatabase();
+  dropDatabase = database.drop;
+  cwd = mkdtempSync(join(tmpdir(), "skiff-e2e-"));
+  skiff = await startSkiffProcess(cwd, {
+    DATABASE_URL: database.url,
+    REDIS_URL: inject("redisUrl"),
+    SKIFF_ADMIN_TOKEN: adminToken,
+    SKIFF_LOCAL_AGENT: "true",
+  });
+  await waitForHealth(skiff, 15_000);
+  client = new SkiffClient({ baseUrl: skiff.baseUrl, token: adminToken });
+  const nodes = await waitFor("a node in pool default", 10_000, async () => {
+    const found = await client.listNodes({ pool: "default" });
+    return found.length > 0 ? found : undefined;
+  });
+  nodeId = nodes[0]?.id ?? "";
+});
+
+afterAll(async () => {
+  await skiff?.stop();
+  // The agent leaves containers running when it stops; this node's are the test's to remove.
+  if (nodeId) {
+    const ids = await docker("ps", "-aq", "--filter", `label=skiff.node=${nodeId}`);
+    if (ids) await docker("rm", "-f", ...ids.split("\n")).catch(() => {});
+  }
+  await dropDatabase?.();
+  if (cwd) rmSync(cwd, { recursive: true, force: true });
+});
+
+async function docker(...args: string[]): Promise<string> {
+  return (await run("docker", args)).stdout.trim();
+}
+
+/** Polls `probe` until it returns a value; fails naming `what` (and the api's output). */
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
+async function waitForStatus(id: string, status: Task["status"], timeoutMs = 15_000) {
+  return waitFor(`task ${id} ${status}`, timeoutMs, async () => {
+    const task = await client.getTask(id);
+    if (task.status === status) return task;
+    if (task.status === "stopped") {
+      throw new Error(`task stopped while waiting for ${status}: ${JSON.stringify(task)}`);
+    }
+    return undefined;
+  });
+}
+
+type ContainerFields = Omit<RegisterTaskDefinition["containers"][number], "name" | "image">;
+
+async function runOne(family: string, container: ContainerFields): Promise<Task> {
+  await client.registerTaskDefinition({
+    family,
+    cpu: 128,
+    memory: 64,
+    containers: [{ name: "main", image, ...container }],
+  });
+  const [task] = await client.runTask({ taskDefinition: family, pool: "default" });
+  if (!task) throw new Error("runTask started no task");
+  return task;
+}
+
+describe("tasks on the all-in-one local agent", () => {
+  it("runs an httpd task on a host port, labels its container, and stops it", async () => {
+    const task = await runOne("e2e-httpd", {
+      command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
+      portMappings: [{ containerPort: 8080 }],
+      // httpd as PID 1 ignores SIGTERM: without this the stop waits out Docker's whole timeout.
+      stopTimeoutSeconds: 1,
+    });
+    const running = await waitForStatus(task.id, "running");
+    expect(running.nodeId).toBe(nodeId);
+    const hostPort = running.containers[0]?.hostPorts[0]?.hostPort;
+    expect(hostPort, JSON.stringify(running)).toBeGreaterThan(0);
+    const body = await waitFor("an httpd answer", 5_000, () =>
+      fetch(`http://127.0.0.1:${hostPort}/`).then(
+        (response) => response.text(),
+        () => undefined,
+      ),
+    );
+    expect(body.trim()).toBe("ok");
+
+    const listed = await docker(
+      "ps",
+      "--filter",
+      `label=skiff.task=${task.id}`,
+      "--format",
+      '{{.Label "skiff.task"}} {{.Label "skiff.family"}} {{.Label "skiff.node"}}',
+    );
+    expect(listed.split("\n")).toEqual([`${task.id} e2e-httpd ${nodeId}`]);
+
+    await client.stopTask(task.id);
+    const stopped = await waitForStatus(task.id, "stopped");
+    expect(stopped.stopCode).toBe("UserInitiated");
+    await waitFor("the container removed", 5_000, async () =>
+      (await docker("ps", "-aq", "--filter", `label=skiff.task=${task.id}`)) === ""
+        ? true
+        : undefined,
+    );
+  });
+
+  it("stops a task whose image does not exist with TaskFailedToStart, naming the image", async () => {
+    const missing = "skiff-test/does-not-exist:latest";
+    await client.registerTaskDefinition({
+      family: "e2e-missing-image",
+      cpu: 128,
+      memory: 64,
+      containers: [{ name: "main", image: missing }],
+    });
+    const [task] = await client.runTask({ taskDefinition: "e2e-missing-image" });
+    const stopped = await waitFor("the task stopped", 15_000, async () => {
+      const current = await client.getTask(task?.id ?? "");
+      return current.status === "stopped" ? current : undefined;
+    });
+    expect(stopped.stopCode, JSON.stringify(stopped)).toBe("TaskFailedToStart");
+    expect(stopped.stoppedReason).toContain(missing);
+  });
+
+  it("stops a task whose essential container exits with EssentialContainerExited", async () => {
+    const task = await runOne("e2e-exit-3", { command: ["sh", "-c", "exit 3"] });
+    const stopped = await waitFor("the task stopped", 15_000, async () => {
+      const current = await client.getTask(task.id);
+      return current.status === "stopped" ? current : undefined;
+    });
+    expect(stopped.stopCode, JSON.stringify(stopped)).toBe("EssentialContainerExited");
+    expect(stopped.containers[0]?.exitCode).toBe(3);
+  });
+});

@@ -1,0 +1,111 @@
+import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import {
+  Agent,
+  type ContainerRuntime,
+  createAgentLogger,
+  DockerRuntime,
+  loadAgentState,
+  parseAgentEnv,
+  stateFilePath,
+} from "@skiff/agent";
+import type { Database } from "./db/client.js";
+import type { Env } from "./env.js";
+import type { Clock } from "./lib/clock.js";
+import type { Logger } from "./lib/logger.js";
+import { authenticateNode } from "./services/nodes.js";
+import { createJoinToken } from "./services/pools.js";
+
+/** The pool the all-in-one agent joins. */
+export const localAgentPool = "default";
+
+/** The join token only has to outlive one registration call to this very process. */
+const joinTokenTtlSeconds = 300;
+
+/** How long the Docker engine may take to answer before the api runs without a local agent. */
+const dockerProbeTimeoutMs = 5_000;
+
+export interface LocalAgentOptions {
+  env: Env;
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  /** Defaults to Docker at env.DOCKER_HOST. */
+  runtime?: ContainerRuntime;
+}
+
+/** The running in-process agent; `stop()` leaves its containers running for the next start. */
+export interface LocalAgent {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the all-in-one agent: the api's own host becomes a node of pool `default`, talking to
+ * this process over loopback like any other agent would. Call after the server listens.
+ *
+ * The registration is kept under SKIFF_DATA_DIR/agent, so a restart is the same node (even on
+ * another PORT). A saved registration this database does not know (the data was reset) is
+ * dropped and the node joins anew. Resolves undefined, after a warning, when no Docker engine
+ * answers: the api then runs without a local agent.
+ */
+export async function startLocalAgent(opts: LocalAgentOptions): Promise<LocalAgent | undefined> {
+  const { env, db, logger } = opts;
+  const runtime = opts.runtime ?? new DockerRuntime({ dockerHost: env.DOCKER_HOST });
+  try {
+    await withTimeout(runtime.hostInfo(), dockerProbeTimeoutMs);
+  } catch (error) {
+    logger.warn(
+      { err: error, dockerHost: env.DOCKER_HOST ?? "default socket" },
+      "no Docker engine answers; running without a local agent (set SKIFF_LOCAL_AGENT=false to silence)",
+    );
+    return undefined;
+  }
+
+  const stateDir = resolve(env.SKIFF_DATA_DIR, "agent");
+  const saved = await loadAgentState(stateDir).catch((error: unknown) => {
+    logger.warn({ err: error, stateDir }, "unreadable local agent state; the node joins anew");
+    return null;
+  });
+  const known = saved && (await authenticateNode(db, saved.nodeId, saved.credential));
+  let joinToken: string | undefined;
+  if (!known) {
+    if (saved) logger.warn({ nodeId: saved.nodeId }, "local agent's node is unknown; joining anew");
+    await rm(stateFilePath(stateDir), { force: true });
+    joinToken = (await createJoinToken(db, localAgentPool, joinTokenTtlSeconds, opts.clock.now()))
+      .token;
+  }
+
+  const agentEnv = parseAgentEnv({
+    SKIFF_API_URL: `http://127.0.0.1:${env.PORT}`,
+    SKIFF_JOIN_TOKEN: joinToken,
+    SKIFF_AGENT_STATE_DIR: stateDir,
+    DOCKER_HOST: env.DOCKER_HOST,
+    LOG_LEVEL: env.LOG_LEVEL,
+  });
+  const agent = new Agent({
+    env: agentEnv,
+    runtime,
+    logger: createAgentLogger(env.LOG_LEVEL, { component: "local-agent" }),
+  });
+  // Not awaited: registration retries until the api answers, and must never hold up the boot.
+  const started = agent.start().then(
+    () => {
+      if (agent.nodeId) logger.info({ nodeId: agent.nodeId }, "local agent running");
+    },
+    (error: unknown) => logger.error({ err: error }, "local agent failed to start"),
+  );
+  return {
+    async stop() {
+      await agent.stop();
+      await started;
+    },
+  };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
