@@ -20,8 +20,9 @@ export default defineConfig({
           globalSetup: ["apps/api/src/test/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // Two cores: more workers only make each test slower.
-          maxWorkers: 2,
+          // One file at a time: the files share one Docker engine and two cores, and some hold
+          // timing promises a user would notice (npm start healthy within 10 s).
+          fileParallelism: false,
         },
       },
       {

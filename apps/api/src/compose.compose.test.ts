@@ -12,6 +12,10 @@ const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const project = `skifftest${randomBytes(4).toString("hex")}`;
 let port = 0;
+let gatewayPort = 0;
+/** SKIFF_ADMIN_TOKEN as if set in .env; empty until the agent test sets it. */
+let adminTokenSetting = "";
+const configuredAdminToken = `compose-admin-${randomBytes(16).toString("hex")}`;
 
 /** Runs compose (v2 plugin or v1 docker-compose) on this test's project; rejects on failure. */
 async function compose(...args: string[]): Promise<string> {
@@ -20,7 +24,12 @@ async function compose(...args: string[]): Promise<string> {
   // stdin must be closed: docker-compose 1.29's `up` never exits while it is an open pipe.
   const child = spawn(file, [...rest, "-p", project, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, SKIFF_API_PORT: String(port), SKIFF_ADMIN_TOKEN: "" },
+    env: {
+      ...process.env,
+      SKIFF_API_PORT: String(port),
+      SKIFF_GATEWAY_PORT: String(gatewayPort),
+      SKIFF_ADMIN_TOKEN: adminTokenSetting,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -65,11 +74,16 @@ describe("docker compose up -d", () => {
   let baseUrl = "";
   beforeAll(async () => {
     port = await freePort();
+    gatewayPort = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     await compose("up", "-d", "--build");
     await waitForHealth(baseUrl, 180_000);
   });
   afterAll(async () => {
+    // Task containers belong to the host's engine, not to the compose project.
+    const { stdout } = await run("docker", ["ps", "-aq", "--filter", "label=skiff.service=hello"]);
+    if (stdout.trim())
+      await run("docker", ["rm", "-f", ...stdout.trim().split("\n")]).catch(() => {});
     await compose("down", "-v", "--remove-orphans").catch(() => {});
   });
 
@@ -108,9 +122,68 @@ describe("docker compose up -d", () => {
     expect(health).toBe("healthy");
   });
 
+  it("runs an agent: it says what to set without an admin token, and joins pool default with one", async () => {
+    let agentLogs = "";
+    for (let i = 0; i < 60 && !agentLogs.includes("SKIFF_JOIN_TOKEN"); i++) {
+      await new Promise((done) => setTimeout(done, 1000));
+      agentLogs = await compose("logs", "--no-color", "agent");
+    }
+    expect(agentLogs).toMatch(/no SKIFF_JOIN_TOKEN.*SKIFF_ADMIN_TOKEN/);
+
+    // What `docker compose up -d` does once .env sets SKIFF_ADMIN_TOKEN.
+    adminTokenSetting = configuredAdminToken;
+    await compose("up", "-d");
+    await waitForHealth(baseUrl, 60_000);
+    const admin = new SkiffClient({ baseUrl, token: configuredAdminToken });
+    let nodes = await admin.listNodes();
+    for (let i = 0; i < 90 && nodes.length === 0; i++) {
+      await new Promise((done) => setTimeout(done, 1000));
+      nodes = await admin.listNodes();
+    }
+    expect(nodes, await compose("logs", "--no-color", "--tail", "30", "agent")).toHaveLength(1);
+    expect(nodes[0]).toMatchObject({ pool: "default", state: "active" });
+  });
+
+  it("serves a load-balanced service through the gateway", async () => {
+    const admin = new SkiffClient({ baseUrl, token: configuredAdminToken });
+    await admin.registerTaskDefinition({
+      family: "hello",
+      cpu: 128,
+      memory: 64,
+      containers: [
+        {
+          name: "web",
+          image: "skiff-test/busybox:latest",
+          command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
+          portMappings: [{ containerPort: 8080 }],
+          stopTimeoutSeconds: 1,
+        },
+      ],
+    });
+    await admin.request("POST", "/v1/services", undefined, {
+      name: "hello",
+      taskDefinition: "hello",
+      desiredCount: 2,
+      loadBalancer: { containerName: "web", containerPort: 8080 },
+    });
+    let answer = "";
+    for (let i = 0; i < 60 && answer !== "ok"; i++) {
+      await new Promise((done) => setTimeout(done, 1000));
+      // fetch may not send a Host header of its own, so this uses the path form of the gateway.
+      answer = await fetch(`http://127.0.0.1:${gatewayPort}/_/services/hello/`).then(
+        async (response) => (await response.text()).trim(),
+        () => "",
+      );
+    }
+    expect(answer, await compose("logs", "--no-color", "--tail", "30", "api")).toBe("ok");
+    await admin.request("DELETE", "/v1/services/hello", undefined);
+  });
+
   it("logs no secret besides the first admin token", async () => {
     const logs = await compose("logs", "--no-color");
     expect(logs).not.toMatch(/postgres:\/\/skiff:[^@]+@/);
     expect(logs).not.toMatch(/Bearer skf_/);
+    expect(logs).not.toContain(configuredAdminToken);
+    expect(logs).not.toMatch(/skj_[A-Za-z0-9_-]{20}/);
   });
 });

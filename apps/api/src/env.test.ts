@@ -13,6 +13,16 @@ describe("parseEnv", () => {
     expect(parseEnv({ DATABASE_URL: "  ", REDIS_URL: "" }).DATABASE_URL).toBeUndefined();
   });
 
+  it("runs a local agent by default only in the all-in-one setup", () => {
+    expect(parseEnv({}).SKIFF_LOCAL_AGENT).toBe(true);
+    expect(parseEnv({ DATABASE_URL: "postgres://db/skiff" }).SKIFF_LOCAL_AGENT).toBe(false);
+    expect(
+      parseEnv({ DATABASE_URL: "postgres://db/skiff", SKIFF_LOCAL_AGENT: "true" })
+        .SKIFF_LOCAL_AGENT,
+    ).toBe(true);
+    expect(parseEnv({ SKIFF_LOCAL_AGENT: "false" }).SKIFF_LOCAL_AGENT).toBe(false);
+  });
+
   it("names the variable that is wrong", () => {
     expect(() => parseEnv({ PORT: "http" })).toThrow(/PORT/);
     expect(() => parseEnv({ SKIFF_ADMIN_TOKEN: "short" })).toThrow(

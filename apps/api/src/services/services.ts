@@ -11,7 +11,7 @@ import type { Database } from "../db/client.js";
 import { serviceDeployments, serviceEvents, services, tasks } from "../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../lib/errors.js";
 import { ensurePoolExists } from "./pools.js";
-import { findTaskDefinition } from "./task-definitions.js";
+import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
 
 type ServiceRow = typeof services.$inferSelect;
 type CreateInput = z.output<typeof createServiceSchema>;
@@ -26,18 +26,7 @@ const defaultDeploymentConfig = {
 /** Creates a service and its first deployment; the service scheduler starts its tasks. */
 export async function createService(db: Database, input: CreateInput): Promise<Service> {
   const definition = await findTaskDefinition(db, input.taskDefinition);
-  if (!definition.compatibilities.includes(input.launchType)) {
-    throw new ApiError(
-      "UnprocessableEntity",
-      `task definition ${definition.family}:${definition.revision} is not compatible with launch type ${input.launchType}`,
-    );
-  }
-  if (input.launchType === "fargate") {
-    throw new ApiError(
-      "UnprocessableEntity",
-      "the fargate launch type is not available yet; use launchType pool",
-    );
-  }
+  ensureLaunchable(definition, input.launchType);
   if (input.loadBalancer) {
     const container = definition.containers.find(
       (c) => c.name === input.loadBalancer?.containerName,
@@ -111,12 +100,7 @@ export async function updateService(
       );
     }
     if (definition) {
-      if (!definition.compatibilities.includes(row.launchType)) {
-        throw new ApiError(
-          "UnprocessableEntity",
-          `task definition ${definition.family}:${definition.revision} is not compatible with launch type ${row.launchType}`,
-        );
-      }
+      ensureLaunchable(definition, row.launchType);
       await startDeployment(tx, name, definition.family, definition.revision);
     }
   });

@@ -74,3 +74,19 @@ export async function listFamilies(
     .groupBy(taskDefinitions.family)
     .orderBy(taskDefinitions.family);
 }
+
+/** Refuses a launch type the task definition is not compatible with, or Skiff cannot run yet. */
+export function ensureLaunchable(definition: TaskDefinition, launchType: "pool" | "fargate"): void {
+  if (!definition.compatibilities.includes(launchType)) {
+    throw new ApiError(
+      "UnprocessableEntity",
+      `task definition ${definition.family}:${definition.revision} is not compatible with launch type ${launchType}`,
+    );
+  }
+  if (launchType === "fargate") {
+    throw new ApiError(
+      "UnprocessableEntity",
+      "the fargate launch type is not available yet; use launchType pool",
+    );
+  }
+}

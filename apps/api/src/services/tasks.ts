@@ -11,9 +11,9 @@ import { and, asc, desc, eq, lt, lte, ne, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
-import { ApiError, notFound } from "../lib/errors.js";
+import { notFound } from "../lib/errors.js";
 import { ensurePoolExists } from "./pools.js";
-import { findTaskDefinition } from "./task-definitions.js";
+import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
 
 type TaskRow = typeof tasks.$inferSelect;
 type RunTaskInput = z.output<typeof runTaskSchema>;
@@ -51,18 +51,7 @@ export async function createTasks(
   extra: { service?: string } = {},
 ): Promise<TaskRow[]> {
   const definition = await findTaskDefinition(db, input.taskDefinition);
-  if (!definition.compatibilities.includes(input.launchType)) {
-    throw new ApiError(
-      "UnprocessableEntity",
-      `task definition ${definition.family}:${definition.revision} is not compatible with launch type ${input.launchType}`,
-    );
-  }
-  if (input.launchType === "fargate") {
-    throw new ApiError(
-      "UnprocessableEntity",
-      "the fargate launch type is not available yet; use launchType pool",
-    );
-  }
+  ensureLaunchable(definition, input.launchType);
   const pool = input.pool ?? defaultPool;
   await ensurePoolExists(db, pool);
   const hostPorts = definition.containers.flatMap((container) =>

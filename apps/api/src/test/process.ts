@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../lib/embedded-redis.js";
 
 /** The built entry point: process tests run what `npm start` runs. */
 export const mainScript = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
@@ -68,15 +68,4 @@ export async function waitForHealth(skiff: SkiffProcess, timeoutMs: number): Pro
   throw new Error(`no healthy answer within ${timeoutMs} ms: ${skiff.output()}`);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? done(address.port) : fail(new Error("no port")),
-      );
-    });
-  });
-}
+export { freePort };
