@@ -188,6 +188,32 @@ describe("services", () => {
     expect(running.every((t) => t.nodeId === survivor.id)).toBe(true);
   });
 
+  it("moves its tasks off a draining node, keeping them all healthy meanwhile", async () => {
+    const { pool, agents } = await setUp();
+    await stack.admin.registerTaskDefinition(definition("drainme", ["httpd", "-f"]));
+    await call("POST", "/v1/services", {
+      name: "drainme",
+      taskDefinition: "drainme",
+      desiredCount: 4,
+      pool,
+    });
+    await settle("drainme", agents, (s) => s.runningCount === 4);
+    const [drained, kept] = agents as [ProtocolAgent, ProtocolAgent];
+    await stack.admin.drainNode(drained.id);
+    let lowest = Number.POSITIVE_INFINITY;
+    for (let pass = 0; pass < 40; pass++) {
+      await reconcileService(stack.services.db, "drainme", new Date());
+      const running = (await stack.admin.listTasks({ service: "drainme", status: "running" }))
+        .items;
+      lowest = Math.min(lowest, running.filter((t) => t.desiredStatus === "running").length);
+      if (running.length === 4 && running.every((t) => t.nodeId === kept.id)) break;
+      await agentsAct(agents, () => "run");
+    }
+    const running = (await stack.admin.listTasks({ service: "drainme", status: "running" })).items;
+    expect(running.map((t) => t.nodeId)).toEqual([kept.id, kept.id, kept.id, kept.id]);
+    expect(lowest).toBeGreaterThanOrEqual(4);
+  });
+
   it("scales down and is deleted with its tasks", async () => {
     const { pool, agents } = await setUp();
     await stack.admin.registerTaskDefinition(definition("bye", ["httpd", "-f"]));
