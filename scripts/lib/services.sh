@@ -37,10 +37,12 @@ ensure_dockerd() {
 ensure_postgres() {
   local version cluster
   version="$(ls /usr/lib/postgresql | sort -n | tail -1)"
-  if ! pg_lsclusters -h | grep -q .; then pg_createcluster "$version" main >/dev/null; fi
+  if ! pg_lsclusters -h | grep -q .; then pg_createcluster "$version" main >&2; fi
   cluster="$(pg_lsclusters -h | head -1)"
   set -- $cluster
-  [ "$4" = online ] || pg_ctlcluster "$1" "$2" start
+  # Everything but the URL goes to stderr: the caller captures stdout (pg_ctlcluster, for one,
+  # prints "Removed stale pid file." after an unclean stop).
+  [ "$4" = online ] || pg_ctlcluster "$1" "$2" start >&2
   for _ in $(seq 1 30); do
     su postgres -c "psql -p $3 -qAtc 'select 1'" >/dev/null 2>&1 && break
     sleep 0.5
@@ -54,7 +56,7 @@ ensure_postgres() {
 ensure_redis() {
   local port=6399
   if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
-    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes >/dev/null
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes >&2
     for _ in $(seq 1 30); do
       redis-cli -p "$port" ping >/dev/null 2>&1 && break
       sleep 0.2
