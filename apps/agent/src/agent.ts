@@ -6,6 +6,7 @@ import { DockerRuntime } from "./docker-runtime.js";
 import type { Env } from "./env.js";
 import { backoffDelay, sleep } from "./lib/backoff.js";
 import type { Logger } from "./lib/logger.js";
+import { LogShipper } from "./log-shipper.js";
 import { Reconciler } from "./reconciler.js";
 import { type AgentState, loadAgentState, saveAgentState } from "./state-file.js";
 
@@ -55,6 +56,7 @@ export class Agent {
   private readonly stopping = new AbortController();
   private state: AgentState | undefined;
   private reconciler: Reconciler | undefined;
+  private logShipper: LogShipper | undefined;
   private loops: Promise<void>[] = [];
 
   constructor(opts: AgentOptions) {
@@ -91,6 +93,14 @@ export class Agent {
         this.logger.warn({ err: error, ...context }, "reconcile step failed; retrying next pass"),
     });
     this.reconciler.start();
+    this.logShipper = new LogShipper({
+      nodeId,
+      runtime: this.runtime,
+      shipLogs: (taskId, body) => this.api.shipLogs(nodeId, taskId, body),
+      onError: (error, context) =>
+        this.logger.warn({ err: error, ...context }, "shipping logs failed; retrying next pass"),
+    });
+    this.logShipper.start();
     this.loops = [this.heartbeatLoop(state), this.assignmentsLoop(nodeId)];
     this.logger.info({ nodeId, pool: state.pool }, "agent started");
   }
@@ -98,7 +108,7 @@ export class Agent {
   /** Stops the loops and waits for them. Containers keep running: a restarted agent adopts them. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.reconciler?.stop();
+    await Promise.all([this.reconciler?.stop(), this.logShipper?.stop()]);
     await Promise.all(this.loops);
   }
 

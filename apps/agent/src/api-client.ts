@@ -7,6 +7,7 @@ import {
   type RegisteredNode,
   type RegisterNode,
   registeredNodeSchema,
+  type ShipLogs,
   SkiffApiError,
   type TaskReport,
 } from "@skiff/shared";
@@ -83,6 +84,16 @@ export class ApiClient {
       `${nodePath(nodeId)}/tasks/${encodeURIComponent(taskId)}/status`,
       undefined,
       { body: report },
+    );
+  }
+
+  /** POST /v1/agent/nodes/:id/tasks/:taskId/logs: up to 1000 of a task's lines, oldest first. */
+  async shipLogs(nodeId: string, taskId: string, body: ShipLogs): Promise<void> {
+    await this.call(
+      "POST",
+      `${nodePath(nodeId)}/tasks/${encodeURIComponent(taskId)}/logs`,
+      undefined,
+      { body },
     );
   }
 

@@ -1,3 +1,5 @@
+import type { ContainerLogLine } from "./log-lines.js";
+
 // The agent's view of a container engine: just what reconciling tasks needs, so the reconciler
 // stays readable and another engine (or a fake in a unit test) could stand in for Docker.
 
@@ -110,6 +112,8 @@ export interface ContainerRuntime {
   removeContainer(id: string): Promise<void>;
   /** The last lines of a container's stdout and stderr. */
   containerLogs(id: string, tail: number): Promise<string>;
+  /** A container's lines from `sinceSeconds` (unix time; whole seconds) on, oldest first. */
+  containerLogsSince(id: string, sinceSeconds: number): Promise<ContainerLogLine[]>;
   /** Host resources the engine sees, for the node's capacity. */
   hostInfo(): Promise<{ cpus: number; memoryBytes: number; hostname: string }>;
 }

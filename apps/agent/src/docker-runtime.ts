@@ -8,6 +8,7 @@ import {
   type HostPort,
   ImagePullError,
 } from "./container-runtime.js";
+import { type ContainerLogLine, parseDockerLogs } from "./log-lines.js";
 
 const nanosPerSecond = 1_000_000_000;
 
@@ -238,6 +239,17 @@ export class DockerRuntime implements ContainerRuntime {
       .getContainer(id)
       .logs({ stdout: true, stderr: true, tail, follow: false });
     return demultiplexLogs(Buffer.from(output));
+  }
+
+  async containerLogsSince(id: string, sinceSeconds: number): Promise<ContainerLogLine[]> {
+    const output = await this.docker.getContainer(id).logs({
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      since: Math.floor(sinceSeconds),
+      follow: false,
+    });
+    return parseDockerLogs(Buffer.from(output));
   }
 
   async hostInfo(): Promise<{ cpus: number; memoryBytes: number; hostname: string }> {

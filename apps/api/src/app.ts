@@ -11,6 +11,7 @@ import { nodeRoutes } from "./routes/nodes.js";
 import { poolRoutes } from "./routes/pools.js";
 import { serviceRoutes } from "./routes/services.js";
 import { taskDefinitionRoutes } from "./routes/task-definitions.js";
+import { taskLogRoutes } from "./routes/task-logs.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import type { Services } from "./services.js";
@@ -66,6 +67,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", agentRoutes);
   app.route("/", taskDefinitionRoutes);
   app.route("/", taskRoutes);
+  app.route("/", taskLogRoutes);
   app.route("/", serviceRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

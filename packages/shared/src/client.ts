@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type ErrorCode, errorBodySchema } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
+import { type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
 import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
@@ -153,6 +154,15 @@ export class SkiffClient {
 
   stopTask(id: string): Promise<Task> {
     return this.request("POST", `/v1/tasks/${encodeURIComponent(id)}/stop`, taskSchema);
+  }
+
+  /** The last `tail` lines (default 100) of a task's containers, oldest first. */
+  taskLogs(id: string, query: { tail?: number } = {}): Promise<TaskLogs> {
+    return this.request(
+      "GET",
+      `/v1/tasks/${encodeURIComponent(id)}/logs${toQuery(query)}`,
+      taskLogsSchema,
+    );
   }
 
   /** A call the typed methods do not cover yet; the answer is parsed with `schema` when given. */

@@ -159,4 +159,24 @@ describe("tasks on the all-in-one local agent", () => {
     expect(stopped.stopCode, JSON.stringify(stopped)).toBe("EssentialContainerExited");
     expect(stopped.containers[0]?.exitCode).toBe(3);
   });
+
+  it("shows what a task's container writes in its logs within seconds", async () => {
+    const task = await runOne("e2e-logs", {
+      command: ["sh", "-c", "echo hello-from-task; echo oops-on-stderr >&2; sleep 30"],
+      stopTimeoutSeconds: 1,
+    });
+    const lines = await waitFor("hello-from-task in the task's logs", 10_000, async () => {
+      const { lines } = await client.taskLogs(task.id);
+      return lines.some((line) => line.text === "hello-from-task") ? lines : undefined;
+    });
+    expect(lines.find((line) => line.text === "hello-from-task")).toMatchObject({
+      container: "main",
+      stream: "stdout",
+    });
+    await waitFor("the stderr line", 5_000, async () => {
+      const { lines } = await client.taskLogs(task.id);
+      return lines.find((line) => line.text === "oops-on-stderr" && line.stream === "stderr");
+    });
+    await client.stopTask(task.id);
+  });
 });

@@ -7,13 +7,15 @@ import {
   heartbeatSchema,
   registeredNodeSchema,
   registerNodeSchema,
+  shipLogsSchema,
   taskReportSchema,
 } from "@skiff/shared";
 import type { Context } from "hono";
 import { nodeAuthorized } from "../lib/auth.js";
 import { errorResponses, jsonContent, newRouter } from "../lib/openapi.js";
 import { recordHeartbeat, registerNode } from "../services/nodes.js";
-import { applyTaskReport, findAssignments } from "../services/tasks.js";
+import { appendTaskLogs } from "../services/task-logs.js";
+import { applyTaskReport, ensureTaskOnNode, findAssignments } from "../services/tasks.js";
 
 /** The caller's address, when the request came over a socket (not in in-process tests). */
 function remoteAddress(c: Context): string | undefined {
@@ -80,6 +82,22 @@ const report = createRoute({
   },
 });
 
+const shipLogs = createRoute({
+  method: "post",
+  path: "/v1/agent/nodes/{id}/tasks/{taskId}/logs",
+  tags: ["agent"],
+  summary: "Lines a task's containers wrote, oldest first, in batches of up to 1000",
+  ...nodeAuthorized(),
+  request: {
+    params: nodeParam.extend({ taskId: z.string().max(64) }),
+    body: { required: true, content: jsonContent(shipLogsSchema) },
+  },
+  responses: {
+    204: { description: "Stored" },
+    ...errorResponses("ValidationError", "Unauthorized", "NotFound"),
+  },
+});
+
 export const agentRoutes = newRouter()
   .openapi(register, async (c) => {
     const { db, clock, settings } = c.get("services");
@@ -117,5 +135,12 @@ export const agentRoutes = newRouter()
     const { id, taskId } = c.req.valid("param");
     await applyTaskReport(db, id, taskId, c.req.valid("json"), clock.now());
     await notifier.notify([id]);
+    return c.body(null, 204);
+  })
+  .openapi(shipLogs, async (c) => {
+    const { db, redis } = c.get("services");
+    const { id, taskId } = c.req.valid("param");
+    await ensureTaskOnNode(db, id, taskId);
+    await appendTaskLogs(redis, taskId, c.req.valid("json").lines);
     return c.body(null, 204);
   });

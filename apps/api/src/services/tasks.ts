@@ -157,6 +157,15 @@ export async function stopTask(
   });
 }
 
+/** Throws NotFound unless task `taskId` is (or was last) assigned to node `nodeId`. */
+export async function ensureTaskOnNode(db: Database, nodeId: string, taskId: string) {
+  const [row] = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.id, taskId), eq(tasks.nodeId, nodeId)));
+  if (!row) throw notFound(`task ${taskId} on node ${nodeId}`);
+}
+
 /**
  * Applies a transition an agent saw. Reports for a task already stopped change nothing, so an
  * agent may repeat them. The node's resources are released when the task stops.

@@ -2,6 +2,7 @@ import {
   type Assignments,
   assignmentsSchema,
   joinTokenSchema,
+  type LogLine,
   type RegisteredNode,
   registeredNodeSchema,
   type TaskReport,
@@ -79,6 +80,13 @@ export class ProtocolAgent {
     return this.call(`/tasks/${taskId}/status`, {
       method: "POST",
       body: JSON.stringify({ containers: [], ...report }),
+    });
+  }
+
+  async shipLogs(taskId: string, lines: LogLine[]): Promise<Response> {
+    return this.call(`/tasks/${taskId}/logs`, {
+      method: "POST",
+      body: JSON.stringify({ lines }),
     });
   }
 }

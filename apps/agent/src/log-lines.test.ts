@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { linesAfter, parseDockerLogs } from "./log-lines.js";
+
+function frame(stream: 1 | 2, text: string): Buffer {
+  const data = Buffer.from(text, "utf8");
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(data.length, 4);
+  return Buffer.concat([header, data]);
+}
+
+describe("parseDockerLogs", () => {
+  it("separates stdout from stderr in order and strips the timestamp", () => {
+    const buffer = Buffer.concat([
+      frame(1, "2024-05-01T10:00:00.000000001Z hello\n"),
+      frame(2, "2024-05-01T10:00:00.5Z oops: bad\n"),
+      frame(1, "2024-05-01T10:00:01.123456789Z bye \n"),
+    ]);
+    expect(parseDockerLogs(buffer)).toEqual([
+      { stream: "stdout", time: "2024-05-01T10:00:00.000000001Z", text: "hello" },
+      { stream: "stderr", time: "2024-05-01T10:00:00.500000000Z", text: "oops: bad" },
+      { stream: "stdout", time: "2024-05-01T10:00:01.123456789Z", text: "bye " },
+    ]);
+  });
+
+  it("reads a TTY container's raw output as stdout, and pads times without a fraction", () => {
+    const raw = Buffer.from("2024-05-01T10:00:02Z one\r\n2024-05-01T10:00:02.25Z two\r\n");
+    expect(parseDockerLogs(raw)).toEqual([
+      { stream: "stdout", time: "2024-05-01T10:00:02.000000000Z", text: "one" },
+      { stream: "stdout", time: "2024-05-01T10:00:02.250000000Z", text: "two" },
+    ]);
+  });
+
+  it("cuts lines longer than the api takes", () => {
+    const [line] = parseDockerLogs(frame(1, `2024-05-01T10:00:00Z ${"x".repeat(10_000)}\n`));
+    expect(line?.text).toHaveLength(8192);
+  });
+});
+
+describe("linesAfter", () => {
+  it("skips the boundary second's lines already shipped, keeping later ones", () => {
+    const first = parseDockerLogs(
+      Buffer.concat([
+        frame(1, "2024-05-01T10:00:00.1Z a\n"),
+        frame(1, "2024-05-01T10:00:00.2Z b\n"),
+      ]),
+    );
+    const last = first.at(-1)?.time;
+    // The next read, `since` the boundary second, repeats a and b.
+    const again = parseDockerLogs(
+      Buffer.concat([
+        frame(1, "2024-05-01T10:00:00.1Z a\n"),
+        frame(1, "2024-05-01T10:00:00.2Z b\n"),
+        frame(2, "2024-05-01T10:00:00.25Z c\n"),
+        frame(1, "2024-05-01T10:00:01Z d\n"),
+      ]),
+    );
+    expect(linesAfter(again, last).map((line) => line.text)).toEqual(["c", "d"]);
+    expect(linesAfter(again, undefined)).toHaveLength(4);
+  });
+});
