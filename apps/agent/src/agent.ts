@@ -9,6 +9,7 @@ import type { Logger } from "./lib/logger.js";
 import { LogShipper } from "./log-shipper.js";
 import { Reconciler } from "./reconciler.js";
 import { type AgentState, loadAgentState, saveAgentState } from "./state-file.js";
+import { UsageSampler } from "./usage-sampler.js";
 
 const mebibyte = 1024 * 1024;
 
@@ -171,11 +172,18 @@ export class Agent {
   private async heartbeatLoop(state: AgentState): Promise<void> {
     let nodeState: NodeState | undefined;
     let failures = 0;
+    const sampler = new UsageSampler({ nodeId: state.nodeId, runtime: this.runtime });
     while (!this.stopping.signal.aborted) {
       let delay = state.heartbeatIntervalSeconds * 1000;
       try {
         const taskIds = (await this.reconciler?.listTaskIds()) ?? [];
-        const answer = await this.api.heartbeat(state.nodeId, { taskIds });
+        const usage = sampler.sampleHost();
+        // Usage is for charts: an engine slow to answer stats must not cost the heartbeat.
+        const tasks = await sampler.sampleTasks().catch((error: unknown) => {
+          this.logger.debug({ err: error }, "sampling task usage failed");
+          return [];
+        });
+        const answer = await this.api.heartbeat(state.nodeId, { taskIds, usage, tasks });
         if (answer.nodeState !== nodeState) {
           this.logger.info({ nodeState: answer.nodeState }, "node state");
           nodeState = answer.nodeState;

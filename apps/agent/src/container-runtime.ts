@@ -75,6 +75,14 @@ export interface ContainerState {
   finishedAt: string | null;
 }
 
+/** Cumulative counters of one container, for usage between two samples. */
+export interface ContainerCounters {
+  /** cpu time used since the container started, in nanoseconds. */
+  cpuNanos: number;
+  /** Memory in use now, page cache left out (as `docker stats` shows it), in bytes. */
+  memoryBytes: number;
+}
+
 /** An image could not be found locally nor pulled. */
 export class ImagePullError extends Error {
   override name = "ImagePullError";
@@ -114,6 +122,8 @@ export interface ContainerRuntime {
   containerLogs(id: string, tail: number): Promise<string>;
   /** A container's lines from `sinceSeconds` (unix time; whole seconds) on, oldest first. */
   containerLogsSince(id: string, sinceSeconds: number): Promise<ContainerLogLine[]>;
+  /** A running container's counters; null when it is gone or not running. */
+  containerCounters(id: string): Promise<ContainerCounters | null>;
   /** Host resources the engine sees, for the node's capacity. */
   hostInfo(): Promise<{ cpus: number; memoryBytes: number; hostname: string }>;
 }

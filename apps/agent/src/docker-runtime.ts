@@ -1,5 +1,6 @@
 import Docker from "dockerode";
 import {
+  type ContainerCounters,
   ContainerRequestError,
   type ContainerRuntime,
   type ContainerSpec,
@@ -11,6 +12,15 @@ import {
 import { type ContainerLogLine, parseDockerLogs } from "./log-lines.js";
 
 const nanosPerSecond = 1_000_000_000;
+
+/** The parts of the engine's stats answer that usage needs. */
+interface DockerStats {
+  cpu_stats?: { cpu_usage?: { total_usage: number } };
+  memory_stats?: {
+    usage?: number;
+    stats?: { inactive_file?: number; total_inactive_file?: number };
+  };
+}
 
 /**
  * dockerode options for a DOCKER_HOST value (unix:///path or tcp://host:port). Unset: dockerode's
@@ -250,6 +260,26 @@ export class DockerRuntime implements ContainerRuntime {
       follow: false,
     });
     return parseDockerLogs(Buffer.from(output));
+  }
+
+  async containerCounters(id: string): Promise<ContainerCounters | null> {
+    try {
+      // one-shot: one sample at once, instead of the engine waiting a second for a second one.
+      const stats = (await this.docker
+        .getContainer(id)
+        .stats({ stream: false, "one-shot": true })) as DockerStats;
+      if (!stats.cpu_stats?.cpu_usage) return null;
+      const memory = stats.memory_stats ?? {};
+      // cgroup v1 counts page cache in usage; v2 names it inactive_file. docker stats leaves it out.
+      const cache = memory.stats?.inactive_file ?? memory.stats?.total_inactive_file ?? 0;
+      return {
+        cpuNanos: stats.cpu_stats.cpu_usage.total_usage,
+        memoryBytes: Math.max((memory.usage ?? 0) - cache, 0),
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
   }
 
   async hostInfo(): Promise<{ cpus: number; memoryBytes: number; hostname: string }> {

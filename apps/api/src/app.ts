@@ -10,6 +10,7 @@ import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { poolRoutes } from "./routes/pools.js";
 import { serviceRoutes } from "./routes/services.js";
+import { statsRoutes } from "./routes/stats.js";
 import { taskDefinitionRoutes } from "./routes/task-definitions.js";
 import { taskLogRoutes } from "./routes/task-logs.js";
 import { taskRoutes } from "./routes/tasks.js";
@@ -69,6 +70,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", taskRoutes);
   app.route("/", taskLogRoutes);
   app.route("/", serviceRoutes);
+  app.route("/", statsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

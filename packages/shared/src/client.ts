@@ -5,6 +5,7 @@ import { type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
 import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
+import { type Stats, statsSchema } from "./schemas/stats.js";
 import {
   type RegisterTaskDefinition,
   type TaskDefinition,
@@ -111,6 +112,11 @@ export class SkiffClient {
     return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}`, nodeSchema);
   }
 
+  /** The node's recent cpu and memory samples, oldest first. */
+  nodeStats(id: string): Promise<Stats> {
+    return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}/stats`, statsSchema);
+  }
+
   drainNode(id: string): Promise<Node> {
     return this.request("POST", `/v1/nodes/${encodeURIComponent(id)}/drain`, nodeSchema);
   }
@@ -154,6 +160,11 @@ export class SkiffClient {
 
   stopTask(id: string): Promise<Task> {
     return this.request("POST", `/v1/tasks/${encodeURIComponent(id)}/stop`, taskSchema);
+  }
+
+  /** The task's recent cpu and memory samples (its containers added up), oldest first. */
+  taskStats(id: string): Promise<Stats> {
+    return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}/stats`, statsSchema);
   }
 
   /** The last `tail` lines (default 100) of a task's containers, oldest first. */

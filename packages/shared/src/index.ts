@@ -9,6 +9,7 @@ export * from "./schemas/nodes.js";
 export * from "./schemas/pagination.js";
 export * from "./schemas/pools.js";
 export * from "./schemas/services.js";
+export * from "./schemas/stats.js";
 export * from "./schemas/task-definitions.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/tokens.js";

@@ -179,4 +179,25 @@ describe("tasks on the all-in-one local agent", () => {
     });
     await client.stopTask(task.id);
   });
+
+  it("charts a busy task's cpu and memory, and its node's", async () => {
+    const task = await runOne("e2e-busy", {
+      command: ["sh", "-c", "while :; do :; done"],
+      stopTimeoutSeconds: 1,
+    });
+    await waitForStatus(task.id, "running");
+    // cpu needs two heartbeats (5 s apart by default): usage is a difference of counters. The
+    // task asked for 128 cpu units, an eighth of a core, and its cpu quota holds it there.
+    const busy = await waitFor("a task sample of a busy, capped task", 20_000, async () => {
+      const { points } = await client.taskStats(task.id);
+      return points.find((point) => point.cpuPercent > 5);
+    });
+    expect(busy.cpuPercent, JSON.stringify(busy)).toBeGreaterThan(9);
+    expect(busy.cpuPercent, JSON.stringify(busy)).toBeLessThan(15);
+    expect(busy.memory, JSON.stringify(busy)).toBeGreaterThan(0);
+    const { points } = await client.nodeStats(nodeId);
+    expect(points.length, JSON.stringify(points)).toBeGreaterThan(0);
+    expect(points.at(-1)?.memory).toBeGreaterThan(0);
+    await client.stopTask(task.id);
+  });
 });

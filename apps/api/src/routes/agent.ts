@@ -14,8 +14,14 @@ import type { Context } from "hono";
 import { nodeAuthorized } from "../lib/auth.js";
 import { errorResponses, jsonContent, newRouter } from "../lib/openapi.js";
 import { recordHeartbeat, registerNode } from "../services/nodes.js";
+import { recordUsage } from "../services/stats.js";
 import { appendTaskLogs } from "../services/task-logs.js";
-import { applyTaskReport, ensureTaskOnNode, findAssignments } from "../services/tasks.js";
+import {
+  applyTaskReport,
+  ensureTaskOnNode,
+  findAssignments,
+  taskIdsOnNode,
+} from "../services/tasks.js";
 
 /** The caller's address, when the request came over a socket (not in in-process tests). */
 function remoteAddress(c: Context): string | undefined {
@@ -112,8 +118,21 @@ export const agentRoutes = newRouter()
     return c.json(registered, 201);
   })
   .openapi(heartbeat, async (c) => {
-    const { db, clock } = c.get("services");
-    return c.json({ nodeState: await recordHeartbeat(db, c.get("node"), clock.now()) }, 200);
+    const { db, redis, clock } = c.get("services");
+    const node = c.get("node");
+    const { usage, tasks = [] } = c.req.valid("json");
+    const now = clock.now();
+    const nodeState = await recordHeartbeat(db, node, now);
+    // Only samples of the node's own tasks: a node cannot write another node's charts.
+    const own = tasks.length > 0 ? await taskIdsOnNode(db, node.id) : new Set<string>();
+    await recordUsage(
+      redis,
+      node.id,
+      now,
+      usage,
+      tasks.filter((task) => own.has(task.taskId)),
+    );
+    return c.json({ nodeState }, 200);
   })
   .openapi(assignments, async (c) => {
     const { db, notifier } = c.get("services");

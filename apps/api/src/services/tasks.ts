@@ -166,6 +166,15 @@ export async function ensureTaskOnNode(db: Database, nodeId: string, taskId: str
   if (!row) throw notFound(`task ${taskId} on node ${nodeId}`);
 }
 
+/** The ids of the tasks placed on a node and not stopped. */
+export async function taskIdsOnNode(db: Database, nodeId: string): Promise<Set<string>> {
+  const rows = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.nodeId, nodeId), ne(tasks.status, "stopped")));
+  return new Set(rows.map((row) => row.id));
+}
+
 /**
  * Applies a transition an agent saw. Reports for a task already stopped change nothing, so an
  * agent may repeat them. The node's resources are released when the task stops.

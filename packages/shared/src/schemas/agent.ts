@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { attributesSchema } from "./nodes.js";
+import { taskUsageSchema, usageSampleSchema } from "./stats.js";
 import { containerDefinitionSchema } from "./task-definitions.js";
 import { launchTypeSchema, stopCodeSchema, taskContainerSchema } from "./tasks.js";
 
@@ -85,9 +86,10 @@ export type TaskReport = z.infer<typeof taskReportSchema>;
 export const heartbeatSchema = z.strictObject({
   /** The tasks the node has containers for, whatever their state. */
   taskIds: z.array(z.string().max(64)).max(1000),
-  usage: z
-    .strictObject({ cpuPercent: z.number().min(0), memory: z.number().int().min(0) })
-    .optional(),
+  /** The host's use of cpu and memory since the last heartbeat. */
+  usage: usageSampleSchema.optional(),
+  /** Each running task's use, its containers added up. */
+  tasks: z.array(taskUsageSchema).max(1000).optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
