@@ -92,6 +92,12 @@ export class Agent {
       intervalMs: this.reconcileIntervalMs,
       onError: (error, context) =>
         this.logger.warn({ err: error, ...context }, "reconcile step failed; retrying next pass"),
+      isolation: {
+        runtime: this.env.SKIFF_FARGATE_RUNTIME,
+        pidsLimit: this.env.SKIFF_FARGATE_PIDS_LIMIT,
+        storageSize: this.env.SKIFF_FARGATE_STORAGE_SIZE,
+        subnetPool: this.env.SKIFF_TASK_SUBNET_POOL,
+      },
     });
     this.reconciler.start();
     this.logShipper = new LogShipper({

@@ -46,6 +46,25 @@ export interface ContainerSpec {
     startPeriodSeconds: number;
   };
   stopTimeoutSeconds: number;
+  /** The fargate fence (isolation.ts); absent for pool tasks, which run with Docker's defaults. */
+  isolation?: {
+    /** The task's own network, joined under the container's name. */
+    network: string;
+    alias: string;
+    capAdd: string[];
+    pidsLimit: number;
+    readonlyRootfs: boolean;
+    runtime?: string;
+    storageSize?: string;
+  };
+}
+
+/** A network Skiff made for one task. */
+export interface TaskNetwork {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  subnet: string | undefined;
 }
 
 /** The engine's states, as Docker names them. */
@@ -122,6 +141,12 @@ export interface ContainerRuntime {
   containerLogs(id: string, tail: number): Promise<string>;
   /** A container's lines from `sinceSeconds` (unix time; whole seconds) on, oldest first. */
   containerLogsSince(id: string, sinceSeconds: number): Promise<ContainerLogLine[]>;
+  /** Skiff's networks carrying every one of these labels (an empty value: any value). */
+  listNetworks(labels: Record<string, string>): Promise<TaskNetwork[]>;
+  /** Creates a bridge network on `subnet` unless one of this name exists. */
+  ensureNetwork(name: string, labels: Record<string, string>, subnet: string): Promise<void>;
+  /** Removes a network; no-op when it is gone. */
+  removeNetwork(name: string): Promise<void>;
   /** A running container's counters; null when it is gone or not running. */
   containerCounters(id: string): Promise<ContainerCounters | null>;
   /** Host resources the engine sees, for the node's capacity. */

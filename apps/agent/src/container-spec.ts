@@ -1,5 +1,11 @@
 import type { Assignment, ContainerDefinition } from "@skiff/shared";
 import { type ContainerSpec, labels } from "./container-runtime.js";
+import {
+  defaultIsolation,
+  fargateCapabilities,
+  type IsolationSettings,
+  taskNetworkName,
+} from "./isolation.js";
 
 const mebibyte = 1024 * 1024;
 /** Docker refuses caps below 0.01 cpu. */
@@ -18,6 +24,7 @@ export function containerSpecFor(
   nodeId: string,
   assignment: Assignment,
   container: ContainerDefinition,
+  isolation: IsolationSettings = defaultIsolation,
 ): ContainerSpec {
   const specLabels: Record<string, string> = {
     [labels.task]: assignment.taskId,
@@ -51,5 +58,16 @@ export function containerSpecFor(
   if (container.command) spec.command = container.command;
   if (container.entryPoint) spec.entryPoint = container.entryPoint;
   if (container.healthCheck) spec.healthCheck = container.healthCheck;
+  if (assignment.launchType === "fargate") {
+    spec.isolation = {
+      network: taskNetworkName(assignment.taskId),
+      alias: container.name,
+      capAdd: [...fargateCapabilities],
+      pidsLimit: isolation.pidsLimit,
+      readonlyRootfs: container.readonlyRootFilesystem ?? false,
+      ...(isolation.runtime ? { runtime: isolation.runtime } : {}),
+      ...(isolation.storageSize ? { storageSize: isolation.storageSize } : {}),
+    };
+  }
   return spec;
 }

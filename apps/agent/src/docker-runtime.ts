@@ -8,6 +8,7 @@ import {
   type ContainerStatus,
   type HostPort,
   ImagePullError,
+  type TaskNetwork,
 } from "./container-runtime.js";
 import { type ContainerLogLine, parseDockerLogs } from "./log-lines.js";
 
@@ -32,6 +33,28 @@ export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.Do
   const url = new URL(dockerHost.includes("//") ? dockerHost : `tcp://${dockerHost}`);
   const protocol = url.protocol === "https:" || url.port === "2376" ? "https" : "http";
   return { host: url.hostname, port: url.port || 2375, protocol };
+}
+
+/** The fargate fence: own network, capabilities dropped, no privilege gain, a pids cap. */
+function applyIsolation(
+  options: Docker.ContainerCreateOptions,
+  isolation: NonNullable<ContainerSpec["isolation"]>,
+): void {
+  const host = options.HostConfig ?? {};
+  host.NetworkMode = isolation.network;
+  host.CapDrop = ["ALL"];
+  host.CapAdd = isolation.capAdd;
+  host.SecurityOpt = ["no-new-privileges:true"];
+  host.PidsLimit = isolation.pidsLimit;
+  host.ReadonlyRootfs = isolation.readonlyRootfs;
+  // Never the host's namespaces, devices or the engine's socket: none is ever mounted or shared.
+  host.Privileged = false;
+  if (isolation.runtime) host.Runtime = isolation.runtime;
+  if (isolation.storageSize) host.StorageOpt = { size: isolation.storageSize };
+  options.HostConfig = host;
+  options.NetworkingConfig = {
+    EndpointsConfig: { [isolation.network]: { Aliases: [isolation.alias] } },
+  };
 }
 
 /** Docker's create options for a spec (pure, so unit tests can check every field). */
@@ -63,6 +86,7 @@ export function toDockerCreateOptions(spec: ContainerSpec): Docker.ContainerCrea
   };
   if (spec.nanoCpus !== undefined && options.HostConfig)
     options.HostConfig.NanoCpus = spec.nanoCpus;
+  if (spec.isolation && options.HostConfig) applyIsolation(options, spec.isolation);
   if (spec.command) options.Cmd = spec.command;
   if (spec.entryPoint) options.Entrypoint = spec.entryPoint;
   if (spec.healthCheck) {
@@ -260,6 +284,44 @@ export class DockerRuntime implements ContainerRuntime {
       follow: false,
     });
     return parseDockerLogs(Buffer.from(output));
+  }
+
+  async listNetworks(wanted: Record<string, string>): Promise<TaskNetwork[]> {
+    const networks = await this.docker.listNetworks({
+      filters: {
+        label: Object.entries(wanted).map(([key, value]) => (value ? `${key}=${value}` : key)),
+      },
+    });
+    return networks.map((network) => ({
+      id: network.Id,
+      name: network.Name,
+      labels: network.Labels ?? {},
+      subnet: network.IPAM?.Config?.[0]?.Subnet,
+    }));
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>, subnet: string): Promise<void> {
+    try {
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Labels: labels,
+        IPAM: { Driver: "default", Config: [{ Subnet: subnet }] },
+      });
+    } catch (error) {
+      if (statusOf(error) === 409) return; // made by an earlier pass
+      if (statusOf(error) === undefined) throw error;
+      throw new ContainerRequestError(`cannot create network ${name}: ${messageOf(error)}`);
+    }
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
   }
 
   async containerCounters(id: string): Promise<ContainerCounters | null> {

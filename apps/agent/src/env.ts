@@ -58,6 +58,17 @@ export const envSchema = z.object({
       return z.NEVER;
     }
   }),
+  /** OCI runtime of fargate containers, e.g. runsc once gVisor is installed; the engine's default when unset. */
+  SKIFF_FARGATE_RUNTIME: optionalText,
+  /** Most processes one fargate container may run. */
+  SKIFF_FARGATE_PIDS_LIMIT: z.coerce.number().int().min(16).max(1_000_000).default(1024),
+  /** Writable-layer limit of fargate containers, e.g. 20G; needs overlay2 on xfs with pquota. */
+  SKIFF_FARGATE_STORAGE_SIZE: optionalText,
+  /** Fargate tasks' networks each take a /28 of this; give each engine on one host its own. */
+  SKIFF_TASK_SUBNET_POOL: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-8])$/, "must be an IPv4 CIDR from /16 to /28")
+    .default("10.240.0.0/16"),
   /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** pino level: fatal, error, warn, info, debug, trace or silent. */

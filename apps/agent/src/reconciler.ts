@@ -7,6 +7,7 @@ import {
   labels,
 } from "./container-runtime.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
+import { defaultIsolation, type IsolationSettings } from "./isolation.js";
 import {
   type CleanupAction,
   type CreateAction,
@@ -17,6 +18,7 @@ import {
   stoppedReport,
   type TaskAction,
 } from "./plan.js";
+import { TaskNetworks } from "./task-networks.js";
 
 /** Seconds to wait before SIGKILL when a container carries no stop timeout label. */
 const defaultStopTimeoutSeconds = 10;
@@ -31,6 +33,8 @@ export interface ReconcilerOptions {
   intervalMs?: number;
   /** Called with every failure of a pass or of one task's step; the loop goes on. */
   onError?: (error: unknown, context: { taskId?: string }) => void;
+  /** How fargate tasks are fenced in (isolation.ts). */
+  isolation?: IsolationSettings;
 }
 
 /**
@@ -45,6 +49,8 @@ export class Reconciler {
   private readonly reportTask: ReconcilerOptions["reportTask"];
   private readonly intervalMs: number;
   private readonly onError: NonNullable<ReconcilerOptions["onError"]>;
+  private readonly isolation: IsolationSettings;
+  private readonly networks: TaskNetworks;
   /** Last report the api accepted per task, so a pass only sends what changed. */
   private readonly lastReports = new Map<string, TaskReport>();
   private assignments: Assignments | null = null;
@@ -59,6 +65,8 @@ export class Reconciler {
     this.reportTask = opts.reportTask;
     this.intervalMs = opts.intervalMs ?? 2000;
     this.onError = opts.onError ?? (() => {});
+    this.isolation = opts.isolation ?? defaultIsolation;
+    this.networks = new TaskNetworks(this.nodeId, this.runtime, this.isolation);
   }
 
   /**
@@ -151,6 +159,15 @@ export class Reconciler {
     for (const taskId of this.lastReports.keys()) {
       if (!known.has(taskId)) this.lastReports.delete(taskId);
     }
+    // Networks outlive their task's containers by a pass at most.
+    const wanted = assignments.assignments.filter((a) => a.desiredStatus === "running");
+    const withContainers = actual.filter((container) => !hasExited(container));
+    await this.networks.removeExcept(
+      new Set([
+        ...wanted.map((assignment) => assignment.taskId),
+        ...withContainers.map((container) => container.labels[labels.task] ?? ""),
+      ]),
+    );
   }
 
   private carryOut(action: TaskAction): Promise<void> {
@@ -182,6 +199,8 @@ export class Reconciler {
       for (const image of new Set(action.missing.map((definition) => definition.image))) {
         await this.runtime.ensureImage(image);
       }
+      if (assignment.launchType === "fargate" && action.missing.length > 0)
+        await this.networks.ensureFor(taskId);
       for (const definition of action.missing) {
         // A create that timed out on our side may have happened anyway: adopt, never duplicate.
         const existing = await this.runtime.inspectContainer(
@@ -191,7 +210,9 @@ export class Reconciler {
           if (existing.status === "created") await this.runtime.startContainer(existing.id);
           continue;
         }
-        await this.runtime.createContainer(containerSpecFor(this.nodeId, assignment, definition));
+        await this.runtime.createContainer(
+          containerSpecFor(this.nodeId, assignment, definition, this.isolation),
+        );
       }
       for (const container of action.toStart) await this.runtime.startContainer(container.id);
     } catch (error) {

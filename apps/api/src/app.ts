@@ -15,6 +15,7 @@ import { taskDefinitionRoutes } from "./routes/task-definitions.js";
 import { taskLogRoutes } from "./routes/task-logs.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { usageRoutes } from "./routes/usage.js";
 import type { Services } from "./services.js";
 
 export interface AppOptions {
@@ -71,6 +72,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", taskLogRoutes);
   app.route("/", serviceRoutes);
   app.route("/", statsRoutes);
+  app.route("/", usageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

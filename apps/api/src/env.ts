@@ -44,6 +44,19 @@ export const envSchema = z.object({
    * false and runs the `agent` service). Without a Docker engine it warns and runs without one.
    */
   SKIFF_LOCAL_AGENT: optionalText.pipe(z.stringbool().optional()),
+  /**
+   * Share (0 to 0.9) of this host's cpu and memory the all-in-one offers as fargate capacity, as
+   * a second local node in pool fargate; the rest stays with pool default. 0: no local fargate.
+   */
+  SKIFF_LOCAL_FARGATE_SHARE: z.coerce.number().min(0).max(0.9).default(0.5),
+  /** Price of a fargate vCPU-hour in USD; AWS Fargate's Linux/x86 on-demand price by default. */
+  SKIFF_FARGATE_VCPU_HOUR_PRICE: z.coerce.number().min(0).default(0.04048),
+  /** Price of a fargate GB-hour in USD; AWS Fargate's Linux/x86 on-demand price by default. */
+  SKIFF_FARGATE_GB_HOUR_PRICE: z.coerce.number().min(0).default(0.004445),
+  /** Price of a pool task's reserved vCPU-hour in USD (the nodes are the user's own: 0). */
+  SKIFF_POOL_VCPU_HOUR_PRICE: z.coerce.number().min(0).default(0),
+  /** Price of a pool task's reserved GB-hour in USD. */
+  SKIFF_POOL_GB_HOUR_PRICE: z.coerce.number().min(0).default(0),
   /** Docker engine of the local agent, e.g. unix:///run/other.sock; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** Port of the gateway (load balancer) in this process; 0 runs none (see gateway-main.js). */

@@ -70,7 +70,16 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     logger,
     clock: systemClock,
     notifier,
-    settings: { nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS },
+    settings: {
+      nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
+      prices: {
+        fargate: {
+          vcpuHour: env.SKIFF_FARGATE_VCPU_HOUR_PRICE,
+          gbHour: env.SKIFF_FARGATE_GB_HOUR_PRICE,
+        },
+        pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
+      },
+    },
     ping: async () => {
       await database.db.execute("select 1");
       await redis.ping();

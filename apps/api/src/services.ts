@@ -3,6 +3,7 @@ import type { Database } from "./db/client.js";
 import type { Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
 import type { AssignmentNotifier } from "./services/assignment-notifier.js";
+import type { Prices } from "./services/usage.js";
 
 /** What route handlers and jobs need, built once by main.ts (or a test) and handed down. */
 export interface Services {
@@ -15,6 +16,8 @@ export interface Services {
   settings: {
     /** A node whose agent is silent this long goes down; agents heartbeat three times within it. */
     nodeDownAfterMs: number;
+    /** Prices of metered task time, per launch type. */
+    prices: Prices;
   };
   /** Checks that the backing engines answer; used by the health route. */
   ping(): Promise<void>;

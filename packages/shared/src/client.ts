@@ -21,6 +21,7 @@ import {
   type Whoami,
   whoamiSchema,
 } from "./schemas/tokens.js";
+import { type Usage, usageSchema } from "./schemas/usage.js";
 
 /** An error answered by the API, with its code from the one error body. */
 export class SkiffApiError extends Error {
@@ -165,6 +166,11 @@ export class SkiffClient {
   /** The task's recent cpu and memory samples (its containers added up), oldest first. */
   taskStats(id: string): Promise<Stats> {
     return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}/stats`, statsSchema);
+  }
+
+  /** Metered task time and its cost over [from, to), by service or task. */
+  usage(query: { from?: string; to?: string; groupBy?: "service" | "task" } = {}): Promise<Usage> {
+    return this.request("GET", `/v1/usage${toQuery(query)}`, usageSchema);
   }
 
   /** The last `tail` lines (default 100) of a task's containers, oldest first. */

@@ -1,5 +1,6 @@
 export * from "./client.js";
 export * from "./errors.js";
+export * from "./fargate.js";
 export * from "./ids.js";
 export * from "./names.js";
 export * from "./schemas/agent.js";
@@ -13,4 +14,5 @@ export * from "./schemas/stats.js";
 export * from "./schemas/task-definitions.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/tokens.js";
+export * from "./schemas/usage.js";
 export * from "./units.js";

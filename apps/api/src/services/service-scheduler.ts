@@ -80,7 +80,8 @@ export async function reconcileService(db: Database, name: string, now: Date): P
       {
         taskDefinition: `${primary.family}:${primary.revision}`,
         launchType: service.launchType,
-        pool: service.pool,
+        // A fargate service's pool is the platform's, which a request never names.
+        ...(service.launchType === "pool" ? { pool: service.pool } : {}),
         count: plan.launch,
         placement: service.placement,
       },

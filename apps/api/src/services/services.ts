@@ -1,6 +1,5 @@
 import {
   type createServiceSchema,
-  defaultPool,
   newId,
   type Service,
   type updateServiceSchema,
@@ -10,6 +9,7 @@ import type { z } from "zod";
 import type { Database } from "../db/client.js";
 import { serviceDeployments, serviceEvents, services, tasks } from "../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../lib/errors.js";
+import { placementFor, poolFor } from "./launch-target.js";
 import { ensurePoolExists } from "./pools.js";
 import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
 
@@ -41,7 +41,8 @@ export async function createService(db: Database, input: CreateInput): Promise<S
       );
     }
   }
-  const pool = input.pool ?? defaultPool;
+  const pool = poolFor(input.launchType, input.pool);
+  const placement = placementFor(input.launchType, input.placement, "spread");
   await ensurePoolExists(db, pool);
   await db.transaction(async (tx) => {
     const [row] = await tx
@@ -53,7 +54,7 @@ export async function createService(db: Database, input: CreateInput): Promise<S
         launchType: input.launchType,
         pool,
         deploymentConfig: input.deployment ?? defaultDeploymentConfig,
-        placement: input.placement ?? { strategy: "spread", constraints: [] },
+        placement,
         loadBalancer: input.loadBalancer ?? null,
       })
       .onConflictDoNothing()

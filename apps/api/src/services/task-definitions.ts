@@ -1,4 +1,10 @@
-import type { registerTaskDefinitionSchema, TaskDefinition } from "@skiff/shared";
+import {
+  fargateSizeError,
+  isValidFargateSize,
+  type registerTaskDefinitionSchema,
+  smallestFargateSizeCovering,
+  type TaskDefinition,
+} from "@skiff/shared";
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../db/client.js";
@@ -21,7 +27,9 @@ export function toTaskDefinition(row: Row): TaskDefinition {
 }
 
 /** Registers the next revision of a family; revisions are never changed afterwards. */
-export async function registerTaskDefinition(db: Database, input: Input): Promise<TaskDefinition> {
+export async function registerTaskDefinition(db: Database, given: Input): Promise<TaskDefinition> {
+  const { size, ...input } = given;
+  if (size === "auto") Object.assign(input, autoSize(input));
   return db.transaction(async (tx) => {
     // One registration per family at a time, so two concurrent ones get consecutive revisions.
     await tx.execute(
@@ -40,6 +48,30 @@ export async function registerTaskDefinition(db: Database, input: Input): Promis
     if (!row) throw new Error("insert returned no row");
     return toTaskDefinition(row);
   });
+}
+
+/**
+ * The smallest valid fargate size covering the task's needs: its own cpu and memory and what its
+ * containers reserve. Sizes only definitions that may run on fargate; others keep their numbers.
+ */
+function autoSize(input: Omit<Input, "size">): { cpu: number; memory: number } {
+  const need = {
+    cpu: Math.max(input.cpu, sum(input.containers.map((container) => container.cpu ?? 0))),
+    memory: Math.max(input.memory, ...input.containers.map((container) => container.memory ?? 0)),
+  };
+  if (!input.compatibilities.includes("fargate")) return need;
+  const size = smallestFargateSizeCovering(need);
+  if (!size) {
+    throw new ApiError(
+      "ValidationError",
+      `size: no fargate size has ${need.cpu} cpu units and ${need.memory} MiB (the largest is 16384 with 122880 MiB)`,
+    );
+  }
+  return size;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 /** `family` (the latest revision) or `family:revision`. */
@@ -75,7 +107,7 @@ export async function listFamilies(
     .orderBy(taskDefinitions.family);
 }
 
-/** Refuses a launch type the task definition is not compatible with, or Skiff cannot run yet. */
+/** Refuses a launch type the task definition is not compatible with. */
 export function ensureLaunchable(definition: TaskDefinition, launchType: "pool" | "fargate"): void {
   if (!definition.compatibilities.includes(launchType)) {
     throw new ApiError(
@@ -83,10 +115,8 @@ export function ensureLaunchable(definition: TaskDefinition, launchType: "pool" 
       `task definition ${definition.family}:${definition.revision} is not compatible with launch type ${launchType}`,
     );
   }
-  if (launchType === "fargate") {
-    throw new ApiError(
-      "UnprocessableEntity",
-      "the fargate launch type is not available yet; use launchType pool",
-    );
-  }
+  // Definitions registered fargate-compatible were checked then; this guards older rows.
+  const size = { cpu: definition.cpu, memory: definition.memory };
+  if (launchType === "fargate" && !isValidFargateSize(size))
+    throw new ApiError("UnprocessableEntity", fargateSizeError(size));
 }

@@ -1,6 +1,5 @@
 import {
   type Assignments,
-  defaultPool,
   newId,
   type runTaskSchema,
   type StopCode,
@@ -12,6 +11,7 @@ import type { z } from "zod";
 import type { Database } from "../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
 import { notFound } from "../lib/errors.js";
+import { placementFor, poolFor } from "./launch-target.js";
 import { ensurePoolExists } from "./pools.js";
 import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
 
@@ -52,7 +52,8 @@ export async function createTasks(
 ): Promise<TaskRow[]> {
   const definition = await findTaskDefinition(db, input.taskDefinition);
   ensureLaunchable(definition, input.launchType);
-  const pool = input.pool ?? defaultPool;
+  const pool = poolFor(input.launchType, input.pool);
+  const placement = placementFor(input.launchType, input.placement, "binpack");
   await ensurePoolExists(db, pool);
   const hostPorts = definition.containers.flatMap((container) =>
     (container.portMappings ?? []).flatMap((mapping) =>
@@ -71,7 +72,7 @@ export async function createTasks(
     cpu: definition.cpu,
     memory: definition.memory,
     hostPorts,
-    placement: input.placement ?? { strategy: "binpack" as const, constraints: [] },
+    placement,
     containers: definition.containers.map((container) => ({
       name: container.name,
       image: container.image,

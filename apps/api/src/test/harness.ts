@@ -8,6 +8,7 @@ import { systemClock } from "../lib/clock.js";
 import { createLogger } from "../lib/logger.js";
 import { AssignmentNotifier } from "../services/assignment-notifier.js";
 import { createToken } from "../services/tokens.js";
+import { defaultPrices } from "../services/usage.js";
 import type { Services } from "../services.js";
 import { withDatabase } from "./global-setup.js";
 
@@ -55,7 +56,7 @@ export async function createTestStack(options: { maxBodyBytes?: number } = {}): 
   await notifier.start();
   const services: Services = {
     notifier,
-    settings: { nodeDownAfterMs: 15_000 },
+    settings: { nodeDownAfterMs: 15_000, prices: defaultPrices },
     db: database.db,
     redis,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),

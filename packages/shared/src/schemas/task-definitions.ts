@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fargateSizeError, isValidFargateSize } from "../fargate.js";
 import { nameSchema } from "../names.js";
 import { parseCpu, parseMemory, UnitParseError } from "../units.js";
 
@@ -67,6 +68,8 @@ export const containerDefinitionSchema = z.strictObject({
   memory: memorySchema.optional(),
   /** When an essential container stops, the whole task stops. */
   essential: z.boolean().default(true),
+  /** Mount the container's root filesystem read-only. */
+  readonlyRootFilesystem: z.boolean().optional(),
   stopTimeoutSeconds: z.number().int().min(0).max(120).default(30),
 });
 export type ContainerDefinition = z.infer<typeof containerDefinitionSchema>;
@@ -80,6 +83,12 @@ export const registerTaskDefinitionSchema = z
     cpu: cpuSchema,
     memory: memorySchema,
     compatibilities: z.array(compatibilitySchema).min(1).max(2).default(["pool"]),
+    /**
+     * "auto": cpu and memory are needs, rounded up to the smallest valid fargate size covering
+     * them (and the containers' own reservations). Without it a fargate-compatible definition
+     * must name a valid size.
+     */
+    size: z.literal("auto").optional(),
   })
   .superRefine((definition, ctx) => {
     const names = definition.containers.map((container) => container.name);
@@ -103,15 +112,32 @@ export const registerTaskDefinitionSchema = z
       (sum, container) => sum + (container.cpu ?? 0),
       0,
     );
-    if (reserved > definition.cpu) {
+    if (reserved > definition.cpu && !definition.size) {
       ctx.addIssue({
         code: "custom",
         path: ["cpu"],
         message: `containers reserve ${reserved} cpu units, more than the task's ${definition.cpu}`,
       });
     }
+    if (definition.compatibilities.includes("fargate")) {
+      const size = { cpu: definition.cpu, memory: definition.memory };
+      if (!definition.size && !isValidFargateSize(size))
+        ctx.addIssue({ code: "custom", path: ["memory"], message: fargateSizeError(size) });
+      for (const [index, container] of definition.containers.entries()) {
+        for (const [at, mapping] of (container.portMappings ?? []).entries()) {
+          if (mapping.hostPort === undefined) continue;
+          ctx.addIssue({
+            code: "custom",
+            path: ["containers", index, "portMappings", at, "hostPort"],
+            message:
+              "fargate tasks cannot take host ports: their ports are reached through the load balancer",
+          });
+        }
+      }
+    }
+    // With size "auto" the limits are checked against the rounded-up size, at registration.
     for (const [index, container] of definition.containers.entries()) {
-      if ((container.memory ?? 0) > definition.memory) {
+      if (!definition.size && (container.memory ?? 0) > definition.memory) {
         ctx.addIssue({
           code: "custom",
           path: ["containers", index, "memory"],

@@ -1,0 +1,49 @@
+import { type ContainerRuntime, labels } from "./container-runtime.js";
+import { type IsolationSettings, nextFreeSubnet, taskNetworkName } from "./isolation.js";
+
+/**
+ * The per-task bridge networks of fargate tasks on one node. Each gets a /28 of the operator's
+ * subnet pool (not one of Docker's default pools, which hold about thirty networks in all).
+ * Creations are serialised so two tasks starting in one pass never pick the same subnet.
+ */
+export class TaskNetworks {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly runtime: ContainerRuntime,
+    private readonly settings: IsolationSettings,
+  ) {}
+
+  /** Makes the task's network unless it exists. */
+  ensureFor(taskId: string): Promise<void> {
+    const run = this.queue.then(async () => {
+      const mine = await this.runtime.listNetworks({ [labels.node]: this.nodeId });
+      const name = taskNetworkName(taskId);
+      if (mine.some((network) => network.name === name)) return;
+      // Every Skiff network on the engine, other nodes' included: they share its address space.
+      const all = await this.runtime.listNetworks({ [labels.task]: "" });
+      const used = [...mine, ...all].flatMap((network) => (network.subnet ? [network.subnet] : []));
+      const subnet = nextFreeSubnet(this.settings.subnetPool, used);
+      if (!subnet) throw new Error(`no free /28 left in ${this.settings.subnetPool}`);
+      await this.runtime.ensureNetwork(
+        name,
+        { [labels.node]: this.nodeId, [labels.task]: taskId },
+        subnet,
+      );
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Removes this node's task networks of tasks other than `keep`; retried next pass if busy. */
+  async removeExcept(keep: Set<string>): Promise<void> {
+    const mine = await this.runtime.listNetworks({ [labels.node]: this.nodeId });
+    for (const network of mine) {
+      const taskId = network.labels[labels.task];
+      if (!taskId || keep.has(taskId)) continue;
+      // A container still attached (being removed in this pass) makes the engine refuse.
+      await this.runtime.removeNetwork(network.name).catch(() => {});
+    }
+  }
+}
