@@ -29,10 +29,10 @@ export async function meterUsage(
   const from = window.from.toISOString();
   const to = window.to.toISOString();
   const ended = sql`coalesce(${tasks.stoppedAt}, ${now.toISOString()}::timestamptz)`;
-  // The minute minimum stretches a short run's end; the window then clips it.
-  const billedEnd = sql`least(greatest(${ended}, ${tasks.startedAt} + interval '60 seconds'), ${to}::timestamptz)`;
-  const billedStart = sql`greatest(${tasks.startedAt}, ${from}::timestamptz)`;
-  const seconds = sql`greatest(extract(epoch from (${billedEnd} - ${billedStart})), 0)`;
+  const overlap = sql`greatest(extract(epoch from (least(${ended}, ${to}::timestamptz) - greatest(${tasks.startedAt}, ${from}::timestamptz))), 0)`;
+  // The one-minute minimum tops up a short run, in the window where the run started.
+  const topUp = sql`case when ${tasks.startedAt} >= ${from}::timestamptz then greatest(60 - extract(epoch from (${ended} - ${tasks.startedAt})), 0) else 0 end`;
+  const seconds = sql`(${overlap} + ${topUp})`;
   const key =
     window.groupBy === "task"
       ? sql<string>`${tasks.id}`
@@ -48,8 +48,8 @@ export async function meterUsage(
     .where(
       and(
         isNotNull(tasks.startedAt),
-        lt(tasks.startedAt, window.to),
-        gt(sql`greatest(${ended}, ${tasks.startedAt} + interval '60 seconds')`, window.from),
+        lt(tasks.startedAt, sql`${to}::timestamptz`),
+        gt(ended, sql`${from}::timestamptz`),
       ),
     )
     .groupBy(key, tasks.launchType)
