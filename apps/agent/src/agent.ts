@@ -184,11 +184,10 @@ export class Agent {
       try {
         const taskIds = (await this.reconciler?.listTaskIds()) ?? [];
         const usage = sampler.sampleHost();
-        // Usage is for charts: an engine slow to answer stats must not cost the heartbeat.
-        const tasks = await sampler.sampleTasks().catch((error: unknown) => {
-          this.logger.debug({ err: error }, "sampling task usage failed");
-          return [];
-        });
+        // Ready samples only: an engine slow to answer stats must never delay a heartbeat.
+        const tasks = sampler.takeTaskSamples((error) =>
+          this.logger.debug({ err: error }, "sampling usage failed"),
+        );
         const answer = await this.api.heartbeat(state.nodeId, { taskIds, usage, tasks });
         if (answer.nodeState !== nodeState) {
           this.logger.info({ nodeState: answer.nodeState }, "node state");

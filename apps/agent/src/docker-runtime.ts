@@ -276,13 +276,21 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async containerLogsSince(id: string, sinceSeconds: number): Promise<ContainerLogLine[]> {
-    const output = await this.docker.getContainer(id).logs({
-      stdout: true,
-      stderr: true,
-      timestamps: true,
-      since: Math.floor(sinceSeconds),
-      follow: false,
-    });
+    let output: Buffer;
+    try {
+      output = await this.docker.getContainer(id).logs({
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        since: Math.floor(sinceSeconds),
+        follow: false,
+      });
+    } catch (error) {
+      // 404: removed meanwhile; 409: being removed. Either way it has nothing more to say.
+      const status = statusOf(error);
+      if (status === 404 || status === 409) return [];
+      throw error;
+    }
     return parseDockerLogs(Buffer.from(output));
   }
 

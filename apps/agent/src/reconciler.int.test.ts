@@ -162,7 +162,7 @@ describe("Reconciler against the Docker engine", () => {
     const nodeId = newNodeId();
     const task = assignment({
       containers: [
-        container({ name: "job", command: ["sh", "-c", "sleep 1; exit 3"] }),
+        container({ name: "job", command: ["sh", "-c", "sleep 3; exit 3"] }),
         container({ name: "sidecar", command: ["sleep", "600"], essential: false }),
       ],
     });

@@ -32,6 +32,8 @@ export class UsageSampler {
   private readonly hostCpu: () => HostCpu;
   private readonly hostMemoryMiB: () => number;
   private previousHost: HostCpu | undefined;
+  private ready: TaskUsage[] = [];
+  private sampling: Promise<void> | undefined;
   private previousContainers = new Map<string, { at: number; counters: ContainerCounters }>();
 
   constructor(opts: UsageSamplerOptions) {
@@ -52,17 +54,42 @@ export class UsageSampler {
     return { cpuPercent: round(cpuPercent), memory: Math.round(this.hostMemoryMiB()) };
   }
 
+  /**
+   * The task samples taken since the last call, and a new sampling started in the background:
+   * a heartbeat carries the samples ready when it leaves and never waits for the engine.
+   */
+  takeTaskSamples(onError: (error: unknown) => void): TaskUsage[] {
+    const ready = this.ready;
+    this.ready = [];
+    this.sampling ??= this.sampleTasks()
+      .then((samples) => {
+        this.ready = samples;
+      }, onError)
+      .finally(() => {
+        this.sampling = undefined;
+      });
+    return ready;
+  }
+
   /** Each running task's usage since the last call, its containers added up. */
   async sampleTasks(): Promise<TaskUsage[]> {
     const containers = await this.runtime.listContainers({ [labels.node]: this.nodeId });
     const byTask = new Map<string, TaskUsage>();
     const seen = new Map<string, { at: number; counters: ContainerCounters }>();
-    for (const container of containers) {
-      const taskId = container.labels[labels.task];
-      if (!taskId || container.status !== "running") continue;
-      const counters = await this.runtime.containerCounters(container.id);
+    const running = containers.filter(
+      (container) => container.labels[labels.task] && container.status === "running",
+    );
+    // In parallel: the engine answers each stats call on its own.
+    const sampled = await Promise.all(
+      running.map(async (container) => ({
+        container,
+        counters: await this.runtime.containerCounters(container.id),
+        at: this.now(),
+      })),
+    );
+    for (const { container, counters, at } of sampled) {
+      const taskId = container.labels[labels.task] ?? "";
       if (!counters) continue;
-      const at = this.now();
       seen.set(container.id, { at, counters });
       const previous = this.previousContainers.get(container.id);
       const elapsedNanos = previous ? (at - previous.at) * 1e6 : 0;

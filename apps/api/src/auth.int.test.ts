@@ -37,7 +37,9 @@ async function call(operation: Operation, authorization?: string) {
     body: operation.hasBody ? "{}" : undefined,
   });
   const text = await response.text();
-  return { status: response.status, text, body: text ? JSON.parse(text) : undefined };
+  // Errors are always JSON; a success may be text (the Prometheus metrics).
+  const json = response.headers.get("content-type")?.includes("application/json");
+  return { status: response.status, text, body: text && json ? JSON.parse(text) : undefined };
 }
 
 describe("auth on every route", () => {

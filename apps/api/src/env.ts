@@ -57,6 +57,23 @@ export const envSchema = z.object({
   SKIFF_POOL_VCPU_HOUR_PRICE: z.coerce.number().min(0).default(0),
   /** Price of a pool task's reserved GB-hour in USD. */
   SKIFF_POOL_GB_HOUR_PRICE: z.coerce.number().min(0).default(0),
+  /** Where agents and users reach this api; http://127.0.0.1:PORT when unset. */
+  SKIFF_PUBLIC_URL: optionalText.pipe(z.url().optional()),
+  /**
+   * The operator's fargate provisioner: a command run with `sh -c`, a JSON request on stdin
+   * (README, "Fargate capacity"); exit 0 means done.
+   */
+  SKIFF_FARGATE_PROVISIONER: optionalText,
+  /** The same as a webhook: the JSON request is POSTed here; a 2xx means done. */
+  SKIFF_FARGATE_PROVISIONER_URL: optionalText.pipe(z.url().optional()),
+  /** Size of each node the provisioner is asked for: cpu units. */
+  SKIFF_FARGATE_NODE_CPU: z.coerce.number().int().min(256).default(4096),
+  /** Size of each node the provisioner is asked for: MiB. */
+  SKIFF_FARGATE_NODE_MEMORY: z.coerce.number().int().min(512).default(16_384),
+  /** A provisioned fargate node idle this long is handed back (scale in). */
+  SKIFF_FARGATE_SCALE_IN_AFTER_MS: z.coerce.number().int().min(0).default(600_000),
+  /** How long requested nodes may take to join before the provisioner is asked again. */
+  SKIFF_FARGATE_NODE_BOOT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(180_000),
   /** Docker engine of the local agent, e.g. unix:///run/other.sock; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** Port of the gateway (load balancer) in this process; 0 runs none (see gateway-main.js). */

@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { SkiffClient } from "@skiff/shared";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -58,7 +58,7 @@ describe("npm start with no configuration", () => {
     expect(await second.stop("SIGTERM")).toBe(0);
   });
 
-  it("runs a local agent: one node in pool default within 10 s, the same one after a restart", async () => {
+  it("runs local agents: a node in pool default and one in fargate within 10 s, the same after a restart", async () => {
     const cwd = tempDir();
     const first = await startSkiffProcess(cwd, {});
     await waitForHealth(first, 10_000);
@@ -67,10 +67,17 @@ describe("npm start with no configuration", () => {
     const admin = new SkiffClient({ baseUrl: first.baseUrl, token: adminToken });
     const joined = await waitFor(10_000, async () => {
       const nodes = await admin.listNodes();
-      return nodes.length > 0 ? nodes : undefined;
+      return nodes.length > 1 ? nodes : undefined;
     });
-    expect(joined, first.output()).toHaveLength(1);
-    expect(joined[0]).toMatchObject({ pool: "default", state: "active" });
+    expect(joined, first.output()).toHaveLength(2);
+    const byPool = (pool: string) => joined.find((node) => node.pool === pool);
+    expect(byPool("default")).toMatchObject({ state: "active" });
+    expect(byPool("fargate")).toMatchObject({ state: "active" });
+    // The host split in two: fargate's half and the rest for pool tasks.
+    expect(byPool("fargate")?.capacity.cpu).toBeGreaterThan(0);
+    expect(
+      (byPool("default")?.capacity.cpu ?? 0) + (byPool("fargate")?.capacity.cpu ?? 0),
+    ).toBeLessThanOrEqual(cpus().length * 1024);
     expect(await first.stop("SIGTERM"), first.output()).toBe(0);
     expect(existsSync(join(cwd, ".skiff", "agent", "node.json"))).toBe(true);
 
@@ -81,10 +88,12 @@ describe("npm start with no configuration", () => {
     const client = new SkiffClient({ baseUrl: second.baseUrl, token: adminToken });
     const beating = await waitFor(10_000, async () => {
       const nodes = await client.listNodes();
-      const heartbeat = nodes[0]?.lastHeartbeatAt;
-      return heartbeat && new Date(heartbeat) > restartedAt ? nodes : undefined;
+      const beat = nodes.every(
+        (node) => node.lastHeartbeatAt && new Date(node.lastHeartbeatAt) > restartedAt,
+      );
+      return beat ? nodes : undefined;
     });
-    expect(beating.map((node) => node.id)).toEqual([joined[0]?.id]);
+    expect(beating.map((node) => node.id).sort()).toEqual(joined.map((node) => node.id).sort());
     expect(await second.stop("SIGTERM"), second.output()).toBe(0);
   });
 

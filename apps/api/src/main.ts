@@ -2,11 +2,12 @@ import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Redis } from "ioredis";
 import { newApp } from "./app.js";
+import { CommandProvisioner, WebhookProvisioner } from "./capacity/provisioner.js";
 import { type OpenDatabase, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { type GatewayServer, startGateway } from "./gateway/server.js";
-import { createControlLoops } from "./jobs/control-loops.js";
+import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
 import {
   type EmbeddedRedis,
@@ -86,7 +87,10 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     },
   };
   const app = newApp(services, { maxBodyBytes: env.SKIFF_MAX_BODY_BYTES });
-  running.loops = createControlLoops(services, { nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS });
+  running.loops = createControlLoops(services, {
+    nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
+    capacity: capacitySettings(env),
+  });
   for (const loop of running.loops) loop.start();
   await new Promise<void>((listening) => {
     running.server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () =>
@@ -112,6 +116,23 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       logger,
     });
   }
+}
+
+/** The fargate capacity loop's settings, when the operator configured a provisioner. */
+function capacitySettings(env: Env): CapacitySettings | undefined {
+  const provisioner = env.SKIFF_FARGATE_PROVISIONER_URL
+    ? new WebhookProvisioner(env.SKIFF_FARGATE_PROVISIONER_URL)
+    : env.SKIFF_FARGATE_PROVISIONER
+      ? new CommandProvisioner(env.SKIFF_FARGATE_PROVISIONER)
+      : undefined;
+  if (!provisioner) return undefined;
+  return {
+    provisioner,
+    node: { cpu: env.SKIFF_FARGATE_NODE_CPU, memory: env.SKIFF_FARGATE_NODE_MEMORY },
+    apiUrl: env.SKIFF_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
+    scaleInAfterMs: env.SKIFF_FARGATE_SCALE_IN_AFTER_MS,
+    bootTimeoutMs: env.SKIFF_FARGATE_NODE_BOOT_TIMEOUT_MS,
+  };
 }
 
 /** Printed once, outside the JSON log, so it is easy to find and is never repeated. */

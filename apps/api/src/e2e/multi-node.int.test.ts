@@ -1,12 +1,12 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type Node, type Service, SkiffClient, serviceSchema, type Task } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type AgentProcess, startAgentProcess } from "../test/agent-process.js";
 import { type DockerEngine, startDockerEngine } from "../test/docker-engines.js";
 import { createTestDatabase } from "../test/harness.js";
 import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
@@ -14,18 +14,11 @@ import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/pro
 // End to end through the REST API: the api and two agents as processes, each agent on its own
 // Docker engine (the main one and an extra dockerd), so a service spans two real nodes.
 const run = promisify(execFile);
-const agentMain = fileURLToPath(new URL("../../../agent/dist/main.js", import.meta.url));
 const mainEngine = "unix:///var/run/docker.sock";
 const image = "skiff-test/busybox:latest";
 const adminToken = `e2e-admin-${randomBytes(16).toString("hex")}`;
 const service = `mn-${randomBytes(4).toString("hex")}`;
 const family = `${service}-web`;
-
-interface AgentProcess {
-  child: ChildProcess;
-  output(): string;
-  stop(signal: NodeJS.Signals): Promise<void>;
-}
 
 let workDir: string;
 let dropDatabase: (() => Promise<void>) | undefined;
@@ -178,34 +171,7 @@ describe("a service on two nodes, through the REST API", () => {
 });
 
 function startAgent(name: string, dockerHost: string, joinToken: string): AgentProcess {
-  const stateDir = join(workDir, name);
-  mkdirSync(stateDir);
-  const child = spawn(process.execPath, [agentMain], {
-    cwd: workDir,
-    env: {
-      PATH: process.env.PATH ?? "",
-      SKIFF_API_URL: api?.baseUrl ?? "",
-      SKIFF_JOIN_TOKEN: joinToken,
-      SKIFF_AGENT_STATE_DIR: stateDir,
-      SKIFF_NODE_NAME: name,
-      SKIFF_NODE_ADDRESS: "127.0.0.1",
-      DOCKER_HOST: dockerHost,
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  return {
-    child,
-    output: () => output,
-    stop: async (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
+  return startAgentProcess({ workDir, name, apiUrl: api?.baseUrl ?? "", joinToken, dockerHost });
 }
 
 function nodeNamed(nodes: Node[], name: string): Node {

@@ -1,3 +1,4 @@
+import { CapacityProvider, type CapacityProviderOptions } from "../capacity/capacity-provider.js";
 import { LeaderLoop } from "../lib/leader-lock.js";
 import { markLostNodes } from "../services/nodes.js";
 import { placeTask } from "../services/scheduler.js";
@@ -6,10 +7,15 @@ import { listServiceNames } from "../services/services.js";
 import { findUnplacedTaskIds, releaseDrainedTasks } from "../services/tasks.js";
 import type { Services } from "../services.js";
 
+/** The fargate capacity loop's part of its options that comes from configuration. */
+export type CapacitySettings = Omit<CapacityProviderOptions, "db" | "redis" | "clock" | "logger">;
+
 export interface ControlLoopOptions {
   /** A node silent for this long is down. */
   nodeDownAfterMs: number;
   intervalMs?: number;
+  /** Runs the fargate capacity loop when set (an operator's provisioner is configured). */
+  capacity?: CapacitySettings | undefined;
 }
 
 /**
@@ -67,5 +73,18 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
       }
     },
   });
-  return [nodeMonitor, placer, serviceScheduler];
+  const loops = [nodeMonitor, placer, serviceScheduler];
+  if (options.capacity) {
+    const provider = new CapacityProvider({ db, redis, clock, logger, ...options.capacity });
+    loops.push(
+      new LeaderLoop({
+        redis,
+        logger,
+        name: "fargate-capacity",
+        intervalMs: Math.max(intervalMs, 2_000),
+        run: () => provider.run(),
+      }),
+    );
+  }
+  return loops;
 }
