@@ -17,6 +17,11 @@ export const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Redis URL. Unset: a redis-server from PATH is started with its data under SKIFF_DATA_DIR. */
   REDIS_URL: optionalText,
+  /** Prefix of every Redis key, so several Skiff installs (or test runs) can share one Redis. */
+  SKIFF_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{0,64}$/, "letters, digits, ':', '_' and '-' only")
+    .default(""),
   /** Where the embedded database and Redis keep their data. */
   SKIFF_DATA_DIR: z.string().default("./.skiff"),
   /**

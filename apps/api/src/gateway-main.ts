@@ -25,7 +25,7 @@ const database = await openDatabase({
   dataDir: "",
   poolSize: env.DATABASE_POOL_SIZE,
 });
-const redis = connectRedis(env.REDIS_URL, logger);
+const redis = connectRedis(env.REDIS_URL, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
 const port = env.SKIFF_GATEWAY_PORT || 8000;
 const gateway = await startGateway({
   db: database.db,

@@ -41,7 +41,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     redisUrl = running.embeddedRedis.url;
     logger.info({ url: redisUrl }, "started embedded redis-server (REDIS_URL is unset)");
   }
-  running.redis = connectRedis(redisUrl, logger);
+  running.redis = connectRedis(redisUrl, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
   const redis = running.redis;
 
   const database = await openDatabase({

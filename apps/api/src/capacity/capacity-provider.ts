@@ -30,6 +30,17 @@ export interface CapacityProviderOptions {
 }
 
 const requestKey = "capacity:fargate:requested";
+/** How long newly joined nodes get before more are asked for. */
+const settleMs = 10_000;
+
+/** The scale-out request waiting for its nodes, kept in Redis. */
+interface InFlight {
+  count: number;
+  /** Fargate nodes before the request: the request is met at nodesBefore + count. */
+  nodesBefore: number;
+  /** Set once the nodes joined; the key then lapses after settleMs. */
+  joined?: boolean;
+}
 const idleKey = "capacity:fargate:idle-since";
 
 /**
@@ -66,9 +77,15 @@ export class CapacityProvider {
     const joined = await this.countNodes();
     const inFlight = await redis.get(requestKey);
     if (inFlight) {
-      const request = JSON.parse(inFlight) as { count: number; nodesBefore: number };
+      const request = JSON.parse(inFlight) as InFlight;
       if (joined - request.nodesBefore < request.count) return; // still booting
-      await redis.del(requestKey);
+      // Joined: give the scheduler a few passes to fill them before judging what is missing.
+      if (!request.joined) {
+        const settle = JSON.stringify({ ...request, joined: true } satisfies InFlight);
+        await redis.set(requestKey, settle, "PX", settleMs);
+        return;
+      }
+      return; // settling until the key lapses
     }
     if (missing === 0) return;
 
@@ -85,7 +102,7 @@ export class CapacityProvider {
     });
     await redis.set(
       requestKey,
-      JSON.stringify({ count: missing, nodesBefore: joined }),
+      JSON.stringify({ count: missing, nodesBefore: joined } satisfies InFlight),
       "PX",
       this.opts.bootTimeoutMs,
     );

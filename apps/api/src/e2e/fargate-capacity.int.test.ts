@@ -117,7 +117,11 @@ async function waitFor<T>(
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) {
-      throw new Error(`no ${what} within ${timeoutMs} ms; requests: ${JSON.stringify(requests)}`);
+      const agents = [...provisioned.values()].map((node) => node.agent.output().slice(-1500));
+      const tasks = await client.listTasks();
+      throw new Error(
+        `no ${what} within ${timeoutMs} ms; requests: ${JSON.stringify(requests)}; nodes: ${JSON.stringify(await client.listNodes())}; tasks: ${JSON.stringify(tasks.items.map((task) => [task.status, task.pendingReason, task.nodeId]))}; agents: ${agents.join("\n")}`,
+      );
     }
     await new Promise((done) => setTimeout(done, 500));
   }

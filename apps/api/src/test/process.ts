@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../lib/embedded-redis.js";
 
@@ -30,6 +31,9 @@ export async function startSkiffProcess(
       LOG_LEVEL: "warn",
       // No gateway unless a test asks for one: parallel test processes would fight over 8000.
       SKIFF_GATEWAY_PORT: "0",
+      // Processes of other test runs may share the Redis: their leader leases and loop state
+      // must not be this one's. Named after the directory, so a restart keeps its keys.
+      SKIFF_REDIS_PREFIX: `test:${basename(cwd)}:`,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

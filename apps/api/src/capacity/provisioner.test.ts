@@ -1,0 +1,28 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { CommandProvisioner, type ProvisionRequest } from "./provisioner.js";
+
+const dir = mkdtempSync(join(tmpdir(), "skiff-provisioner-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const request: ProvisionRequest = {
+  action: "scale-in",
+  pool: "fargate",
+  nodes: [{ id: "node_1", name: "n1", address: "10.0.0.1" }],
+};
+
+describe("CommandProvisioner", () => {
+  it("hands the request to the command as JSON on stdin", async () => {
+    const file = join(dir, "request.json");
+    await new CommandProvisioner(`cat > '${file}'`).provision(request);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(request);
+  });
+
+  it("fails with the command's stderr when it exits non-zero", async () => {
+    await expect(
+      new CommandProvisioner("echo 'no capacity left' >&2; exit 3").provision(request),
+    ).rejects.toThrow(/exited with 3: no capacity left/);
+  });
+});
