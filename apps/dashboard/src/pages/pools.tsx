@@ -148,8 +148,9 @@ function JoinCommands({ joinToken }: { joinToken: JoinToken }) {
     <section className="join-token" aria-label="Join token">
       <p>
         Join token for pool <strong>{joinToken.pool}</strong>, valid until{" "}
-        {new Date(joinToken.expiresAt).toLocaleString()}. It is shown only now. On the new node,
-        from a Skiff checkout (built with <code>npm run build</code>):
+        {new Date(joinToken.expiresAt).toLocaleString()}. It is shown only now.{" "}
+        <code>SKIFF_API_URL</code> is this page's address: it must be one the new node reaches. On
+        the new node, from a Skiff checkout (built with <code>npm run build</code>):
       </p>
       <CopyBlock label="Agent start command" text={commands.node} />
       <p>
