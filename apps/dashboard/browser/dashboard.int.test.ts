@@ -1,12 +1,12 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, openBrowser, screenshot } from "./browser.js";
 import { type DashboardStack, startDashboardStack, testImage, waitFor } from "./stack.js";
 
 // A user's path through the dashboard in a real browser, against the real all-in-one server and
 // this host's Docker engine. The steps build on each other (one service, one page), in order.
 const adminToken = "dashboard-admin-token-0123456789abcdef";
-const stepTimeout = 90_000;
+const stepTimeout = 150_000;
 
 let stack: DashboardStack;
 let browser: Browser;
@@ -22,6 +22,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
+});
+
+// A failed step leaves what the user saw and what the API said, to tell a UI bug from a slow host.
+afterEach(async (context) => {
+  if (context.task.result?.state !== "fail" || !page) return;
+  const name = context.task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+  await screenshot(page, `failed-${name}`).catch(() => {});
+  const services = await stack.client.listServices().catch((error) => String(error));
+  const tasks = await stack.client.listTasks({ limit: 20 }).catch((error) => String(error));
+  console.error(`after a failed step, at ${page.url()}:`, JSON.stringify({ services, tasks }));
 });
 
 /** Waits until `text` shows somewhere on the page. */
@@ -90,7 +100,7 @@ describe("the dashboard", () => {
       await page
         .getByTestId("running-count")
         .filter({ hasText: "1 of 1 desired" })
-        .waitFor({ timeout: 60_000 });
+        .waitFor({ timeout: 90_000 });
       await screenshot(page, "service");
     },
     stepTimeout,
@@ -104,7 +114,7 @@ describe("the dashboard", () => {
       await page
         .getByTestId("running-count")
         .filter({ hasText: "2 of 2 desired" })
-        .waitFor({ timeout: 60_000 });
+        .waitFor({ timeout: 90_000 });
 
       const definition = await stack.client.getTaskDefinition("web:1");
       const { family, containers, cpu, memory, compatibilities } = definition;
@@ -130,7 +140,7 @@ describe("the dashboard", () => {
       await deployments
         .locator("li", { hasText: "web:2" })
         .filter({ hasText: "completed" })
-        .waitFor({ timeout: 60_000 });
+        .waitFor({ timeout: 90_000 });
       const service = await stack.client.getService("web");
       expect(service.taskDefinition).toBe("web:2");
       expect(service.runningCount).toBe(2);
@@ -153,18 +163,45 @@ describe("the dashboard", () => {
     await screenshot(page, "task");
   });
 
-  it("filters tasks", async () => {
-    await openSection("Tasks");
-    await page.locator('select[name="status"]').selectOption("running");
-    await page.locator('input[name="service"]').fill("web");
-    await page.getByRole("button", { name: "Filter" }).click();
-    await page.waitForURL(/\/tasks\?status=running&service=web$/);
-    const rows = page.locator("tbody tr");
-    await waitFor("two running rows", 15_000, async () =>
-      (await rows.count()) === 2 ? true : undefined,
-    );
-    await screenshot(page, "tasks");
-  });
+  it(
+    "stops a task and shows why it stopped, its exit code, and the end of its log",
+    async () => {
+      await page.getByRole("button", { name: "Stop", exact: true }).click();
+      await page
+        .getByTestId("stop-reason")
+        .filter({ hasText: "UserInitiated" })
+        .waitFor({ timeout: 60_000 });
+      // The shell's trap answers SIGTERM with exit 0.
+      await page
+        .locator("tbody tr", { hasText: "httpd" })
+        .filter({ hasText: "stopped" })
+        .waitFor({ timeout: 60_000 });
+      expect(
+        await page.locator("tbody tr", { hasText: "httpd" }).locator("td").nth(4).textContent(),
+      ).toBe("0");
+      await see("the log has ended");
+      await screenshot(page, "task-stopped");
+    },
+    stepTimeout,
+  );
+
+  it(
+    "filters tasks",
+    async () => {
+      await openSection("Tasks");
+      await page.locator('select[name="status"]').selectOption("running");
+      await page.locator('input[name="service"]').fill("web");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.waitForURL(/\/tasks\?status=running&service=web$/);
+      const rows = page.locator("tbody tr");
+      // The task stopped above is replaced by the service first.
+      await waitFor("two running rows", 60_000, async () =>
+        (await rows.count()) === 2 ? true : undefined,
+      );
+      await screenshot(page, "tasks");
+    },
+    stepTimeout,
+  );
 
   it("deletes the service after a confirmation", async () => {
     await page.goto(`${stack.skiff.baseUrl}/services/web`);

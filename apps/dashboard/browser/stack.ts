@@ -42,6 +42,9 @@ export async function startDashboardStack(adminToken: string): Promise<Dashboard
     REDIS_URL: inject("redisUrl"),
     SKIFF_ADMIN_TOKEN: adminToken,
     SKIFF_LOCAL_AGENT: "true",
+    // The host is shared with other test runs: under load a late heartbeat must not lose the
+    // node (and its tasks) in the middle of a test about something else.
+    SKIFF_NODE_DOWN_AFTER_MS: "60000",
   });
   await waitForHealth(skiff, 15_000);
   const client = new SkiffClient({ baseUrl: skiff.baseUrl, token: adminToken });

@@ -37,6 +37,7 @@ export function StatsChart({ points, title }: { points: StatsPoint[]; title: str
           {},
           {
             label: "cpu %",
+            points: { show: false },
             scale: "cpu",
             stroke: "#2f81f7",
             width: 2,
@@ -44,6 +45,7 @@ export function StatsChart({ points, title }: { points: StatsPoint[]; title: str
           },
           {
             label: "memory MiB",
+            points: { show: false },
             scale: "mem",
             stroke: "#d2691e",
             width: 2,
@@ -53,7 +55,15 @@ export function StatsChart({ points, title }: { points: StatsPoint[]; title: str
         axes: [
           axis,
           { ...axis, scale: "cpu", values: (_u, values) => values.map((v) => `${v}%`) },
-          { ...axis, scale: "mem", side: 1, values: (_u, values) => values.map((v) => `${v} MiB`) },
+          {
+            ...axis,
+            scale: "mem",
+            side: 1,
+            size: 72,
+            // One grid is enough: the cpu axis draws it.
+            grid: { show: false },
+            values: (_u, values) => values.map((v) => `${v} MiB`),
+          },
         ],
       },
       dataRef.current,
