@@ -17,6 +17,9 @@ export function ServiceNew() {
   const [desiredCount, setDesiredCount] = useState("1");
   const [launchType, setLaunchType] = useState<"pool" | "fargate">("pool");
   const [pool, setPool] = useState("default");
+  const [minimumHealthy, setMinimumHealthy] = useState("");
+  const [maximum, setMaximum] = useState("");
+  const [strategy, setStrategy] = useState<"" | "binpack">("");
   const [lbContainer, setLbContainer] = useState("");
   const [lbPort, setLbPort] = useState("");
   const [errors, setErrors] = useState<Map<string, string>>(new Map());
@@ -32,6 +35,13 @@ export function ServiceNew() {
       launchType,
     };
     if (launchType === "pool") body.pool = pool;
+    // Left out when empty: the API's defaults (100%, 200%, spread) apply.
+    if (minimumHealthy.trim() || maximum.trim()) {
+      body.deployment = {};
+      if (minimumHealthy.trim()) body.deployment.minimumHealthyPercent = Number(minimumHealthy);
+      if (maximum.trim()) body.deployment.maximumPercent = Number(maximum);
+    }
+    if (strategy) body.placement = { strategy };
     if (lbContainer.trim() || lbPort.trim())
       body.loadBalancer = { containerName: lbContainer.trim(), containerPort: Number(lbPort) };
     setBusy(true);
@@ -139,6 +149,43 @@ export function ServiceNew() {
             </label>
           ) : null}
         </div>
+        <fieldset>
+          <legend>Deployment and placement (optional)</legend>
+          <div className="row">
+            <label className="field">
+              Minimum healthy % (default 100)
+              <input
+                name="minimumHealthyPercent"
+                type="number"
+                value={minimumHealthy}
+                onChange={(e) => setMinimumHealthy(e.target.value)}
+              />
+              {at("deployment.minimumHealthyPercent")}
+            </label>
+            <label className="field">
+              Maximum % (default 200)
+              <input
+                name="maximumPercent"
+                type="number"
+                value={maximum}
+                onChange={(e) => setMaximum(e.target.value)}
+              />
+              {at("deployment.maximumPercent")}
+            </label>
+            <label className="field">
+              Placement
+              <select
+                name="strategy"
+                value={strategy}
+                onChange={(e) => setStrategy(e.target.value === "binpack" ? "binpack" : "")}
+              >
+                <option value="">spread over nodes (default)</option>
+                <option value="binpack">binpack (fill nodes up)</option>
+              </select>
+              {at("placement")}
+            </label>
+          </div>
+        </fieldset>
         <fieldset>
           <legend>Load balancer (optional): the gateway routes to healthy tasks</legend>
           <div className="row">
