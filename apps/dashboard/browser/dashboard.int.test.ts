@@ -95,6 +95,14 @@ describe("the dashboard", () => {
       await page.locator('input[name="name"]').fill("web");
       await page.locator('input[name="taskDefinition"]').fill("web");
       await page.locator('input[name="desiredCount"]').fill("1");
+      await page.locator('input[name="maximumPercent"]').fill("50");
+      await page.getByRole("button", { name: "Create service" }).click();
+      // The API refuses it naming deployment.maximumPercent: the message shows at that field.
+      await page
+        .locator("label", { has: page.locator('input[name="maximumPercent"]') })
+        .locator(".field-error")
+        .waitFor();
+      await page.locator('input[name="maximumPercent"]').fill("");
       await page.getByRole("button", { name: "Create service" }).click();
       await page.getByRole("heading", { name: "Service web" }).waitFor();
       await page
