@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Skiff's whole test suite: lint, types, unit, integration (real PostgreSQL, Redis and
-# Docker engine) and the compose test. On a fresh Debian machine, as root, it first installs and
-# starts what is missing (docker.io, docker-compose, postgresql, redis-server, mmdebstrap,
-# busybox-static);
+# Docker engine; the dashboard in chromium) and the compose test. On a fresh Debian machine, as
+# root, it first installs and starts what is missing (docker.io, docker-compose, postgresql,
+# redis-server, mmdebstrap, busybox-static, chromium);
 # whatever is already there is used as it is. DATABASE_URL / REDIS_URL, when set, are used
 # instead of the local servers.
 set -euo pipefail

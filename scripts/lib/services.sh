@@ -12,6 +12,8 @@ ensure_packages() {
   have redis-server || missing+=(redis-server)
   have mmdebstrap || missing+=(mmdebstrap)
   [ -x /bin/busybox ] || missing+=(busybox-static)
+  # The dashboard's browser tests drive Debian's chromium through playwright-core (no downloads).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq

@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { newId } from "@skiff/shared";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
@@ -21,6 +22,8 @@ import type { Services } from "./services.js";
 export interface AppOptions {
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** A built dashboard to serve at `/`; none when unset or when it holds no index.html. */
+  dashboardDir?: string;
 }
 
 const clientRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -93,6 +96,9 @@ export function newApp(services: Services, options: AppOptions = {}) {
         "Self-hosted container platform. Errors share one body: {error:{code,message,requestId}}.",
     },
   });
+
+  const dashboard = options.dashboardDir ? dashboardHandler(options.dashboardDir) : undefined;
+  if (dashboard) app.get("*", dashboard);
 
   app.notFound((c) => errorResponse(c, "NotFound", `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

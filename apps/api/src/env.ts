@@ -88,6 +88,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9.-]{1,200}$/)
     .default("localhost"),
+  /** The built dashboard served at `/`; apps/dashboard/dist when unset (none if not built). */
+  SKIFF_DASHBOARD_DIR: optionalText,
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

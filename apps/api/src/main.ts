@@ -9,6 +9,7 @@ import { type Env, parseEnv } from "./env.js";
 import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
+import { defaultDashboardDir } from "./lib/dashboard.js";
 import {
   type EmbeddedRedis,
   RedisUnavailableError,
@@ -86,7 +87,10 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       await redis.ping();
     },
   };
-  const app = newApp(services, { maxBodyBytes: env.SKIFF_MAX_BODY_BYTES });
+  const app = newApp(services, {
+    maxBodyBytes: env.SKIFF_MAX_BODY_BYTES,
+    dashboardDir: env.SKIFF_DASHBOARD_DIR ?? defaultDashboardDir,
+  });
   running.loops = createControlLoops(services, {
     nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
     capacity: capacitySettings(env),

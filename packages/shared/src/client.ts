@@ -1,14 +1,32 @@
 import { z } from "zod";
 import { type ErrorCode, errorBodySchema } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
-import { type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
+import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
 import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
+import {
+  type ImageTag,
+  imageTagsSchema,
+  type RegistryInfo,
+  type Repository,
+  registryInfoSchema,
+  repositoryPageSchema,
+  repositorySchema,
+  type UpdateRepository,
+} from "./schemas/registry.js";
+import {
+  type CreateService,
+  type Service,
+  serviceSchema,
+  type UpdateService,
+} from "./schemas/services.js";
 import { type Stats, statsSchema } from "./schemas/stats.js";
 import {
   type RegisterTaskDefinition,
   type TaskDefinition,
+  type TaskDefinitionFamily,
+  taskDefinitionFamilySchema,
   taskDefinitionSchema,
 } from "./schemas/task-definitions.js";
 import { type RunTask, type Task, type TaskStatus, taskSchema } from "./schemas/tasks.js";
@@ -21,7 +39,8 @@ import {
   type Whoami,
   whoamiSchema,
 } from "./schemas/tokens.js";
-import { type Usage, usageSchema } from "./schemas/usage.js";
+import { type Usage, type UsageQuery, usageSchema } from "./schemas/usage.js";
+import { parseServerSentEvents } from "./sse.js";
 
 /** An error answered by the API, with its code from the one error body. */
 export class SkiffApiError extends Error {
@@ -113,17 +132,28 @@ export class SkiffClient {
     return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}`, nodeSchema);
   }
 
-  /** The node's recent cpu and memory samples, oldest first. */
-  nodeStats(id: string): Promise<Stats> {
-    return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}/stats`, statsSchema);
-  }
-
   drainNode(id: string): Promise<Node> {
     return this.request("POST", `/v1/nodes/${encodeURIComponent(id)}/drain`, nodeSchema);
   }
 
   async deregisterNode(id: string): Promise<void> {
     await this.request("DELETE", `/v1/nodes/${encodeURIComponent(id)}`, undefined);
+  }
+
+  /** Node usage samples of the last ~10 minutes, oldest first. */
+  nodeStats(id: string): Promise<Stats> {
+    return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}/stats`, statsSchema);
+  }
+
+  /** Families and their latest revision. */
+  async listTaskDefinitionFamilies(): Promise<TaskDefinitionFamily[]> {
+    return (
+      await this.request(
+        "GET",
+        "/v1/task-definitions",
+        z.object({ items: z.array(taskDefinitionFamilySchema) }),
+      )
+    ).items;
   }
 
   registerTaskDefinition(body: RegisterTaskDefinition): Promise<TaskDefinition> {
@@ -163,22 +193,111 @@ export class SkiffClient {
     return this.request("POST", `/v1/tasks/${encodeURIComponent(id)}/stop`, taskSchema);
   }
 
-  /** The task's recent cpu and memory samples (its containers added up), oldest first. */
-  taskStats(id: string): Promise<Stats> {
-    return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}/stats`, statsSchema);
-  }
-
-  /** Metered task time and its cost over [from, to), by service or task. */
-  usage(query: { from?: string; to?: string; groupBy?: "service" | "task" } = {}): Promise<Usage> {
-    return this.request("GET", `/v1/usage${toQuery(query)}`, usageSchema);
-  }
-
   /** The last `tail` lines (default 100) of a task's containers, oldest first. */
   taskLogs(id: string, query: { tail?: number } = {}): Promise<TaskLogs> {
     return this.request(
       "GET",
       `/v1/tasks/${encodeURIComponent(id)}/logs${toQuery(query)}`,
       taskLogsSchema,
+    );
+  }
+
+  /**
+   * Follows a task's log: the last `tail` lines, then new ones until the task stops or `signal`
+   * aborts (the generator then just ends).
+   */
+  async *followTaskLogs(
+    id: string,
+    options: { tail?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<LogLine> {
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const query = toQuery({ tail: options.tail, follow: "true" });
+    const init: RequestInit = { method: "GET", headers };
+    if (options.signal) init.signal = options.signal;
+    let response: Response;
+    try {
+      response = await this.doFetch(
+        `${this.baseUrl}/v1/tasks/${encodeURIComponent(id)}/logs${query}`,
+        init,
+      );
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      throw error;
+    }
+    if (!response.ok) throw await toApiError(response);
+    if (!response.body) return;
+    const text = response.body.pipeThrough(new TextDecoderStream());
+    try {
+      for await (const event of parseServerSentEvents(streamChunks(text))) {
+        yield logLineSchema.parse(JSON.parse(event.data));
+      }
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      throw error;
+    }
+  }
+
+  /** Task usage samples of the last ~10 minutes, oldest first. */
+  taskStats(id: string): Promise<Stats> {
+    return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}/stats`, statsSchema);
+  }
+
+  async listServices(): Promise<Service[]> {
+    return (await this.request("GET", "/v1/services", z.object({ items: z.array(serviceSchema) })))
+      .items;
+  }
+
+  getService(name: string): Promise<Service> {
+    return this.request("GET", `/v1/services/${encodeURIComponent(name)}`, serviceSchema);
+  }
+
+  createService(body: CreateService): Promise<Service> {
+    return this.request("POST", "/v1/services", serviceSchema, body);
+  }
+
+  /** Scale (`desiredCount`) and/or deploy a new revision (`taskDefinition`). */
+  updateService(name: string, body: UpdateService): Promise<Service> {
+    return this.request("PATCH", `/v1/services/${encodeURIComponent(name)}`, serviceSchema, body);
+  }
+
+  async deleteService(name: string): Promise<void> {
+    await this.request("DELETE", `/v1/services/${encodeURIComponent(name)}`, undefined);
+  }
+
+  /** Metered usage (fargate) over a time range, grouped by service or task. */
+  usage(query: UsageQuery = {}): Promise<Usage> {
+    return this.request("GET", `/v1/usage${toQuery({ ...query })}`, usageSchema);
+  }
+
+  /** Where `docker login` / `docker push` reach the built-in registry. */
+  registryInfo(): Promise<RegistryInfo> {
+    return this.request("GET", "/v1/registry", registryInfoSchema);
+  }
+
+  listRepositories(
+    query: { limit?: number; cursor?: string } = {},
+  ): Promise<{ repositories: Repository[]; nextCursor: string | null }> {
+    return this.request("GET", `/v1/registry/repositories${toQuery(query)}`, repositoryPageSchema);
+  }
+
+  getRepository(name: string): Promise<Repository> {
+    return this.request("GET", repositoryPath(name), repositorySchema);
+  }
+
+  updateRepository(name: string, body: UpdateRepository): Promise<Repository> {
+    return this.request("PATCH", repositoryPath(name), repositorySchema, body);
+  }
+
+  async listImageTags(repository: string): Promise<ImageTag[]> {
+    return (await this.request("GET", `${repositoryPath(repository)}/tags`, imageTagsSchema)).tags;
+  }
+
+  async deleteImageTag(repository: string, tag: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `${repositoryPath(repository)}/tags/${encodeURIComponent(tag)}`,
+      undefined,
     );
   }
 
@@ -210,6 +329,24 @@ async function toApiError(response: Response): Promise<SkiffApiError> {
     return new SkiffApiError(response.status, error.code, error.message, error.requestId);
   } catch {
     return new SkiffApiError(response.status, "Unknown", text.slice(0, 500), undefined);
+  }
+}
+
+/** A repository's name may hold `/`: it travels as one encoded path segment. */
+function repositoryPath(name: string): string {
+  return `/v1/registry/repositories/${encodeURIComponent(name)}`;
+}
+
+async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<string> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
   }
 }
 

@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-
 /** Prefixes of Skiff's ids: the prefix says what kind of thing an id names. */
 export const idPrefixes = [
   "tok",
@@ -27,10 +25,15 @@ function encodeTime(ms: number): string {
   return out;
 }
 
-function encodeRandom(bytes: Buffer): string {
+function encodeRandom(bytes: Uint8Array): string {
   let out = "";
   for (const byte of bytes) out += alphabet[byte % 32];
   return out;
+}
+
+// Web Crypto rather than node:crypto: the dashboard bundles this package for the browser.
+function randomBytes(count: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(count));
 }
 
 /**

@@ -48,7 +48,9 @@ export function createTestRedis(prefix = `test:${randomBytes(6).toString("hex")}
   return new Redis(inject("redisUrl"), { keyPrefix: prefix });
 }
 
-export async function createTestStack(options: { maxBodyBytes?: number } = {}): Promise<TestStack> {
+export async function createTestStack(
+  options: { maxBodyBytes?: number; dashboardDir?: string } = {},
+): Promise<TestStack> {
   const testDatabase = await createTestDatabase();
   const database = await openDatabase({ url: testDatabase.url, dataDir: "", poolSize: 4 });
   const redis = createTestRedis();

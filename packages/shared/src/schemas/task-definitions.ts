@@ -158,3 +158,10 @@ export const taskDefinitionSchema = z.object({
   createdAt: z.string(),
 });
 export type TaskDefinition = z.infer<typeof taskDefinitionSchema>;
+
+/** GET /v1/task-definitions: one row per family. */
+export const taskDefinitionFamilySchema = z.object({
+  family: z.string(),
+  latestRevision: z.number(),
+});
+export type TaskDefinitionFamily = z.infer<typeof taskDefinitionFamilySchema>;

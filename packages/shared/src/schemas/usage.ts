@@ -36,3 +36,12 @@ export const usageSchema = z.object({
   items: z.array(usageItemSchema),
 });
 export type Usage = z.infer<typeof usageSchema>;
+
+/** The client's side of usageQuerySchema. */
+export interface UsageQuery {
+  /** ISO 8601 start, inclusive; the start of this month when absent. */
+  from?: string;
+  /** ISO 8601 end, exclusive; now when absent. */
+  to?: string;
+  groupBy?: "service" | "task";
+}

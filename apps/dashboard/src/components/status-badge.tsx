@@ -1,0 +1,9 @@
+/** A state word (running, draining, failed…) coloured by how it is going. */
+export function StatusBadge({ status }: { status: string }) {
+  const tone = /^(running|active|completed|healthy|primary)$/.test(status)
+    ? "good"
+    : /^(stopped|down|failed|unhealthy|inactive)$/.test(status)
+      ? "bad"
+      : "busy";
+  return <span className={`badge ${tone}`}>{status}</span>;
+}
