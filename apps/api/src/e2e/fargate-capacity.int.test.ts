@@ -10,6 +10,7 @@ import { type AgentProcess, startAgentProcess } from "../test/agent-process.js";
 import { type DockerEngine, startDockerEngine } from "../test/docker-engines.js";
 import { createTestDatabase } from "../test/harness.js";
 import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
+import { waitFor } from "../test/wait.js";
 
 // The fargate capacity loop end to end: no fargate node at first; the operator's provisioner
 // (a webhook served by this test) is asked for a node when a task waits, starts a real Docker
@@ -107,24 +108,11 @@ afterAll(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 }, 60_000);
 
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      const agents = [...provisioned.values()].map((node) => node.agent.output().slice(-1500));
-      const tasks = await client.listTasks();
-      throw new Error(
-        `no ${what} within ${timeoutMs} ms; requests: ${JSON.stringify(requests)}; nodes: ${JSON.stringify(await client.listNodes())}; tasks: ${JSON.stringify(tasks.items.map((task) => [task.status, task.pendingReason, task.nodeId]))}; agents: ${agents.join("\n")}`,
-      );
-    }
-    await new Promise((done) => setTimeout(done, 500));
-  }
+/** What the test saw, for a failure message. */
+async function explain(): Promise<string> {
+  const agents = [...provisioned.values()].map((node) => node.agent.output().slice(-1500));
+  const tasks = await client.listTasks();
+  return `requests: ${JSON.stringify(requests)}; nodes: ${JSON.stringify(await client.listNodes())}; tasks: ${JSON.stringify(tasks.items.map((task) => [task.status, task.pendingReason, task.nodeId]))}; agents: ${agents.join("\n")}`;
 }
 
 describe("fargate capacity provider", () => {
@@ -166,10 +154,12 @@ describe("fargate capacity provider", () => {
     expect(requests.some((request) => request.action === "scale-in")).toBe(false);
 
     await client.stopTask(task.id);
-    await waitFor("the idle node handed back and deregistered", 60_000, async () => {
-      const nodes = await client.listNodes({ pool: "fargate" });
-      return nodes.length === 0 ? true : undefined;
-    });
+    await waitFor(
+      "the idle node handed back and deregistered",
+      60_000,
+      async () => ((await client.listNodes({ pool: "fargate" })).length === 0 ? true : undefined),
+      explain,
+    );
     const scaleIn = requests.find((request) => request.action === "scale-in");
     expect(scaleIn).toMatchObject({ action: "scale-in", nodes: [{ id: node?.id }] });
     expect(provisioned.size).toBe(0);

@@ -7,6 +7,7 @@ import { type RegisterTaskDefinition, SkiffApiError, SkiffClient, type Task } fr
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase } from "../test/harness.js";
 import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
+import { waitFor } from "../test/wait.js";
 
 // Fargate on one host: the all-in-one offers part of this host as the platform's capacity (a
 // node of pool fargate) and fences each fargate task in. Checked against what Docker shows.
@@ -56,20 +57,6 @@ afterAll(async () => {
 
 async function docker(...args: string[]): Promise<string> {
   return (await run("docker", args)).stdout.trim();
-}
-
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
-    await new Promise((done) => setTimeout(done, 250));
-  }
 }
 
 async function waitForStatus(id: string, status: Task["status"], timeoutMs = 20_000) {

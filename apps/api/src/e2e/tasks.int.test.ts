@@ -7,6 +7,7 @@ import { type RegisterTaskDefinition, SkiffClient, type Task } from "@skiff/shar
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase } from "../test/harness.js";
 import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
+import { waitFor } from "../test/wait.js";
 
 // The whole path a user takes: the real api process with its local agent on this host's Docker
 // engine, driven through the typed client, checked against what Docker itself shows.
@@ -52,21 +53,6 @@ afterAll(async () => {
 
 async function docker(...args: string[]): Promise<string> {
   return (await run("docker", args)).stdout.trim();
-}
-
-/** Polls `probe` until it returns a value; fails naming `what` (and the api's output). */
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
-    await new Promise((done) => setTimeout(done, 250));
-  }
 }
 
 async function waitForStatus(id: string, status: Task["status"], timeoutMs = 15_000) {
