@@ -182,7 +182,7 @@ export class Agent {
     while (!this.stopping.signal.aborted) {
       let delay = state.heartbeatIntervalSeconds * 1000;
       try {
-        const taskIds = (await this.reconciler?.listTaskIds()) ?? [];
+        const taskIds = this.reconciler?.listTaskIds() ?? [];
         const usage = sampler.sampleHost();
         // Ready samples only: an engine slow to answer stats must never delay a heartbeat.
         const tasks = sampler.takeTaskSamples((error) =>

@@ -54,6 +54,7 @@ export class Reconciler {
   /** Last report the api accepted per task, so a pass only sends what changed. */
   private readonly lastReports = new Map<string, TaskReport>();
   private assignments: Assignments | null = null;
+  private seenTaskIds = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private passInFlight: Promise<void> | undefined;
@@ -112,12 +113,12 @@ export class Reconciler {
     }
   }
 
-  /** Task ids this node has containers for, for the heartbeat. */
-  async listTaskIds(): Promise<string[]> {
-    const containers = await this.runtime.listContainers({ [labels.node]: this.nodeId });
-    const ids = new Set(containers.map((container) => container.labels[labels.task] ?? ""));
-    ids.delete("");
-    return [...ids].sort();
+  /**
+   * Task ids this node had containers for at the last pass, for the heartbeat. Never asks the
+   * engine: a busy engine must not delay a heartbeat into the node-down window.
+   */
+  listTaskIds(): string[] {
+    return [...this.seenTaskIds].sort();
   }
 
   private schedule(delayMs: number): void {
@@ -142,6 +143,7 @@ export class Reconciler {
     const assignments = this.assignments;
     if (!assignments) return;
     const actual = await this.runtime.listContainers({ [labels.node]: this.nodeId });
+    this.seenTaskIds = new Set(actual.flatMap((container) => container.labels[labels.task] ?? []));
     const actions = planActions(assignments.assignments, actual, this.lastReports);
     // Tasks are independent: one slow stop or failed pull must not hold up the others.
     await Promise.all(
