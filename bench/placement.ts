@@ -14,7 +14,10 @@ const perRequest = 10;
 const pool = "bench";
 const tasksResponse = z.object({ tasks: z.array(taskSchema) });
 
-const api = await startBenchApi({ LOG_LEVEL: "error" });
+if (nodeCount * 16 < taskCount)
+  throw new Error(`${nodeCount} nodes have room for ${nodeCount * 16} tasks`);
+
+const api = await startBenchApi({ LOG_LEVEL: "error", ...profileEnv() });
 const fleet = new FakeNodeFleet(api.process.baseUrl, api.admin);
 try {
   await api.admin.createPool(pool);
@@ -80,4 +83,10 @@ async function countTasks(url: string) {
   } finally {
     await sql.end();
   }
+}
+
+/** BENCH_CPU_PROF=dir writes a V8 cpu profile of the api process there (for chrome devtools). */
+function profileEnv(): Record<string, string> {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? { NODE_OPTIONS: `--import ${dir}` } : {};
 }
