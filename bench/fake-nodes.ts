@@ -8,13 +8,15 @@ export interface FakeNode {
 
 /**
  * Agents faked at the HTTP level: each registers through `POST /v1/agent/register` with a pool
- * join token and then heartbeats at the interval the api asked for, as the real agent does. No
- * Docker: they never report tasks, so placed tasks stay `pending`.
+ * join token and heartbeats through the real route, at once or at the interval the api asked
+ * for, as the real agent does. No Docker: they never report tasks, so placed tasks stay `pending`.
  */
 export class FakeNodeFleet {
   readonly nodes: FakeNode[] = [];
   heartbeats = 0;
   failedHeartbeats = 0;
+  /** The interval the api asked for at registration. */
+  intervalMs = 5_000;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -29,7 +31,6 @@ export class FakeNodeFleet {
     attributes: (index: number) => Record<string, string>,
   ): Promise<void> {
     const { token } = await this.admin.createJoinToken(pool);
-    let intervalSeconds = 5;
     await forEachLimited(
       Array.from({ length: count }, (_, index) => index),
       16,
@@ -48,33 +49,23 @@ export class FakeNodeFleet {
         if (response.status !== 201)
           throw new Error(`register: ${response.status} ${await response.text()}`);
         const body = (await response.json()) as FakeNode & { heartbeatIntervalSeconds: number };
-        intervalSeconds = body.heartbeatIntervalSeconds;
+        this.intervalMs = body.heartbeatIntervalSeconds * 1000;
         this.nodes.push({ nodeId: body.nodeId, credential: body.credential });
       },
     );
-    this.startHeartbeats(intervalSeconds * 1000);
+  }
+
+  /** Every node heartbeats once, `concurrency` at a time; resolves with heartbeats per second. */
+  async heartbeatAll(concurrency: number): Promise<number> {
+    const started = Date.now();
+    await forEachLimited(this.nodes, concurrency, (node) => this.beat(node));
+    return (this.nodes.length / (Date.now() - started)) * 1000;
   }
 
   /** Each node heartbeats every `intervalMs`, the fleet spread evenly over the interval. */
-  private startHeartbeats(intervalMs: number): void {
+  startHeartbeats(intervalMs = this.intervalMs): void {
     this.nodes.forEach((node, index) => {
-      const beat = async () => {
-        try {
-          const response = await fetch(`${this.baseUrl}/v1/agent/nodes/${node.nodeId}/heartbeat`, {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${node.credential}`,
-              "content-type": "application/json",
-            },
-            body: JSON.stringify({ taskIds: [] }),
-          });
-          await response.arrayBuffer();
-          if (response.status === 200) this.heartbeats++;
-          else this.failedHeartbeats++;
-        } catch {
-          this.failedHeartbeats++;
-        }
-      };
+      const beat = () => this.beat(node);
       const start = setTimeout(
         () => {
           void beat();
@@ -84,6 +75,21 @@ export class FakeNodeFleet {
       );
       this.timers.push(start);
     });
+  }
+
+  private async beat(node: FakeNode): Promise<void> {
+    try {
+      const response = await fetch(`${this.baseUrl}/v1/agent/nodes/${node.nodeId}/heartbeat`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${node.credential}`, "content-type": "application/json" },
+        body: JSON.stringify({ taskIds: [] }),
+      });
+      await response.arrayBuffer();
+      if (response.status === 200) this.heartbeats++;
+      else this.failedHeartbeats++;
+    } catch {
+      this.failedHeartbeats++;
+    }
   }
 
   stop(): void {

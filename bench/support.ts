@@ -78,15 +78,24 @@ export async function startBenchApi(env: Record<string, string> = {}): Promise<B
     await database.drop();
     throw error;
   }
+  const stop = async () => {
+    await api.stop();
+    await database.drop();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  // An interrupted bench leaves neither an api process nor a database behind.
+  const interrupted = () => void stop().finally(() => process.exit(130));
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   return {
     process: api,
     admin: new SkiffClient({ baseUrl: api.baseUrl, token: adminToken }),
     adminToken,
     database,
     async stop() {
-      await api.stop();
-      await database.drop();
-      rmSync(workDir, { recursive: true, force: true });
+      process.off("SIGINT", interrupted);
+      process.off("SIGTERM", interrupted);
+      await stop();
     },
   };
 }

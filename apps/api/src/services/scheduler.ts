@@ -14,15 +14,21 @@ type TaskRow = typeof tasks.$inferSelect;
  */
 const binpackShortlist = 16;
 
-/** The node chosen was taken by someone else meanwhile; the caller tries the next best. */
-class NodeTaken extends Error {}
+/** Why a claim on a node failed: the node is being claimed by another placement, or is full. */
+class ClaimFailed extends Error {
+  constructor(readonly busy: boolean) {
+    super(busy ? "node busy" : "node taken");
+  }
+}
 
 /**
  * Places one unplaced task. Nodes are read without locks and one is chosen; the choice is then
  * written by one conditional update of that node alone (still active, still enough free cpu and
  * memory) which holds its row lock while its host ports and `distinctHost` are checked again.
- * So no node is ever over-committed whatever runs concurrently, and placements onto different
- * nodes never wait for each other. A node lost that way is dropped and the next best is tried.
+ * So no node is ever over-committed whatever runs concurrently. A node another placement holds
+ * at that moment is passed over for the next best (so concurrent binpack placements fill the
+ * few fullest nodes side by side instead of queueing on one), and waited for only when no other
+ * node takes the task; a node found full or taken is dropped.
  */
 export async function placeTask(db: Database, taskId: string): Promise<PlaceResult | undefined> {
   return db.transaction(async (tx) => {
@@ -48,8 +54,15 @@ export async function placeTask(db: Database, taskId: string): Promise<PlaceResu
       task.hostPorts.length === 0;
     let everyNode = !plainBinpack;
     let candidates = await findCandidates(tx, task, everyNode ? undefined : binpackShortlist);
+    const busy: Candidate[] = [];
+    let wait = false;
     for (;;) {
       const choice = chooseNode(candidates, demand, task.placement);
+      if (!choice.ok && busy.length > 0) {
+        candidates.push(...busy.splice(0));
+        wait = true;
+        continue;
+      }
       if (!choice.ok && !everyNode) {
         everyNode = true;
         candidates = await findCandidates(tx, task, undefined);
@@ -62,11 +75,13 @@ export async function placeTask(db: Database, taskId: string): Promise<PlaceResu
         return { placed: false, reason };
       }
       try {
-        await claimNode(tx, task, choice.nodeId);
+        await claimNode(tx, task, choice.nodeId, wait);
         return { placed: true, nodeId: choice.nodeId };
       } catch (error) {
-        if (!(error instanceof NodeTaken)) throw error;
-        candidates = candidates.filter((node) => node.id !== choice.nodeId);
+        if (!(error instanceof ClaimFailed)) throw error;
+        const node = candidates.find((candidate) => candidate.id === choice.nodeId);
+        candidates = candidates.filter((candidate) => candidate !== node);
+        if (error.busy && node) busy.push(node);
       }
     }
   });
@@ -143,12 +158,33 @@ function isSibling(task: TaskRow, other: { family: string; service: string | nul
 }
 
 /**
- * Takes room on `nodeId` for the task, or throws NodeTaken leaving nothing changed and no lock
- * held. The update re-checks state and free resources on the row's latest version and keeps its
- * lock; when host ports or `distinctHost` matter they are checked under that lock on fresh data
- * (every placement onto the node holds it), inside a savepoint so a failed check releases it.
+ * Takes room on `nodeId` for the task, or throws ClaimFailed leaving nothing changed and no lock
+ * held. One update re-checks state and free resources on the row's latest version and keeps its
+ * lock; unless `wait`, a node locked by someone else is not waited for (busy; a node found full
+ * that way reads as busy too, and is sorted out if it is ever waited for). When host ports or
+ * `distinctHost` matter they are checked under that lock on fresh data (every placement onto the
+ * node holds it), inside a savepoint so a failed check releases the lock.
  */
-async function claimNode(tx: Transaction, task: TaskRow, nodeId: string): Promise<void> {
+async function claimNode(
+  tx: Transaction,
+  task: TaskRow,
+  nodeId: string,
+  wait: boolean,
+): Promise<void> {
+  const hasRoom = and(
+    eq(nodes.id, nodeId),
+    eq(nodes.pool, task.pool),
+    eq(nodes.state, "active"),
+    sql`${nodes.capacityCpu} - ${nodes.allocatedCpu} >= ${task.cpu}`,
+    sql`${nodes.capacityMemory} - ${nodes.allocatedMemory} >= ${task.memory}`,
+  );
+  const target = wait
+    ? hasRoom
+    : sql`${nodes.id} = (${tx
+        .select({ id: nodes.id })
+        .from(nodes)
+        .where(hasRoom)
+        .for("update", { skipLocked: true })})`;
   const checkNeighbours = needsNeighbours(task.placement, task.hostPorts);
   const claim = async (scope: Transaction) => {
     const claimed = await scope
@@ -158,18 +194,10 @@ async function claimNode(tx: Transaction, task: TaskRow, nodeId: string): Promis
         allocatedMemory: sql`${nodes.allocatedMemory} + ${task.memory}`,
         assignmentsIndex: sql`${nodes.assignmentsIndex} + 1`,
       })
-      .where(
-        and(
-          eq(nodes.id, nodeId),
-          eq(nodes.pool, task.pool),
-          eq(nodes.state, "active"),
-          sql`${nodes.capacityCpu} - ${nodes.allocatedCpu} >= ${task.cpu}`,
-          sql`${nodes.capacityMemory} - ${nodes.allocatedMemory} >= ${task.memory}`,
-        ),
-      )
+      .where(target)
       .returning({ id: nodes.id });
-    // No row changed, so no lock is held: nothing to undo.
-    if (claimed.length === 0) throw new NodeTaken();
+    // No row changed, so no lock is held.
+    if (claimed.length === 0) throw new ClaimFailed(!wait);
     if (checkNeighbours) {
       const here = await findNeighbours(scope, task, [nodeId]);
       const portTaken = here.some((other) =>
@@ -177,7 +205,7 @@ async function claimNode(tx: Transaction, task: TaskRow, nodeId: string): Promis
       );
       const distinctHost = task.placement.constraints.some((rule) => rule.type === "distinctHost");
       if (portTaken || (distinctHost && here.some((other) => isSibling(task, other))))
-        throw new NodeTaken();
+        throw new ClaimFailed(false);
     }
     await scope
       .update(tasks)
