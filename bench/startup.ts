@@ -15,7 +15,14 @@ const service = `startup-${runId}`;
 const plainLabel = `skiff-bench=${runId}`;
 
 await ensureTestImage();
-const api = await startBenchApi({ SKIFF_LOCAL_AGENT: "true", LOG_LEVEL: "error" });
+// The agent's heartbeat waits for a `docker ps`; while this busy 2-core host's engine created 20
+// containers that took more than 15 s, and the node was marked down mid-start (its tasks stopped
+// as NodeLost). A minute's window keeps this a start-up benchmark (BENCH_NODE_DOWN_AFTER_MS).
+const api = await startBenchApi({
+  SKIFF_LOCAL_AGENT: "true",
+  SKIFF_NODE_DOWN_AFTER_MS: process.env.BENCH_NODE_DOWN_AFTER_MS ?? "60000",
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
+});
 try {
   await poll("the local agent's node", 30_000, async () => {
     const nodes = await api.admin.listNodes({ pool: "default" });
@@ -70,6 +77,12 @@ async function timeSkiffScaleUp(): Promise<number> {
   await poll("20 running tasks", 120_000, async () => {
     const { items } = await api.admin.listTasks({ service, status: "running", limit: 100 });
     return items.length === taskCount ? true : undefined;
+  }).catch(async (error) => {
+    const { items } = await api.admin.listTasks({ service, limit: 100 });
+    const states = items.map(
+      (task) => `${task.status} ${task.pendingReason ?? task.stoppedReason}`,
+    );
+    throw new Error(`${error.message}: ${JSON.stringify(states)}\n${api.process.output()}`);
   });
   const elapsed = Date.now() - started;
   await scaleTo(0);
