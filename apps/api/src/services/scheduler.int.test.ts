@@ -66,3 +66,62 @@ it("never over-commits a node when two schedulers race", async () => {
     expect(node.allocated.cpu).toBeLessThanOrEqual(node.capacity.cpu);
   }
 });
+
+it("never gives one host port twice on a node, nor breaks distinctHost, when two schedulers race", async () => {
+  await stack.admin.request("POST", "/v1/pools", undefined, { name: "race-ports" });
+  const nodes = [
+    await ProtocolAgent.join(stack, "race-ports", { cpu: 100_000, memory: 100_000 }),
+    await ProtocolAgent.join(stack, "race-ports", { cpu: 100_000, memory: 100_000 }),
+    await ProtocolAgent.join(stack, "race-ports", { cpu: 100_000, memory: 100_000 }),
+  ];
+  await stack.admin.request("POST", "/v1/task-definitions", undefined, {
+    family: "porter",
+    cpu: 64,
+    memory: 64,
+    containers: [
+      {
+        name: "main",
+        image: "skiff-test/busybox:latest",
+        portMappings: [{ containerPort: 80, hostPort: 8080 }],
+      },
+    ],
+  });
+  await stack.admin.request("POST", "/v1/task-definitions", undefined, {
+    family: "loner",
+    cpu: 64,
+    memory: 64,
+    containers: [{ name: "main", image: "skiff-test/busybox:latest" }],
+  });
+  const created = [
+    ...(await createTasks(stack.database.db, {
+      taskDefinition: "porter",
+      launchType: "pool",
+      pool: "race-ports",
+      count: 10,
+    })),
+    ...(await createTasks(stack.database.db, {
+      taskDefinition: "loner",
+      launchType: "pool",
+      pool: "race-ports",
+      count: 10,
+      placement: { strategy: "binpack", constraints: [{ type: "distinctHost" }] },
+    })),
+  ];
+  // Each replica places with four connections at once, from either end of the list.
+  const ids = created.map((task) => task.id);
+  const replica = (db: typeof stack.database.db, order: string[]) =>
+    Array.from({ length: 4 }, async (_, worker) => {
+      for (const id of order.filter((_, index) => index % 4 === worker)) await placeTask(db, id);
+    });
+  await Promise.all([
+    ...replica(stack.database.db, ids),
+    ...replica(otherReplica.db, [...ids].reverse()),
+  ]);
+
+  for (const family of ["porter", "loner"]) {
+    const { items } = await listTasks(stack.database.db, { family, limit: 500 });
+    const placedOn = items.flatMap((task) => (task.nodeId ? [task.nodeId] : []));
+    expect(placedOn, JSON.stringify(items)).toHaveLength(nodes.length);
+    expect(new Set(placedOn).size, JSON.stringify(items)).toBe(nodes.length);
+  }
+});
