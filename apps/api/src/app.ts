@@ -9,6 +9,8 @@ import { agentRoutes } from "./routes/agent.js";
 import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { poolRoutes } from "./routes/pools.js";
+import { registryRoutes } from "./routes/registry.js";
+import { registryTokenRoutes } from "./routes/registry-token.js";
 import { serviceRoutes } from "./routes/services.js";
 import { taskDefinitionRoutes } from "./routes/task-definitions.js";
 import { taskLogRoutes } from "./routes/task-logs.js";
@@ -69,6 +71,8 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", taskRoutes);
   app.route("/", taskLogRoutes);
   app.route("/", serviceRoutes);
+  app.route("/", registryTokenRoutes);
+  app.route("/", registryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

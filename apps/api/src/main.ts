@@ -1,5 +1,11 @@
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
+import {
+  type RegistryServer,
+  redisPushHook,
+  runRegistryMigrations,
+  startRegistryServer,
+} from "@skiff/registry";
 import type { Redis } from "ioredis";
 import { newApp } from "./app.js";
 import { type OpenDatabase, openDatabase } from "./db/client.js";
@@ -24,6 +30,7 @@ import type { Services } from "./services.js";
 /** Everything main started, in the order it must be stopped. */
 interface Running {
   gateway?: GatewayServer;
+  registry?: RegistryServer;
   localAgent?: LocalAgent;
   loops?: LeaderLoop[];
   server?: ServerType;
@@ -56,6 +63,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     );
   }
   await runMigrations(database);
+  await runRegistryMigrations(database);
   logger.info("database migrations applied");
 
   const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
@@ -70,7 +78,10 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     logger,
     clock: systemClock,
     notifier,
-    settings: { nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS },
+    settings: {
+      nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
+      registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
+    },
     ping: async () => {
       await database.db.execute("select 1");
       await redis.ping();
@@ -93,6 +104,20 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       port: env.SKIFF_GATEWAY_PORT,
       host: env.HOST,
       domain: env.SKIFF_DOMAIN,
+    });
+  }
+  if (env.SKIFF_REGISTRY_PORT > 0) {
+    const publicUrl = env.SKIFF_API_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+    running.registry = await startRegistryServer({
+      db: database.db,
+      dataDir: env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry"),
+      port: env.SKIFF_REGISTRY_PORT,
+      host: env.HOST,
+      realm: `${publicUrl.replace(/\/+$/, "")}/v1/registry/token`,
+      logger: logger.child({ component: "registry" }),
+      onPush: redisPushHook(redis),
+      gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
+      maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
     });
   }
   if (env.SKIFF_LOCAL_AGENT) {
@@ -118,6 +143,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
   await running.localAgent?.stop();
   await Promise.all((running.loops ?? []).map((loop) => loop.stop()));
   await running.gateway?.stop();
+  await running.registry?.stop();
   const { server } = running;
   if (server) {
     const closed = new Promise<void>((done) => server.close(() => done()));

@@ -15,6 +15,8 @@ export interface Services {
   settings: {
     /** A node whose agent is silent this long goes down; agents heartbeat three times within it. */
     nodeDownAfterMs: number;
+    /** host:port of the built-in registry, as users and nodes reach it (GET /v1/registry). */
+    registryAddress: string;
   };
   /** Checks that the backing engines answer; used by the health route. */
   ping(): Promise<void>;

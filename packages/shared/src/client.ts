@@ -6,6 +6,17 @@ import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
 import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
 import {
+  type ImageTag,
+  imageTagListSchema,
+  type RegistryInfo,
+  type Repository,
+  type RepositoryList,
+  registryInfoSchema,
+  repositoryListSchema,
+  repositorySchema,
+  type UpdateRepository,
+} from "./schemas/registry.js";
+import {
   type RegisterTaskDefinition,
   type TaskDefinition,
   taskDefinitionSchema,
@@ -162,6 +173,59 @@ export class SkiffClient {
       "GET",
       `/v1/tasks/${encodeURIComponent(id)}/logs${toQuery(query)}`,
       taskLogsSchema,
+    );
+  }
+
+  /** The built-in registry's address, for `docker push <address>/<repository>:<tag>`. */
+  registryInfo(): Promise<RegistryInfo> {
+    return this.request("GET", "/v1/registry", registryInfoSchema);
+  }
+
+  listRepositories(query: { limit?: number; cursor?: string } = {}): Promise<RepositoryList> {
+    return this.request("GET", `/v1/registry/repositories${toQuery(query)}`, repositoryListSchema);
+  }
+
+  getRepository(name: string): Promise<Repository> {
+    return this.request(
+      "GET",
+      `/v1/registry/repositories/${encodeURIComponent(name)}`,
+      repositorySchema,
+    );
+  }
+
+  updateRepository(name: string, body: UpdateRepository): Promise<Repository> {
+    return this.request(
+      "PATCH",
+      `/v1/registry/repositories/${encodeURIComponent(name)}`,
+      repositorySchema,
+      body,
+    );
+  }
+
+  /** Tags of a repository, newest push first. */
+  async listImageTags(name: string): Promise<ImageTag[]> {
+    return (
+      await this.request(
+        "GET",
+        `/v1/registry/repositories/${encodeURIComponent(name)}/tags`,
+        imageTagListSchema,
+      )
+    ).tags;
+  }
+
+  async deleteImageTag(name: string, tag: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `/v1/registry/repositories/${encodeURIComponent(name)}/tags/${encodeURIComponent(tag)}`,
+      undefined,
+    );
+  }
+
+  async deleteManifest(name: string, digest: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `/v1/registry/repositories/${encodeURIComponent(name)}/manifests/${encodeURIComponent(digest)}`,
+      undefined,
     );
   }
 

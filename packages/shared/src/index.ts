@@ -8,6 +8,7 @@ export * from "./schemas/logs.js";
 export * from "./schemas/nodes.js";
 export * from "./schemas/pagination.js";
 export * from "./schemas/pools.js";
+export * from "./schemas/registry.js";
 export * from "./schemas/services.js";
 export * from "./schemas/task-definitions.js";
 export * from "./schemas/tasks.js";

@@ -55,7 +55,7 @@ export async function createTestStack(options: { maxBodyBytes?: number } = {}): 
   await notifier.start();
   const services: Services = {
     notifier,
-    settings: { nodeDownAfterMs: 15_000 },
+    settings: { nodeDownAfterMs: 15_000, registryAddress: "localhost:5000" },
     db: database.db,
     redis,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
