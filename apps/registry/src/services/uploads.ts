@@ -68,11 +68,20 @@ export async function appendChunk(
     ctx.uploadHashes.delete(upload.id);
     running = undefined;
   }
-  const size = await ctx.store.appendUpload(
-    upload.id,
-    body,
-    running ? (chunk) => running.hash.update(chunk) : undefined,
-  );
+  let size: number;
+  try {
+    size = await ctx.store.appendUpload(
+      upload.id,
+      body,
+      running ? (chunk) => running.hash.update(chunk) : undefined,
+    );
+  } catch (error) {
+    // The store dropped the partial chunk but the running hash has seen it: hash again at commit.
+    ctx.uploadHashes.delete(upload.id);
+    throw new RegistryError("BLOB_UPLOAD_INVALID", "the chunk was cut short; send it again", {
+      cause: (error as Error).message,
+    });
+  }
   if (running) running.size = size;
   await ctx.db
     .update(registryUploads)
