@@ -22,7 +22,10 @@ const token = createRoute({
   request: {
     query: z.object({
       service: z.string().max(200).optional(),
-      scope: z.string().max(2000).optional().describe("repository:<name>:pull,push; repeatable"),
+      scope: z
+        .union([z.string().max(2000), z.array(z.string().max(2000)).max(20)])
+        .optional()
+        .describe("repository:<name>:pull,push; repeatable"),
       account: z.string().max(200).optional(),
     }),
   },

@@ -30,6 +30,8 @@ export async function startSkiffProcess(
       LOG_LEVEL: "warn",
       // No gateway unless a test asks for one: parallel test processes would fight over 8000.
       SKIFF_GATEWAY_PORT: "0",
+      // Nor a registry on 5000, for the same reason.
+      SKIFF_REGISTRY_PORT: "0",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,12 +1,6 @@
 import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
 import type { RegistryDatabase } from "../db/client.js";
-import {
-  registryBlobLinks,
-  registryBlobs,
-  registryManifests,
-  registryRepositories,
-  registryTags,
-} from "../db/schema/index.js";
+import { registryManifests, registryRepositories, registryTags } from "../db/schema/index.js";
 import { deleteManifest } from "./manifests.js";
 
 /** A repository as the api's management routes show it. */
@@ -36,17 +30,18 @@ const summaryColumns = {
   keepLastTags: r.keepLastTags,
   expireUntaggedAfterDays: r.expireUntaggedAfterDays,
   lastPushedAt: r.lastPushedAt,
-  // Each distinct blob counts once per repository, as it is stored once.
+  // Each distinct blob counts once per repository, as it is stored once. Written out in SQL:
+  // drizzle leaves columns unqualified inside select fields, and these subqueries need names.
   blobBytes:
-    sql<number>`coalesce((select sum(${registryBlobs.size}) from ${registryBlobLinks} join ${registryBlobs} on ${registryBlobs.digest} = ${registryBlobLinks.digest} where ${registryBlobLinks.repository} = ${r.name}), 0)`.mapWith(
+    sql<number>`coalesce((select sum(b.size) from registry_blob_links l join registry_blobs b on b.digest = l.digest where l.repository = registry_repositories.name), 0)`.mapWith(
       Number,
     ),
   manifestBytes:
-    sql<number>`coalesce((select sum(length(${registryManifests.content})) from ${registryManifests} where ${registryManifests.repository} = ${r.name}), 0)`.mapWith(
+    sql<number>`coalesce((select sum(length(m.content)) from registry_manifests m where m.repository = registry_repositories.name), 0)`.mapWith(
       Number,
     ),
   tagCount:
-    sql<number>`(select count(*) from ${registryTags} where ${registryTags.repository} = ${r.name})`.mapWith(
+    sql<number>`(select count(*) from registry_tags t where t.repository = registry_repositories.name)`.mapWith(
       Number,
     ),
 };
