@@ -45,11 +45,13 @@ async function writeLayer(index, bytes) {
     size += chunk.length;
   });
   gzip.pipe(out);
-  const write = (chunk) =>
-    plain.update(chunk) &&
-    gzip.write(chunk) ? undefined : new Promise((done) => gzip.once("drain", done));
+  const write = (chunk) => {
+    plain.update(chunk);
+    return gzip.write(chunk) ? undefined : new Promise((done) => gzip.once("drain", done));
+  };
   await write(header);
-  for (let left = bytes; left > 0; left -= 1 << 20) await write(randomBytes(Math.min(left, 1 << 20)));
+  for (let left = bytes; left > 0; left -= 1 << 20)
+    await write(randomBytes(Math.min(left, 1 << 20)));
   const pad = (512 - (bytes % 512)) % 512;
   await write(Buffer.alloc(pad + 1024));
   await new Promise((done) => {
