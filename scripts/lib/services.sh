@@ -12,6 +12,9 @@ ensure_packages() {
   have redis-server || missing+=(redis-server)
   have mmdebstrap || missing+=(mmdebstrap)
   [ -x /bin/busybox ] || missing+=(busybox-static)
+  # Registry tests push and pull with skopeo; the benchmark runs the reference registry.
+  have skopeo || missing+=(skopeo)
+  have docker-registry || missing+=(docker-registry)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq
