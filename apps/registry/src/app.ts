@@ -32,9 +32,10 @@ export function newRegistryApp(ctx: RegistryContext) {
     if (!target)
       return c.json(errorBody("NAME_UNKNOWN", `no endpoint at ${path.slice(0, 300)}`), 404);
     const method = c.req.method;
+    // Clients look for this header (on the 401 too) to know they talk to a v2 registry.
+    c.header("Docker-Distribution-API-Version", "registry/2.0");
     const granted = await authorize(c, ctx, target, actionFor(method, target));
     if (granted instanceof Response) return granted;
-    c.header("Docker-Distribution-API-Version", "registry/2.0");
     return dispatch(c, ctx, target, method, async (repository) => {
       if (allows(granted, repository, "pull")) return true;
       return (await findRepository(ctx.db, repository))?.anonymousPull ?? false;
