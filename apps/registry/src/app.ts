@@ -26,6 +26,20 @@ const unsupported = () =>
 export function newRegistryApp(ctx: RegistryContext) {
   const app = new Hono();
 
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    ctx.logger.debug?.(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      "registry request",
+    );
+  });
+
   app.all("/v2/*", async (c) => {
     const path = new URL(c.req.url).pathname;
     const target = matchPath(path);

@@ -7,6 +7,7 @@ export interface RegistryLogger {
   info(object: object, message?: string): void;
   warn(object: object, message?: string): void;
   error(object: object, message?: string): void;
+  debug?(object: object, message?: string): void;
 }
 
 /** A manifest push, for the hook that turns it into a Skiff event. */

@@ -59,22 +59,30 @@ export class FsBlobStore implements BlobStore {
     const out = await open(path, "a");
     let written = before;
     try {
-      // Sockets deliver 16-64 KiB at a time; writing 1 MiB batches keeps the syscalls (and
-      // thread-pool hops) few, which is most of the cost of a large push.
+      // Sockets deliver 16-64 KiB at a time; one writev per MiB keeps the syscalls (and
+      // thread-pool hops) few without copying the chunks into one buffer.
       let batch: Buffer[] = [];
       let batched = 0;
       const flush = async () => {
         if (batched === 0) return;
-        const buffer = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
+        const chunks = batch;
+        const size = batched;
         batch = [];
         batched = 0;
-        onChunk?.(buffer);
-        await out.write(buffer);
-        written += buffer.length;
+        let done = (await out.writev(chunks)).bytesWritten;
+        // A short write is rare on files, but possible: the rest goes after it.
+        if (done < size) {
+          const rest = Buffer.concat(chunks, size).subarray(done);
+          while (done < size)
+            done += (await out.write(rest, done - (size - rest.length))).bytesWritten;
+        }
+        written += size;
       };
       for await (const chunk of body) {
-        batch.push(chunk as Buffer);
-        batched += (chunk as Buffer).length;
+        const buffer = chunk as Buffer;
+        onChunk?.(buffer);
+        batch.push(buffer);
+        batched += buffer.length;
         if (batched >= 1 << 20) await flush();
       }
       await flush();
