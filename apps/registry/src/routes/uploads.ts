@@ -60,7 +60,7 @@ export async function postUpload(
   }
   const digest = c.req.query("digest");
   if (digest) parseDigest(digest);
-  await ensureRepository(ctx.db, name);
+  // The repository is recorded when a blob lands in it, not when an upload opens.
   const upload = await startUpload(ctx, name);
   if (!digest) return c.body(null, 202, uploadHeaders(upload));
   const filled = await appendChunk(ctx, upload, bodyStream(c));

@@ -31,14 +31,6 @@ export async function touchBlobs(db: Queryable, digests: readonly string[]): Pro
   return new Set(rows.map((row) => row.digest));
 }
 
-/** Records a blob (new or already stored) and touches it, taking its row lock. */
-export async function upsertBlob(db: Queryable, digest: string, size: number): Promise<void> {
-  await db
-    .insert(registryBlobs)
-    .values({ digest, size })
-    .onConflictDoUpdate({ target: registryBlobs.digest, set: { touchedAt: sql`now()` } });
-}
-
 export async function linkBlob(db: Queryable, repository: string, digest: string): Promise<void> {
   await db.insert(registryBlobLinks).values({ repository, digest }).onConflictDoNothing();
 }

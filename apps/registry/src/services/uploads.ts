@@ -3,11 +3,15 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { and, eq, lt, sql } from "drizzle-orm";
 import type { RegistryContext } from "../context.js";
-import { registryUploads } from "../db/schema/index.js";
+import type { Queryable } from "../db/client.js";
+import {
+  registryBlobLinks,
+  registryBlobs,
+  registryRepositories,
+  registryUploads,
+} from "../db/schema/index.js";
 import { type Digest, newHash, parseDigest } from "../digest.js";
 import { RegistryError } from "../errors.js";
-import { linkBlob, upsertBlob } from "./blobs.js";
-import { ensureRepository, markPushed } from "./repositories.js";
 
 export interface Upload {
   id: string;
@@ -125,14 +129,33 @@ export async function completeUpload(
     );
   }
   await ctx.db.transaction(async (tx) => {
-    await ensureRepository(tx, upload.repository);
-    await upsertBlob(tx, expected.text, upload.size);
+    await recordBlob(tx, upload, expected.text);
     await ctx.store.commitUpload(upload.id, expected.text);
-    await linkBlob(tx, upload.repository, expected.text);
-    await markPushed(tx, upload.repository);
-    await tx.delete(registryUploads).where(eq(registryUploads.id, upload.id));
   });
   return expected.text;
+}
+
+/**
+ * In one statement (each round trip counts in a push): the repository (created or marked
+ * pushed), the blob (inserted or touched, its row locked until the transaction ends), the
+ * repository's link to it, and the end of the upload session.
+ */
+async function recordBlob(tx: Queryable, upload: Upload, digest: string): Promise<void> {
+  await tx.execute(sql`
+    with repository as (
+      insert into ${registryRepositories} (name, last_pushed_at) values (${upload.repository}, now())
+      on conflict (name) do update set last_pushed_at = now()
+      returning name
+    ), blob as (
+      insert into ${registryBlobs} (digest, size) values (${digest}, ${upload.size})
+      on conflict (digest) do update set touched_at = now()
+      returning digest
+    ), session as (
+      delete from ${registryUploads} where id = ${upload.id}
+    )
+    insert into ${registryBlobLinks} (repository, digest)
+    select repository.name, blob.digest from repository, blob
+    on conflict do nothing`);
 }
 
 export async function cancelUpload(ctx: RegistryContext, id: string): Promise<void> {
