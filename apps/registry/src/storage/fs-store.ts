@@ -58,36 +58,49 @@ export class FsBlobStore implements BlobStore {
     const before = (await stat(path)).size;
     const out = await open(path, "a");
     let written = before;
+    let writing: Promise<void> = Promise.resolve();
     try {
-      // Sockets deliver 16-64 KiB at a time; one writev per MiB keeps the syscalls (and
-      // thread-pool hops) few without copying the chunks into one buffer.
+      // Sockets deliver 4-64 KiB at a time: chunks are gathered into one writev per MiB, and
+      // the next MiB is read while the last one is written, so the socket never waits on the
+      // disk (pausing it stalls the sender's TCP window) and nothing is copied.
       let batch: Buffer[] = [];
       let batched = 0;
-      const flush = async () => {
+      const writeAll = async (chunks: Buffer[], size: number) => {
+        let done = (await out.writev(chunks)).bytesWritten;
+        // A short write is rare on files, but possible: the rest goes after it.
+        if (done < size) {
+          const rest = Buffer.concat(chunks, size).subarray(done);
+          const start = done;
+          while (done < size) done += (await out.write(rest, done - start)).bytesWritten;
+        }
+        written += size;
+      };
+      const flush = () => {
         if (batched === 0) return;
         const chunks = batch;
         const size = batched;
         batch = [];
         batched = 0;
-        let done = (await out.writev(chunks)).bytesWritten;
-        // A short write is rare on files, but possible: the rest goes after it.
-        if (done < size) {
-          const rest = Buffer.concat(chunks, size).subarray(done);
-          while (done < size)
-            done += (await out.write(rest, done - (size - rest.length))).bytesWritten;
-        }
-        written += size;
+        writing = writing.then(() => writeAll(chunks, size));
+        // Awaited later; until then a failure must not count as unhandled.
+        writing.catch(() => {});
       };
       for await (const chunk of body) {
         const buffer = chunk as Buffer;
         onChunk?.(buffer);
         batch.push(buffer);
         batched += buffer.length;
-        if (batched >= 1 << 20) await flush();
+        if (batched >= 1 << 20) {
+          await writing;
+          flush();
+        }
       }
-      await flush();
+      flush();
+      await writing;
     } catch (error) {
-      // A cut connection must not leave half a chunk the client will send again.
+      // A cut connection must not leave half a chunk the client will send again; a write still
+      // in flight lands first.
+      await writing.catch(() => {});
       await out.truncate(before).catch(() => {});
       throw error;
     } finally {
