@@ -21,8 +21,7 @@ export default defineConfig({
             "{apps,packages}/*/src/**/*.int.test.ts",
             "apps/dashboard/browser/**/*.int.test.ts",
           ],
-          // Needs the built-in registry (GET /v1/registry, docker push): enable with that branch.
-          exclude: ["apps/dashboard/browser/registry.int.test.ts", "**/node_modules/**"],
+          exclude: ["**/node_modules/**"],
           globalSetup: ["apps/api/src/test/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,

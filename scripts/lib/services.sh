@@ -14,6 +14,9 @@ ensure_packages() {
   [ -x /bin/busybox ] || missing+=(busybox-static)
   # The dashboard's browser tests drive Debian's chromium through playwright-core (no downloads).
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # Registry tests push and pull with skopeo; the benchmark runs the reference registry.
+  have skopeo || missing+=(skopeo)
+  have docker-registry || missing+=(docker-registry)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq

@@ -8,6 +8,7 @@ import { backoffDelay, sleep } from "./lib/backoff.js";
 import type { Logger } from "./lib/logger.js";
 import { LogShipper } from "./log-shipper.js";
 import { Reconciler } from "./reconciler.js";
+import { skiffRegistryAuth } from "./registry-auth.js";
 import { type AgentState, loadAgentState, saveAgentState } from "./state-file.js";
 import { UsageSampler } from "./usage-sampler.js";
 
@@ -88,6 +89,7 @@ export class Agent {
     this.reconciler = new Reconciler({
       nodeId,
       runtime: this.runtime,
+      registryAuth: skiffRegistryAuth(this.env.SKIFF_REGISTRY_ADDRESS, () => this.state),
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
       intervalMs: this.reconcileIntervalMs,
       onError: (error, context) =>

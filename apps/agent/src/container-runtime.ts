@@ -1,4 +1,5 @@
 import type { ContainerLogLine } from "./log-lines.js";
+import type { RegistryAuth } from "./registry-auth.js";
 
 // The agent's view of a container engine: just what reconciling tasks needs, so the reconciler
 // stays readable and another engine (or a fake in a unit test) could stand in for Docker.
@@ -127,8 +128,11 @@ export interface ContainerRuntime {
   listContainers(labels: Record<string, string>): Promise<ContainerState[]>;
   /** One container by id or name; null when there is none. */
   inspectContainer(idOrName: string): Promise<ContainerState | null>;
-  /** Pulls the image only when it is not present locally; throws ImagePullError. */
-  ensureImage(image: string): Promise<void>;
+  /**
+   * Pulls the image only when it is not present locally, with `auth` when given (Skiff's own
+   * registry); throws ImagePullError.
+   */
+  ensureImage(image: string, auth?: RegistryAuth): Promise<void>;
   /** Creates and starts a container; returns its id. Throws ContainerRequestError when refused. */
   createContainer(spec: ContainerSpec): Promise<string>;
   /** Starts a created (or exited) container. */

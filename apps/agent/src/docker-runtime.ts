@@ -11,6 +11,7 @@ import {
   type TaskNetwork,
 } from "./container-runtime.js";
 import { type ContainerLogLine, parseDockerLogs } from "./log-lines.js";
+import type { RegistryAuth } from "./registry-auth.js";
 
 const nanosPerSecond = 1_000_000_000;
 
@@ -198,7 +199,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async ensureImage(image: string): Promise<void> {
+  async ensureImage(image: string, auth?: RegistryAuth): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
       return;
@@ -207,7 +208,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.pull(image);
+      stream = await this.docker.pull(image, auth ? { authconfig: auth } : {});
     } catch (error) {
       if (statusOf(error) === undefined) throw error;
       throw new ImagePullError(image, messageOf(error));

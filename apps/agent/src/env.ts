@@ -69,6 +69,16 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-8])$/, "must be an IPv4 CIDR from /16 to /28")
     .default("10.240.0.0/16"),
+  /**
+   * Skiff's registries (host:port, comma-separated): images from them are pulled with this
+   * node's credential. Never other registries: the credential must not leak.
+   */
+  SKIFF_REGISTRY_ADDRESS: optionalText.transform((text) =>
+    (text ?? "localhost:5000,127.0.0.1:5000")
+      .split(",")
+      .map((address) => address.trim())
+      .filter(Boolean),
+  ),
   /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** pino level: fatal, error, warn, info, debug, trace or silent. */

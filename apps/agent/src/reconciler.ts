@@ -18,6 +18,7 @@ import {
   stoppedReport,
   type TaskAction,
 } from "./plan.js";
+import type { RegistryAuth } from "./registry-auth.js";
 import { TaskNetworks } from "./task-networks.js";
 
 /** Seconds to wait before SIGKILL when a container carries no stop timeout label. */
@@ -27,6 +28,8 @@ export interface ReconcilerOptions {
   /** Only containers labelled `skiff.node=<nodeId>` are this reconciler's. */
   nodeId: string;
   runtime: ContainerRuntime;
+  /** Credentials for pulling an image, for images in Skiff's own registry. */
+  registryAuth?: (image: string) => RegistryAuth | undefined;
   /** Sends a task transition to the api; a rejection is retried on a later pass. */
   reportTask: (taskId: string, report: TaskReport) => Promise<void>;
   /** Time between passes when nothing triggers one. Default 2000 ms. */
@@ -46,6 +49,7 @@ export interface ReconcilerOptions {
 export class Reconciler {
   private readonly nodeId: string;
   private readonly runtime: ContainerRuntime;
+  private readonly registryAuth: ReconcilerOptions["registryAuth"];
   private readonly reportTask: ReconcilerOptions["reportTask"];
   private readonly intervalMs: number;
   private readonly onError: NonNullable<ReconcilerOptions["onError"]>;
@@ -63,6 +67,7 @@ export class Reconciler {
   constructor(opts: ReconcilerOptions) {
     this.nodeId = opts.nodeId;
     this.runtime = opts.runtime;
+    this.registryAuth = opts.registryAuth;
     this.reportTask = opts.reportTask;
     this.intervalMs = opts.intervalMs ?? 2000;
     this.onError = opts.onError ?? (() => {});
@@ -199,7 +204,7 @@ export class Reconciler {
     try {
       // Every image first, so a missing one fails the task before anything is created.
       for (const image of new Set(action.missing.map((definition) => definition.image))) {
-        await this.runtime.ensureImage(image);
+        await this.runtime.ensureImage(image, this.registryAuth?.(image));
       }
       if (assignment.launchType === "fargate" && action.missing.length > 0)
         await this.networks.ensureFor(taskId);

@@ -10,6 +10,8 @@ import { agentRoutes } from "./routes/agent.js";
 import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { poolRoutes } from "./routes/pools.js";
+import { registryRoutes } from "./routes/registry.js";
+import { registryTokenRoutes } from "./routes/registry-token.js";
 import { serviceRoutes } from "./routes/services.js";
 import { statsRoutes } from "./routes/stats.js";
 import { taskDefinitionRoutes } from "./routes/task-definitions.js";
@@ -76,6 +78,8 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", serviceRoutes);
   app.route("/", statsRoutes);
   app.route("/", usageRoutes);
+  app.route("/", registryTokenRoutes);
+  app.route("/", registryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -6,7 +6,12 @@ import { listOperations, type Operation } from "./test/openapi-operations.js";
 
 // The one shared suite that checks auth on every route the OpenAPI document lists: a route added
 // later is covered without touching this file.
-const publicRoutes = new Set(["GET /v1/health", "POST /v1/agent/register"]);
+const publicRoutes = new Set([
+  "GET /v1/health",
+  "POST /v1/agent/register",
+  // Docker token auth: HTTP Basic with a Skiff token or node credential, or anonymous pulls.
+  "GET /v1/registry/token",
+]);
 
 let stack: TestStack;
 let operations: Operation[];

@@ -13,6 +13,7 @@ const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const project = `skifftest${randomBytes(4).toString("hex")}`;
 let port = 0;
 let gatewayPort = 0;
+let registryPort = 0;
 /** SKIFF_ADMIN_TOKEN as if set in .env; empty until the agent test sets it. */
 let adminTokenSetting = "";
 const configuredAdminToken = `compose-admin-${randomBytes(16).toString("hex")}`;
@@ -28,6 +29,9 @@ async function compose(...args: string[]): Promise<string> {
       ...process.env,
       SKIFF_API_PORT: String(port),
       SKIFF_GATEWAY_PORT: String(gatewayPort),
+      SKIFF_REGISTRY_PORT: String(registryPort),
+      SKIFF_REGISTRY_ADDRESS: `127.0.0.1:${registryPort}`,
+      SKIFF_API_PUBLIC_URL: `http://127.0.0.1:${port}`,
       SKIFF_ADMIN_TOKEN: adminTokenSetting,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -75,6 +79,7 @@ describe("docker compose up -d", () => {
   beforeAll(async () => {
     port = await freePort();
     gatewayPort = await freePort();
+    registryPort = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     await compose("up", "-d", "--build");
     await waitForHealth(baseUrl, 180_000);
@@ -120,6 +125,40 @@ describe("docker compose up -d", () => {
       if (health !== "healthy") await new Promise((done) => setTimeout(done, 1000));
     }
     expect(health).toBe("healthy");
+  });
+
+  it("serves the registry as its own service: skopeo pushes and pulls with a Skiff token", async () => {
+    const token = ((await compose("logs", "--no-color", "api")).match(adminTokenLine) ?? [])[0];
+    const registry = `127.0.0.1:${registryPort}`;
+    let status = 0;
+    for (let i = 0; i < 60 && status !== 401; i++) {
+      status = await fetch(`http://${registry}/v2/`).then(
+        (response) => response.status,
+        () => 0,
+      );
+      if (status !== 401) await new Promise((done) => setTimeout(done, 1000));
+    }
+    expect(status).toBe(401);
+    const image = `docker://${registry}/compose/busybox:v1`;
+    await run("skopeo", [
+      "copy",
+      "--dest-tls-verify=false",
+      "--dest-creds",
+      `ci:${token}`,
+      "docker-daemon:skiff-test/busybox:latest",
+      image,
+    ]);
+    const { stdout } = await run("skopeo", [
+      "inspect",
+      "--tls-verify=false",
+      "--creds",
+      `ci:${token}`,
+      image,
+    ]);
+    expect(JSON.parse(stdout).Layers.length).toBeGreaterThan(0);
+    const id = (await compose("ps", "-q", "registry")).trim().split("\n")[0] ?? "";
+    const { stdout: user } = await run("docker", ["exec", id, "id", "-u"]);
+    expect(user.trim()).not.toBe("0");
   });
 
   it("runs an agent: it says what to set without an admin token, and joins pool default with one", async () => {

@@ -62,8 +62,6 @@ export const envSchema = z.object({
   SKIFF_POOL_VCPU_HOUR_PRICE: z.coerce.number().min(0).default(0),
   /** Price of a pool task's reserved GB-hour in USD. */
   SKIFF_POOL_GB_HOUR_PRICE: z.coerce.number().min(0).default(0),
-  /** Where agents and users reach this api; http://127.0.0.1:PORT when unset. */
-  SKIFF_PUBLIC_URL: optionalText.pipe(z.url().optional()),
   /**
    * The operator's fargate provisioner: a command run with `sh -c`, a JSON request on stdin
    * (README, "Fargate capacity"); exit 0 means done.
@@ -90,6 +88,24 @@ export const envSchema = z.object({
     .default("localhost"),
   /** The built dashboard served at `/`; apps/dashboard/dist when unset (none if not built). */
   SKIFF_DASHBOARD_DIR: optionalText,
+  /** Port of the built-in registry in this process; 0 runs none (see apps/registry/dist/main.js). */
+  SKIFF_REGISTRY_PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+  /** Where the registry keeps blobs and uploads; `<SKIFF_DATA_DIR>/registry` when unset. */
+  SKIFF_REGISTRY_DATA_DIR: optionalText,
+  /**
+   * The registry as users and nodes reach it (`docker push <address>/team/app`), answered by
+   * GET /v1/registry; `localhost:<SKIFF_REGISTRY_PORT>` when unset.
+   */
+  SKIFF_REGISTRY_ADDRESS: optionalText,
+  /**
+   * This api's URL as docker clients and nodes reach it: the registry sends them to
+   * `<this>/v1/registry/token`. `http://localhost:<PORT>` when unset.
+   */
+  SKIFF_API_PUBLIC_URL: optionalText.pipe(z.url().optional()),
+  /** Blobs a push used within this many seconds are never garbage collected. */
+  SKIFF_REGISTRY_GC_GRACE_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** How often registry garbage collection, lifecycle rules and the upload purge run. */
+  SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -36,6 +36,14 @@ export interface LocalAgentOptions {
   runtime?: ContainerRuntime;
 }
 
+/** Every address this process's registry answers at, so the local agent pulls from it signed in. */
+function registryAddresses(env: Env): string[] {
+  const port = env.SKIFF_REGISTRY_PORT || 5000;
+  const addresses = [`localhost:${port}`, `127.0.0.1:${port}`];
+  if (env.SKIFF_REGISTRY_ADDRESS) addresses.push(env.SKIFF_REGISTRY_ADDRESS);
+  return addresses;
+}
+
 /** The running in-process agent; `stop()` leaves its containers running for the next start. */
 export interface LocalAgent {
   stop(): Promise<void>;
@@ -137,6 +145,7 @@ async function startOne(
     SKIFF_RESERVED_MEMORY: String(node.reservedMemory),
     DOCKER_HOST: env.DOCKER_HOST,
     LOG_LEVEL: env.LOG_LEVEL,
+    SKIFF_REGISTRY_ADDRESS: registryAddresses(env).join(","),
   });
   const agent = new Agent({
     env: agentEnv,

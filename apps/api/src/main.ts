@@ -1,5 +1,11 @@
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
+import {
+  type RegistryServer,
+  redisPushHook,
+  runRegistryMigrations,
+  startRegistryServer,
+} from "@skiff/registry";
 import type { Redis } from "ioredis";
 import { newApp } from "./app.js";
 import { CommandProvisioner, WebhookProvisioner } from "./capacity/provisioner.js";
@@ -26,6 +32,7 @@ import type { Services } from "./services.js";
 /** Everything main started, in the order it must be stopped. */
 interface Running {
   gateway?: GatewayServer;
+  registry?: RegistryServer;
   localAgent?: LocalAgent;
   loops?: LeaderLoop[];
   server?: ServerType;
@@ -58,6 +65,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     );
   }
   await runMigrations(database);
+  await runRegistryMigrations(database);
   logger.info("database migrations applied");
 
   const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
@@ -81,6 +89,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
         },
         pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
       },
+      registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
     },
     ping: async () => {
       await database.db.execute("select 1");
@@ -112,6 +121,20 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       domain: env.SKIFF_DOMAIN,
     });
   }
+  if (env.SKIFF_REGISTRY_PORT > 0) {
+    const publicUrl = env.SKIFF_API_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+    running.registry = await startRegistryServer({
+      db: database.db,
+      dataDir: env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry"),
+      port: env.SKIFF_REGISTRY_PORT,
+      host: env.HOST,
+      realm: `${publicUrl.replace(/\/+$/, "")}/v1/registry/token`,
+      logger: logger.child({ component: "registry" }),
+      onPush: redisPushHook(redis),
+      gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
+      maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
+    });
+  }
   if (env.SKIFF_LOCAL_AGENT) {
     running.localAgent = await startLocalAgent({
       env,
@@ -133,7 +156,7 @@ function capacitySettings(env: Env): CapacitySettings | undefined {
   return {
     provisioner,
     node: { cpu: env.SKIFF_FARGATE_NODE_CPU, memory: env.SKIFF_FARGATE_NODE_MEMORY },
-    apiUrl: env.SKIFF_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
+    apiUrl: env.SKIFF_API_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`,
     scaleInAfterMs: env.SKIFF_FARGATE_SCALE_IN_AFTER_MS,
     bootTimeoutMs: env.SKIFF_FARGATE_NODE_BOOT_TIMEOUT_MS,
   };
@@ -152,6 +175,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
   await running.localAgent?.stop();
   await Promise.all((running.loops ?? []).map((loop) => loop.stop()));
   await running.gateway?.stop();
+  await running.registry?.stop();
   const { server } = running;
   if (server) {
     const closed = new Promise<void>((done) => server.close(() => done()));

@@ -18,6 +18,8 @@ export interface Services {
     nodeDownAfterMs: number;
     /** Prices of metered task time, per launch type. */
     prices: Prices;
+    /** host:port of the built-in registry, as users and nodes reach it (GET /v1/registry). */
+    registryAddress: string;
   };
   /** Checks that the backing engines answer; used by the health route. */
   ping(): Promise<void>;

@@ -7,11 +7,12 @@ import { pageSchema } from "./schemas/pagination.js";
 import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
 import {
   type ImageTag,
-  imageTagsSchema,
+  imageTagListSchema,
   type RegistryInfo,
   type Repository,
+  type RepositoryList,
   registryInfoSchema,
-  repositoryPageSchema,
+  repositoryListSchema,
   repositorySchema,
   type UpdateRepository,
 } from "./schemas/registry.js";
@@ -270,15 +271,13 @@ export class SkiffClient {
     return this.request("GET", `/v1/usage${toQuery({ ...query })}`, usageSchema);
   }
 
-  /** Where `docker login` / `docker push` reach the built-in registry. */
+  /** The built-in registry's address, for `docker push <address>/<repository>:<tag>`. */
   registryInfo(): Promise<RegistryInfo> {
     return this.request("GET", "/v1/registry", registryInfoSchema);
   }
 
-  listRepositories(
-    query: { limit?: number; cursor?: string } = {},
-  ): Promise<{ repositories: Repository[]; nextCursor: string | null }> {
-    return this.request("GET", `/v1/registry/repositories${toQuery(query)}`, repositoryPageSchema);
+  listRepositories(query: { limit?: number; cursor?: string } = {}): Promise<RepositoryList> {
+    return this.request("GET", `/v1/registry/repositories${toQuery(query)}`, repositoryListSchema);
   }
 
   getRepository(name: string): Promise<Repository> {
@@ -289,14 +288,23 @@ export class SkiffClient {
     return this.request("PATCH", repositoryPath(name), repositorySchema, body);
   }
 
-  async listImageTags(repository: string): Promise<ImageTag[]> {
-    return (await this.request("GET", `${repositoryPath(repository)}/tags`, imageTagsSchema)).tags;
+  /** Tags of a repository, newest push first. */
+  async listImageTags(name: string): Promise<ImageTag[]> {
+    return (await this.request("GET", `${repositoryPath(name)}/tags`, imageTagListSchema)).tags;
   }
 
-  async deleteImageTag(repository: string, tag: string): Promise<void> {
+  async deleteImageTag(name: string, tag: string): Promise<void> {
     await this.request(
       "DELETE",
-      `${repositoryPath(repository)}/tags/${encodeURIComponent(tag)}`,
+      `${repositoryPath(name)}/tags/${encodeURIComponent(tag)}`,
+      undefined,
+    );
+  }
+
+  async deleteManifest(name: string, digest: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `${repositoryPath(name)}/manifests/${encodeURIComponent(digest)}`,
       undefined,
     );
   }
@@ -334,7 +342,7 @@ async function toApiError(response: Response): Promise<SkiffApiError> {
 
 /** A repository's name may hold `/`: it travels as one encoded path segment. */
 function repositoryPath(name: string): string {
-  return `/v1/registry/repositories/${encodeURIComponent(name)}`;
+  return repositoryPath(name);
 }
 
 async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<string> {

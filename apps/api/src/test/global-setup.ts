@@ -1,3 +1,4 @@
+import { runRegistryMigrations } from "@skiff/registry";
 import type { TestProject } from "vitest/node";
 import { openDatabase } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
@@ -30,6 +31,7 @@ export default async function setup(project: TestProject) {
     dataDir: "",
   });
   await runMigrations(template);
+  await runRegistryMigrations(template);
   await template.close();
 
   project.provide("postgresUrl", engines.postgresUrl);

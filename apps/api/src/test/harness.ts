@@ -58,7 +58,7 @@ export async function createTestStack(
   await notifier.start();
   const services: Services = {
     notifier,
-    settings: { nodeDownAfterMs: 15_000, prices: defaultPrices },
+    settings: { nodeDownAfterMs: 15_000, prices: defaultPrices, registryAddress: "localhost:5000" },
     db: database.db,
     redis,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),

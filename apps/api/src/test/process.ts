@@ -34,6 +34,8 @@ export async function startSkiffProcess(
       // Processes of other test runs may share the Redis: their leader leases and loop state
       // must not be this one's. Named after the directory, so a restart keeps its keys.
       SKIFF_REDIS_PREFIX: `test:${basename(cwd)}:`,
+      // Nor a registry on 5000, for the same reason.
+      SKIFF_REGISTRY_PORT: "0",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

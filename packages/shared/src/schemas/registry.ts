@@ -1,48 +1,65 @@
 import { z } from "zod";
 
-/** GET /v1/registry: where `docker login` and `docker push` reach the built-in registry. */
-export const registryInfoSchema = z.object({ address: z.string() });
+/** Where users and nodes push and pull: `docker push <address>/team/app:tag`. */
+export const registryInfoSchema = z.object({
+  address: z.string().describe("host:port of the built-in registry"),
+});
 export type RegistryInfo = z.infer<typeof registryInfoSchema>;
 
-export const lifecycleSchema = z.object({
-  /** Keep only this many of the newest tags; all when null. */
-  keepLastTags: z.number().int().nullable(),
-  /** Delete untagged manifests older than this; never when null. */
-  expireUntaggedAfterDays: z.number().int().nullable(),
+export const repositoryLifecycleSchema = z.object({
+  keepLastTags: z.number().int().nullable().describe("Keep only the newest N tags"),
+  expireUntaggedAfterDays: z
+    .number()
+    .int()
+    .nullable()
+    .describe("Delete manifests without a tag after this many days"),
 });
-export type Lifecycle = z.infer<typeof lifecycleSchema>;
 
 export const repositorySchema = z.object({
-  /** May contain `/` (`team/web`): URL-encode it in paths. */
-  name: z.string(),
-  sizeBytes: z.number(),
-  tagCount: z.number(),
+  name: z.string().describe("Repository name; may hold slashes (team/app)"),
+  sizeBytes: z.number().int().describe("Distinct blobs plus manifests"),
+  tagCount: z.number().int(),
   lastPushedAt: z.string().nullable(),
   immutableTags: z.boolean(),
   anonymousPull: z.boolean(),
-  lifecycle: lifecycleSchema,
+  lifecycle: repositoryLifecycleSchema,
 });
 export type Repository = z.infer<typeof repositorySchema>;
 
-export const repositoryPageSchema = z.object({
+export const repositoryListSchema = z.object({
   repositories: z.array(repositorySchema),
   nextCursor: z.string().nullable(),
 });
+export type RepositoryList = z.infer<typeof repositoryListSchema>;
 
-/** PATCH /v1/registry/repositories/{name} */
-export interface UpdateRepository {
-  immutableTags?: boolean;
-  anonymousPull?: boolean;
-  lifecycle?: { keepLastTags?: number | null; expireUntaggedAfterDays?: number | null };
-}
+export const updateRepositorySchema = z.strictObject({
+  immutableTags: z.boolean().optional(),
+  anonymousPull: z.boolean().optional(),
+  lifecycle: z
+    .strictObject({
+      keepLastTags: z.number().int().min(1).max(10_000).nullable().optional(),
+      expireUntaggedAfterDays: z.number().int().min(0).max(36_500).nullable().optional(),
+    })
+    .optional(),
+});
+export type UpdateRepository = z.infer<typeof updateRepositorySchema>;
 
 export const imageTagSchema = z.object({
   tag: z.string(),
   digest: z.string(),
   mediaType: z.string(),
-  sizeBytes: z.number(),
+  sizeBytes: z.number().int().describe("The manifest plus the blobs it names"),
   pushedAt: z.string(),
 });
 export type ImageTag = z.infer<typeof imageTagSchema>;
 
-export const imageTagsSchema = z.object({ tags: z.array(imageTagSchema) });
+export const imageTagListSchema = z.object({ tags: z.array(imageTagSchema) });
+
+/** The Docker token spec's answer of `GET /v1/registry/token`. */
+export const registryTokenSchema = z.object({
+  token: z.string(),
+  access_token: z.string(),
+  expires_in: z.number().int(),
+  issued_at: z.string(),
+});
+export type RegistryToken = z.infer<typeof registryTokenSchema>;

@@ -1,0 +1,30 @@
+import type { Readable } from "node:stream";
+
+/**
+ * Where blob bytes live. Blobs are content-addressed and immutable; uploads are written to a
+ * private area and only become visible, whole, through `commitUpload`. A driver for
+ * S3-compatible storage implements the same interface.
+ */
+export interface BlobStore {
+  /** Starts an empty upload. */
+  createUpload(id: string): Promise<void>;
+  /** Bytes received so far, or undefined when the upload does not exist. */
+  uploadSize(id: string): Promise<number | undefined>;
+  /**
+   * Appends `body` at the end of the upload, streaming; `onChunk` sees every byte (to hash it).
+   * Returns the new size. A failed append leaves the upload at its previous size.
+   */
+  appendUpload(id: string, body: Readable, onChunk?: (chunk: Buffer) => void): Promise<number>;
+  /** Reads the upload from the start (to hash it when no running hash is at hand). */
+  readUpload(id: string): Readable;
+  /** Moves the upload into place as `digest`, atomically; replaces an identical blob. */
+  commitUpload(id: string, digest: string): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+  /** Uploads last written before `before`. */
+  listStaleUploads(before: Date): Promise<string[]>;
+  /** Size of a stored blob, or undefined when absent. */
+  stat(digest: string): Promise<number | undefined>;
+  /** The bytes of a blob, or of the inclusive range `start..end`. */
+  read(digest: string, range?: { start: number; end: number }): Readable;
+  delete(digest: string): Promise<void>;
+}

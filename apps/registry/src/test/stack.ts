@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { drizzle } from "drizzle-orm/postgres-js";
+import pino from "pino";
+import postgres from "postgres";
+import { inject } from "vitest";
+import { type Access, signToken, tokenIssuer, tokenService } from "../auth/jwt.js";
+import type { RegistryDatabase } from "../db/client.js";
+import { type RegistryServer, type RegistryServerOptions, startRegistryServer } from "../server.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    postgresUrl: string;
+    templateDatabase: string;
+    redisUrl: string;
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export interface TestRegistry {
+  url: string;
+  /** host:port, for docker and skopeo. */
+  address: string;
+  server: RegistryServer;
+  db: RegistryDatabase;
+  dataDir: string;
+  /** A token granting `actions` on each named repository. */
+  token(grants: Record<string, string[]>, extra?: Access[]): string;
+  /** `fetch` against the registry with a bearer token. */
+  fetch(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A registry on a free port over a fresh copy of the migrated template database. */
+export async function startTestRegistry(
+  options: Partial<RegistryServerOptions> = {},
+): Promise<TestRegistry> {
+  const name = `skiff_reg_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name} template ${inject("templateDatabase")}`);
+  await admin.end();
+  const sql = postgres(withDatabase(inject("postgresUrl"), name), { max: 6, onnotice: () => {} });
+  const db = drizzle(sql);
+  const dataDir = await mkdtemp(join(tmpdir(), "skiff-registry-"));
+  const server = await startRegistryServer({
+    db,
+    dataDir,
+    port: 0,
+    host: "127.0.0.1",
+    realm: "http://127.0.0.1:9/v1/registry/token",
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    maintenanceIntervalMs: 3600_000,
+    ...options,
+  });
+  const url = `http://127.0.0.1:${server.port}`;
+  const token = (grants: Record<string, string[]>, extra: Access[] = []) => {
+    const now = Math.floor(Date.now() / 1000);
+    return signToken(
+      {
+        iss: tokenIssuer,
+        aud: tokenService,
+        sub: "test",
+        iat: now,
+        exp: now + 600,
+        access: [
+          ...Object.entries(grants).map(([repository, actions]) => ({
+            type: "repository",
+            name: repository,
+            actions,
+          })),
+          ...extra,
+        ],
+      },
+      server.context.secret,
+    );
+  };
+  return {
+    url,
+    address: `127.0.0.1:${server.port}`,
+    server,
+    db,
+    dataDir,
+    token,
+    fetch: (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+      return fetch(`${url}${path}`, { ...init, headers });
+    },
+    async close() {
+      await server.stop();
+      await sql.end({ timeout: 5 });
+      const again = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
+      await again.unsafe(`drop database if exists ${name} with (force)`);
+      await again.end();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Skiff's registry against the reference registry (Debian's docker-registry, distribution 2.8),
+# in one run, on this host: push then pull a 200 MB, 5-layer image with skopeo (fresh random
+# layers each round, so nothing is skipped or mounted), 20 concurrent pulls, peak RSS of each.
+#
+#   npm run build && bench/registry.sh            # ROUNDS=3 by default
+#
+# Skiff runs as in compose: the api (token endpoint) and the standalone registry process, on a
+# fresh PostgreSQL database; skopeo goes through Docker token auth with a Skiff token. The
+# reference registry runs without auth. Needs skopeo, docker-registry, psql, Node 20.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+rounds="${ROUNDS:-3}"
+concurrent="${CONCURRENT:-20}"
+postgres_url="${BENCH_POSTGRES_URL:-postgres://skiff_test:skiff_test@127.0.0.1:5432/skiff_test}"
+redis_url="${REDIS_URL:-redis://127.0.0.1:6399}"
+token="bench-admin-token-0123456789abcdef"
+work="$(mktemp -d /tmp/skiff-registry-bench.XXXXXX)"
+database="skiff_bench_$(date +%s)_$$"
+database_url="${postgres_url%/*}/${database}"
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql "$postgres_url" -qc "drop database if exists ${database} with (force)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+peak_rss_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "nothing answers at $1" >&2
+  return 1
+}
+
+api_port="$(free_port)"
+skiff_port="$(free_port)"
+ref_port="$(free_port)"
+psql "$postgres_url" -qc "create database ${database}" >/dev/null
+
+env -i PATH="$PATH" DATABASE_URL="$database_url" REDIS_URL="$redis_url" PORT="$api_port" \
+  HOST=127.0.0.1 SKIFF_REGISTRY_PORT=0 SKIFF_GATEWAY_PORT=0 SKIFF_LOCAL_AGENT=false \
+  SKIFF_ADMIN_TOKEN="$token" SKIFF_DATA_DIR="$work/api" LOG_LEVEL=warn \
+  node "$root/apps/api/dist/main.js" >"$work/api.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:${api_port}/v1/health"
+
+env -i PATH="$PATH" DATABASE_URL="$database_url" REDIS_URL="$redis_url" \
+  SKIFF_REGISTRY_PORT="$skiff_port" HOST=127.0.0.1 SKIFF_REGISTRY_DATA_DIR="$work/skiff" \
+  SKIFF_API_PUBLIC_URL="http://127.0.0.1:${api_port}" LOG_LEVEL=warn \
+  node "$root/apps/registry/dist/main.js" >"$work/skiff.log" 2>&1 &
+skiff_pid=$!
+pids+=("$skiff_pid")
+
+cat >"$work/ref.yml" <<YAML
+version: 0.1
+log: { level: error, accesslog: { disabled: true } }
+storage:
+  filesystem: { rootdirectory: ${work}/ref }
+  delete: { enabled: true }
+http: { addr: "127.0.0.1:${ref_port}" }
+YAML
+docker-registry serve "$work/ref.yml" >"$work/ref.log" 2>&1 &
+ref_pid=$!
+pids+=("$ref_pid")
+wait_http "http://127.0.0.1:${skiff_port}/v2/"
+wait_http "http://127.0.0.1:${ref_port}/v2/"
+
+skiff_push=()
+skiff_pull=()
+ref_push=()
+ref_pull=()
+
+push() { # registry-name port repository layout
+  local started creds=()
+  [ "$1" = skiff ] && creds=(--dest-creds "bench:${token}")
+  started="$(now)"
+  skopeo copy -q --dest-tls-verify=false "${creds[@]}" "oci:$4:bench" \
+    "docker://127.0.0.1:$2/$3:v1" >/dev/null
+  elapsed "$started" "$(now)"
+}
+pull() { # registry-name port repository target-dir
+  local started creds=()
+  [ "$1" = skiff ] && creds=(--src-creds "bench:${token}")
+  rm -rf "$4"
+  started="$(now)"
+  skopeo copy -q --src-tls-verify=false "${creds[@]}" "docker://127.0.0.1:$2/$3:v1" "dir:$4" \
+    >/dev/null
+  elapsed "$started" "$(now)"
+}
+
+for round in $(seq 1 "$rounds"); do
+  layout="$work/layout-${round}"
+  node "$root/bench/make-oci-layout.mjs" "$layout" 5 40 bench
+  # Alternate who goes first, so disk caches and warm-up favour neither.
+  if [ $((round % 2)) -eq 1 ]; then order="skiff ref"; else order="ref skiff"; fi
+  for who in $order; do
+    if [ "$who" = skiff ]; then
+      skiff_push+=("$(push skiff "$skiff_port" "bench/r${round}" "$layout")")
+      skiff_pull+=("$(pull skiff "$skiff_port" "bench/r${round}" "$work/out")")
+    else
+      ref_push+=("$(push ref "$ref_port" "bench/r${round}" "$layout")")
+      ref_pull+=("$(pull ref "$ref_port" "bench/r${round}" "$work/out")")
+    fi
+  done
+  rm -rf "$layout" "$work/out"
+  echo "round ${round}: skiff push ${skiff_push[-1]}s pull ${skiff_pull[-1]}s | reference push ${ref_push[-1]}s pull ${ref_pull[-1]}s" >&2
+done
+
+concurrent_pulls() { # registry-name port -> "seconds failures"
+  local started failures=0 creds=() jobs=()
+  [ "$1" = skiff ] && creds=(--src-creds "bench:${token}")
+  started="$(now)"
+  for n in $(seq 1 "$concurrent"); do
+    skopeo copy -q --src-tls-verify=false "${creds[@]}" "docker://127.0.0.1:$2/bench/r1:v1" \
+      "dir:$work/c-$1-$n" >/dev/null 2>"$work/c-$1-$n.err" &
+    jobs+=($!)
+  done
+  for job in "${jobs[@]}"; do wait "$job" || failures=$((failures + 1)); done
+  echo "$(elapsed "$started" "$(now)") ${failures}"
+  rm -rf "$work"/c-"$1"-*
+}
+read -r skiff_conc_s skiff_conc_fail <<<"$(concurrent_pulls skiff "$skiff_port")"
+read -r ref_conc_s ref_conc_fail <<<"$(concurrent_pulls ref "$ref_port")"
+
+sp="$(echo "${skiff_push[*]}" | median)"
+sl="$(echo "${skiff_pull[*]}" | median)"
+rp="$(echo "${ref_push[*]}" | median)"
+rl="$(echo "${ref_pull[*]}" | median)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+cat <<REPORT
+
+200 MB, 5 layers, skopeo, median of ${rounds} rounds (seconds)
+                      skiff   reference   ratio (skiff/reference)
+push                  ${sp}    ${rp}        $(ratio "$sp" "$rp")
+pull                  ${sl}    ${rl}        $(ratio "$sl" "$rl")
+${concurrent} concurrent pulls     ${skiff_conc_s}    ${ref_conc_s}        $(ratio "$skiff_conc_s" "$ref_conc_s")   failures: skiff ${skiff_conc_fail}, reference ${ref_conc_fail}
+peak RSS (MB)         $(peak_rss_mb "$skiff_pid")      $(peak_rss_mb "$ref_pid")
+REPORT
