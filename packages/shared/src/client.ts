@@ -342,7 +342,7 @@ async function toApiError(response: Response): Promise<SkiffApiError> {
 
 /** A repository's name may hold `/`: it travels as one encoded path segment. */
 function repositoryPath(name: string): string {
-  return repositoryPath(name);
+  return `/v1/registry/repositories/${encodeURIComponent(name)}`;
 }
 
 async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<string> {
