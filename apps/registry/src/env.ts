@@ -13,6 +13,11 @@ export const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Redis URL; push events go to its `skiff:events` stream. Unset: no events. */
   REDIS_URL: optionalText,
+  /** Prefix of every Redis key, as the api's SKIFF_REDIS_PREFIX (they must agree). */
+  SKIFF_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{0,64}$/, "letters, digits, ':', '_' and '-' only")
+    .default(""),
   /** Port of the registry. */
   SKIFF_REGISTRY_PORT: z.coerce.number().int().min(0).max(65535).default(5000),
   /** Address to listen on. */

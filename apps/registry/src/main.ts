@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const logger = pino({ level: env.LOG_LEVEL, base: { app: "registry" } });
   const sql = postgres(env.DATABASE_URL, { max: env.DATABASE_POOL_SIZE, onnotice: () => {} });
   const db = drizzle(sql);
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : undefined;
+  const redis = env.REDIS_URL
+    ? new Redis(env.REDIS_URL, { keyPrefix: env.SKIFF_REDIS_PREFIX })
+    : undefined;
   redis?.on("error", (error) => logger.warn({ err: error }, "redis error"));
   let server: RegistryServer | undefined;
   const close = async () => {

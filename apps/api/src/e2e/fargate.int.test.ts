@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { type RegisterTaskDefinition, SkiffApiError, SkiffClient, type Task } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase } from "../test/harness.js";
-import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
+import { freePort, type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
 import { waitFor } from "../test/wait.js";
 
 // Fargate on one host: the all-in-one offers part of this host as the platform's capacity (a
@@ -16,6 +16,7 @@ const image = "skiff-test/busybox:latest";
 const adminToken = "e2e-fargate-token-0123456789abcdef";
 
 let skiff: SkiffProcess;
+let gatewayPort = 0;
 let client: SkiffClient;
 let cwd = "";
 const nodeIds: string[] = [];
@@ -25,7 +26,9 @@ beforeAll(async () => {
   const database = await createTestDatabase();
   dropDatabase = database.drop;
   cwd = mkdtempSync(join(tmpdir(), "skiff-fargate-"));
+  gatewayPort = await freePort();
   skiff = await startSkiffProcess(cwd, {
+    SKIFF_GATEWAY_PORT: String(gatewayPort),
     DATABASE_URL: database.url,
     REDIS_URL: inject("redisUrl"),
     SKIFF_ADMIN_TOKEN: adminToken,
@@ -287,6 +290,32 @@ describe("fargate tasks on the local node", () => {
     expect(waiting.status).toBe("provisioning");
     expect(waiting.pendingReason).toMatch(/16384 cpu units/);
     await client.stopTask(task.id);
+  });
+});
+
+describe("a fargate service behind the load balancer", () => {
+  it("is reached through the gateway, round robin over its tasks", async () => {
+    await client.registerTaskDefinition({ ...webTask("fg-lb"), compatibilities: ["fargate"] });
+    await client.createService({
+      name: "fg-lb",
+      taskDefinition: "fg-lb",
+      desiredCount: 2,
+      launchType: "fargate",
+      loadBalancer: { containerName: "web", containerPort: 8080 },
+    });
+    await waitFor("2 running fargate tasks", 30_000, async () => {
+      const service = await client.getService("fg-lb");
+      return service.runningCount === 2 ? service : undefined;
+    });
+    const url = `http://127.0.0.1:${gatewayPort}/_/services/fg-lb/`;
+    const body = await waitFor("an answer through the gateway", 15_000, async () => {
+      const response = await fetch(url).catch(() => undefined);
+      return response?.ok ? await response.text() : undefined;
+    });
+    expect(body.trim()).toBe("fg-lb");
+    const tasks = await client.listTasks({ service: "fg-lb", status: "running" });
+    expect(tasks.items.every((task) => task.pool === "fargate")).toBe(true);
+    await client.deleteService("fg-lb");
   });
 });
 

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { SkiffClient } from "@skiff/shared";
 import { Redis } from "ioredis";
@@ -119,7 +119,8 @@ describe("docker", () => {
   });
 
   it("emits a registry.push event for the push", async () => {
-    const redis = new Redis(inject("redisUrl"));
+    // The process keeps its keys under its own prefix (test/process.ts).
+    const redis = new Redis(inject("redisUrl"), { keyPrefix: `test:${basename(work)}:` });
     try {
       const entries = await redis.xrevrange("skiff:events", "+", "-", "COUNT", 500);
       const events = entries.map(([, fields]) => {
