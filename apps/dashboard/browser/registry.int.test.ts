@@ -1,10 +1,11 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../../api/src/test/process.js";
 import { type Browser, openBrowser, screenshot, signIn } from "./browser.js";
 import { type DashboardStack, docker, startDashboardStack, testImage, waitFor } from "./stack.js";
 
-// Needs the built-in registry (GET /v1/registry, /v2 behind `docker login`): vitest.config.ts
-// leaves this file out of the integration project until that lands.
+// The built-in registry (GET /v1/registry, /v2 behind `docker login`) on a free port: docker
+// treats any localhost port as a plain-HTTP registry.
 const adminToken = "dashboard-registry-token-0123456789abcdef";
 // A name with a slash: the dashboard must carry it as one encoded path segment.
 const repository = "dashboard-e2e/web";
@@ -15,7 +16,7 @@ let page: Page;
 let image = "";
 
 beforeAll(async () => {
-  stack = await startDashboardStack(adminToken);
+  stack = await startDashboardStack(adminToken, { SKIFF_REGISTRY_PORT: String(await freePort()) });
   const { address } = await stack.client.registryInfo();
   image = `${address}/${repository}:v1`;
   await docker("login", address, "-u", "skiff", "-p", adminToken);

@@ -29,7 +29,10 @@ export async function docker(...args: string[]): Promise<string> {
  * The real all-in-one server (`npm start`'s build) on a free port with its local agent on this
  * host's Docker engine, serving the built dashboard: what a user opens in a browser.
  */
-export async function startDashboardStack(adminToken: string): Promise<DashboardStack> {
+export async function startDashboardStack(
+  adminToken: string,
+  env: Record<string, string> = {},
+): Promise<DashboardStack> {
   if (!existsSync(dashboardBuild))
     throw new Error(`no dashboard build at ${dashboardBuild}: run npm run build first`);
   await docker("image", "inspect", testImage).catch(() => {
@@ -45,6 +48,7 @@ export async function startDashboardStack(adminToken: string): Promise<Dashboard
     // The host is shared with other test runs: under load a late heartbeat must not lose the
     // node (and its tasks) in the middle of a test about something else.
     SKIFF_NODE_DOWN_AFTER_MS: "60000",
+    ...env,
   });
   await waitForHealth(skiff, 15_000);
   const client = new SkiffClient({ baseUrl: skiff.baseUrl, token: adminToken });
