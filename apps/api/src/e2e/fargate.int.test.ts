@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { type RegisterTaskDefinition, SkiffApiError, SkiffClient, type Task } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { docker, removeNodeLeftovers } from "../test/docker-cli.js";
 import { createTestDatabase } from "../test/harness.js";
 import { freePort, type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
 import { waitFor } from "../test/wait.js";
@@ -48,19 +49,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await skiff?.stop();
-  for (const nodeId of nodeIds) {
-    const ids = await docker("ps", "-aq", "--filter", `label=skiff.node=${nodeId}`);
-    if (ids) await docker("rm", "-f", ...ids.split("\n")).catch(() => {});
-    const networks = await docker("network", "ls", "-q", "--filter", `label=skiff.node=${nodeId}`);
-    if (networks) await docker("network", "rm", ...networks.split("\n")).catch(() => {});
-  }
+  for (const nodeId of nodeIds) await removeNodeLeftovers(nodeId);
   await dropDatabase?.();
   if (cwd) rmSync(cwd, { recursive: true, force: true });
 });
-
-async function docker(...args: string[]): Promise<string> {
-  return (await run("docker", args)).stdout.trim();
-}
 
 async function waitForStatus(id: string, status: Task["status"], timeoutMs = 20_000) {
   return waitFor(`task ${id} ${status}`, timeoutMs, async () => {

@@ -1,17 +1,15 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { type RegisterTaskDefinition, SkiffClient, type Task } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { docker, removeNodeLeftovers } from "../test/docker-cli.js";
 import { createTestDatabase } from "../test/harness.js";
 import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
 import { waitFor } from "../test/wait.js";
 
 // The whole path a user takes: the real api process with its local agent on this host's Docker
 // engine, driven through the typed client, checked against what Docker itself shows.
-const run = promisify(execFile);
 const image = "skiff-test/busybox:latest";
 const adminToken = "e2e-admin-token-0123456789abcdef";
 
@@ -42,18 +40,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await skiff?.stop();
-  // The agent leaves containers running when it stops; this node's are the test's to remove.
-  if (nodeId) {
-    const ids = await docker("ps", "-aq", "--filter", `label=skiff.node=${nodeId}`);
-    if (ids) await docker("rm", "-f", ...ids.split("\n")).catch(() => {});
-  }
+  if (nodeId) await removeNodeLeftovers(nodeId);
   await dropDatabase?.();
   if (cwd) rmSync(cwd, { recursive: true, force: true });
 });
-
-async function docker(...args: string[]): Promise<string> {
-  return (await run("docker", args)).stdout.trim();
-}
 
 async function waitForStatus(id: string, status: Task["status"], timeoutMs = 15_000) {
   return waitFor(`task ${id} ${status}`, timeoutMs, async () => {
