@@ -8,6 +8,8 @@ import { type IsolationSettings, nextFreeSubnet, taskNetworkName } from "./isola
  */
 export class TaskNetworks {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Until the first sweep: a restarted agent may find networks its tasks left. */
+  private mayHaveNetworks = true;
 
   constructor(
     private readonly nodeId: string,
@@ -18,12 +20,12 @@ export class TaskNetworks {
   /** Makes the task's network unless it exists. */
   ensureFor(taskId: string): Promise<void> {
     const run = this.queue.then(async () => {
-      const mine = await this.runtime.listNetworks({ [labels.node]: this.nodeId });
-      const name = taskNetworkName(taskId);
-      if (mine.some((network) => network.name === name)) return;
-      // Every Skiff network on the engine, other nodes' included: they share its address space.
+      // Every task network on the engine, other nodes' included: they share its address space.
       const all = await this.runtime.listNetworks({ [labels.task]: "" });
-      const used = [...mine, ...all].flatMap((network) => (network.subnet ? [network.subnet] : []));
+      this.mayHaveNetworks = true;
+      const name = taskNetworkName(taskId);
+      if (all.some((network) => network.name === name)) return;
+      const used = all.flatMap((network) => (network.subnet ? [network.subnet] : []));
       const subnet = nextFreeSubnet(this.settings.subnetPool, used);
       if (!subnet) throw new Error(`no free /28 left in ${this.settings.subnetPool}`);
       await this.runtime.ensureNetwork(
@@ -38,7 +40,10 @@ export class TaskNetworks {
 
   /** Removes this node's task networks of tasks other than `keep`; retried next pass if busy. */
   async removeExcept(keep: Set<string>): Promise<void> {
+    // Pool-only nodes never ask the engine again once a sweep found nothing to remove.
+    if (!this.mayHaveNetworks) return;
     const mine = await this.runtime.listNetworks({ [labels.node]: this.nodeId });
+    this.mayHaveNetworks = mine.length > 0;
     for (const network of mine) {
       const taskId = network.labels[labels.task];
       if (!taskId || keep.has(taskId)) continue;

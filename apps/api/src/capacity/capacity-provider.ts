@@ -79,13 +79,13 @@ export class CapacityProvider {
     if (inFlight) {
       const request = JSON.parse(inFlight) as InFlight;
       if (joined - request.nodesBefore < request.count) return; // still booting
-      // Joined: give the scheduler a few passes to fill them before judging what is missing.
+      // Joined: give the scheduler a few passes to fill them before judging what is missing;
+      // the key then lapses on its own.
       if (!request.joined) {
         const settle = JSON.stringify({ ...request, joined: true } satisfies InFlight);
         await redis.set(requestKey, settle, "PX", settleMs);
-        return;
       }
-      return; // settling until the key lapses
+      return;
     }
     if (missing === 0) return;
 

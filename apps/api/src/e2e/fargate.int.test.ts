@@ -1,13 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
-import { type RegisterTaskDefinition, SkiffApiError, SkiffClient, type Task } from "@skiff/shared";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { docker, removeNodeLeftovers } from "../test/docker-cli.js";
-import { createTestDatabase } from "../test/harness.js";
-import { freePort, type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
+import {
+  type RegisterTaskDefinition,
+  SkiffApiError,
+  type SkiffClient,
+  type Task,
+} from "@skiff/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AllInOne, startAllInOne } from "../test/all-in-one.js";
+import { docker } from "../test/docker-cli.js";
+import { freePort, type SkiffProcess } from "../test/process.js";
 import { waitFor } from "../test/wait.js";
 
 // Fargate on one host: the all-in-one offers part of this host as the platform's capacity (a
@@ -16,43 +18,18 @@ const run = promisify(execFile);
 const image = "skiff-test/busybox:latest";
 const adminToken = "e2e-fargate-token-0123456789abcdef";
 
+let stack: AllInOne;
 let skiff: SkiffProcess;
 let gatewayPort = 0;
 let client: SkiffClient;
-let cwd = "";
-const nodeIds: string[] = [];
-let dropDatabase: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  dropDatabase = database.drop;
-  cwd = mkdtempSync(join(tmpdir(), "skiff-fargate-"));
   gatewayPort = await freePort();
-  skiff = await startSkiffProcess(cwd, {
-    SKIFF_GATEWAY_PORT: String(gatewayPort),
-    DATABASE_URL: database.url,
-    REDIS_URL: inject("redisUrl"),
-    SKIFF_ADMIN_TOKEN: adminToken,
-    SKIFF_LOCAL_AGENT: "true",
-  });
-  await waitForHealth(skiff, 15_000);
-  client = new SkiffClient({ baseUrl: skiff.baseUrl, token: adminToken });
-  const nodes = await waitFor("nodes in pools default and fargate", 10_000, async () => {
-    const found = await client.listNodes();
-    return found.some((node) => node.pool === "fargate") &&
-      found.some((node) => node.pool === "default")
-      ? found
-      : undefined;
-  });
-  nodeIds.push(...nodes.map((node) => node.id));
+  stack = await startAllInOne("fargate", adminToken, { SKIFF_GATEWAY_PORT: String(gatewayPort) });
+  ({ skiff, client } = stack);
 });
 
-afterAll(async () => {
-  await skiff?.stop();
-  for (const nodeId of nodeIds) await removeNodeLeftovers(nodeId);
-  await dropDatabase?.();
-  if (cwd) rmSync(cwd, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function waitForStatus(id: string, status: Task["status"], timeoutMs = 20_000) {
   return waitFor(`task ${id} ${status}`, timeoutMs, async () => {

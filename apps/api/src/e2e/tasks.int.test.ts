@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type RegisterTaskDefinition, SkiffClient, type Task } from "@skiff/shared";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { docker, removeNodeLeftovers } from "../test/docker-cli.js";
-import { createTestDatabase } from "../test/harness.js";
-import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
+import type { RegisterTaskDefinition, SkiffClient, Task } from "@skiff/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AllInOne, startAllInOne } from "../test/all-in-one.js";
+import { docker } from "../test/docker-cli.js";
 import { waitFor } from "../test/wait.js";
 
 // The whole path a user takes: the real api process with its local agent on this host's Docker
@@ -13,37 +9,17 @@ import { waitFor } from "../test/wait.js";
 const image = "skiff-test/busybox:latest";
 const adminToken = "e2e-admin-token-0123456789abcdef";
 
-let skiff: SkiffProcess;
+let stack: AllInOne;
 let client: SkiffClient;
 let nodeId = "";
-let cwd = "";
-let dropDatabase: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  const database = await createTestDatabase();
-  dropDatabase = database.drop;
-  cwd = mkdtempSync(join(tmpdir(), "skiff-e2e-"));
-  skiff = await startSkiffProcess(cwd, {
-    DATABASE_URL: database.url,
-    REDIS_URL: inject("redisUrl"),
-    SKIFF_ADMIN_TOKEN: adminToken,
-    SKIFF_LOCAL_AGENT: "true",
-  });
-  await waitForHealth(skiff, 15_000);
-  client = new SkiffClient({ baseUrl: skiff.baseUrl, token: adminToken });
-  const nodes = await waitFor("a node in pool default", 10_000, async () => {
-    const found = await client.listNodes({ pool: "default" });
-    return found.length > 0 ? found : undefined;
-  });
-  nodeId = nodes[0]?.id ?? "";
+  stack = await startAllInOne("e2e", adminToken);
+  client = stack.client;
+  nodeId = stack.nodes.find((node) => node.pool === "default")?.id ?? "";
 });
 
-afterAll(async () => {
-  await skiff?.stop();
-  if (nodeId) await removeNodeLeftovers(nodeId);
-  await dropDatabase?.();
-  if (cwd) rmSync(cwd, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function waitForStatus(id: string, status: Task["status"], timeoutMs = 15_000) {
   return waitFor(`task ${id} ${status}`, timeoutMs, async () => {
