@@ -1,7 +1,7 @@
 import { CapacityProvider, type CapacityProviderOptions } from "../capacity/capacity-provider.js";
 import { LeaderLoop } from "../lib/leader-lock.js";
 import { markLostNodes } from "../services/nodes.js";
-import { placeTask } from "../services/scheduler.js";
+import { placeTasks } from "../services/scheduler.js";
 import { reconcileService } from "../services/service-scheduler.js";
 import { listServiceNames } from "../services/services.js";
 import { findUnplacedTaskIds, releaseDrainedTasks } from "../services/tasks.js";
@@ -49,10 +49,8 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     intervalMs,
     run: async () => {
       const placedOn: string[] = [];
-      for (const taskId of await findUnplacedTaskIds(db, 100)) {
-        const result = await placeTask(db, taskId);
-        if (result?.placed) placedOn.push(result.nodeId);
-      }
+      for (const result of (await placeTasks(db, await findUnplacedTaskIds(db, 500))).values())
+        if (result.placed) placedOn.push(result.nodeId);
       placedOn.push(...(await releaseDrainedTasks(db, clock.now())));
       await notifier.notify(placedOn);
     },
@@ -73,6 +71,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
       }
     },
   });
+  notifier.onServiceChange(() => serviceScheduler.wake());
   const loops = [nodeMonitor, placer, serviceScheduler];
   if (options.capacity) {
     const provider = new CapacityProvider({ db, redis, clock, logger, ...options.capacity });

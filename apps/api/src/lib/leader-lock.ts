@@ -52,6 +52,9 @@ export class LeaderLoop {
   private readonly lock: LeaderLock;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private passing = false;
+  /** A wake came during a pass: the next pass starts as soon as this one ends. */
+  private wokenDuringPass = false;
   private stopped = true;
   /** Whether this replica held the lease at its last pass. */
   isLeader = false;
@@ -79,10 +82,27 @@ export class LeaderLoop {
     this.isLeader = false;
   }
 
+  /** Runs a pass now (or right after the one under way) instead of at the next interval. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.passing) {
+      this.wokenDuringPass = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.pass().finally(() => this.schedule(this.options.intervalMs));
+      this.passing = true;
+      this.running = this.pass().finally(() => {
+        this.passing = false;
+        const again = this.wokenDuringPass;
+        this.wokenDuringPass = false;
+        this.schedule(again ? 0 : this.options.intervalMs);
+      });
     }, delayMs);
   }
 

@@ -89,9 +89,12 @@ const remove = createRoute({
 });
 
 export const serviceRoutes = newRouter()
-  .openapi(create, async (c) =>
-    c.json(await createService(c.get("services").db, c.req.valid("json")), 201),
-  )
+  .openapi(create, async (c) => {
+    const { db, notifier } = c.get("services");
+    const service = await createService(db, c.req.valid("json"));
+    await notifier.serviceChanged();
+    return c.json(service, 201);
+  })
   .openapi(list, async (c) => {
     const { db } = c.get("services");
     const items = await Promise.all(
@@ -102,12 +105,15 @@ export const serviceRoutes = newRouter()
   .openapi(get, async (c) =>
     c.json(await getService(c.get("services").db, c.req.valid("param").name), 200),
   )
-  .openapi(update, async (c) =>
-    c.json(
-      await updateService(c.get("services").db, c.req.valid("param").name, c.req.valid("json")),
-      200,
-    ),
-  )
-  .openapi(remove, async (c) =>
-    c.json(await deleteService(c.get("services").db, c.req.valid("param").name), 200),
-  );
+  .openapi(update, async (c) => {
+    const { db, notifier } = c.get("services");
+    const service = await updateService(db, c.req.valid("param").name, c.req.valid("json"));
+    await notifier.serviceChanged();
+    return c.json(service, 200);
+  })
+  .openapi(remove, async (c) => {
+    const { db, notifier } = c.get("services");
+    const service = await deleteService(db, c.req.valid("param").name);
+    await notifier.serviceChanged();
+    return c.json(service, 200);
+  });

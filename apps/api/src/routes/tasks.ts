@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listTasksQuerySchema, pageSchema, runTaskSchema, taskSchema } from "@skiff/shared";
 import { authorized } from "../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../lib/openapi.js";
-import { placeTask } from "../services/scheduler.js";
-import { createTasks, getTask, listTasks, stopTask } from "../services/tasks.js";
+import { placeTasks } from "../services/scheduler.js";
+import { createTasks, getTask, getTasks, listTasks, stopTask } from "../services/tasks.js";
 
 const idParam = z.object({ id: z.string().max(64) });
 
@@ -66,15 +66,12 @@ const stop = createRoute({
 export const taskRoutes = newRouter()
   .openapi(run, async (c) => {
     const { db, notifier } = c.get("services");
-    const created = await createTasks(db, c.req.valid("json"));
-    const placedOn: string[] = [];
-    for (const task of created) {
-      const result = await placeTask(db, task.id);
-      if (result?.placed) placedOn.push(result.nodeId);
-    }
-    await notifier.notify(placedOn);
-    const tasks = await Promise.all(created.map((task) => getTask(db, task.id)));
-    return c.json({ tasks }, 201);
+    const ids = await createTasks(db, c.req.valid("json"));
+    const results = await placeTasks(db, ids);
+    await notifier.notify(
+      [...results.values()].flatMap((result) => (result.placed ? [result.nodeId] : [])),
+    );
+    return c.json({ tasks: await getTasks(db, ids) }, 201);
   })
   .openapi(list, async (c) =>
     c.json(await listTasks(c.get("services").db, c.req.valid("query")), 200),

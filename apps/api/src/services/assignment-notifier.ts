@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 
 const channelPrefix = "skiff:assignments:";
+/** The service scheduler runs a pass at once on a message here, not at its next tick. */
+const servicesChannel = "skiff:services";
 /** Gateways reload their load balancer targets on a message here. */
 export const targetsChannel = "skiff:targets";
 
@@ -11,6 +13,7 @@ export const targetsChannel = "skiff:targets";
 export class AssignmentNotifier {
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscriber: Redis | undefined;
+  private readonly serviceListeners = new Set<() => void>();
 
   constructor(private readonly redis: Redis) {}
 
@@ -21,7 +24,11 @@ export class AssignmentNotifier {
       const nodeId = channel.slice(channelPrefix.length);
       for (const wake of this.waiters.get(nodeId) ?? []) wake();
     });
+    this.subscriber.on("message", (channel: string) => {
+      if (channel === servicesChannel) for (const listener of this.serviceListeners) listener();
+    });
     await this.subscriber.psubscribe(`${channelPrefix}*`);
+    await this.subscriber.subscribe(servicesChannel);
   }
 
   async stop(): Promise<void> {
@@ -34,9 +41,20 @@ export class AssignmentNotifier {
    * of a node's assignments is a change of task states the load balancer may route by.
    */
   async notify(nodeIds: Iterable<string>): Promise<void> {
-    for (const nodeId of new Set(nodeIds))
-      await this.redis.publish(`${channelPrefix}${nodeId}`, "1");
-    await this.redis.publish(targetsChannel, "1");
+    // One round trip to Redis whatever the number of nodes.
+    const publishes = this.redis.pipeline();
+    for (const nodeId of new Set(nodeIds)) publishes.publish(`${channelPrefix}${nodeId}`, "1");
+    publishes.publish(targetsChannel, "1");
+    await publishes.exec();
+  }
+
+  /** Tells every replica a service was created or changed, so its scheduler acts at once. */
+  async serviceChanged(): Promise<void> {
+    await this.redis.publish(servicesChannel, "1");
+  }
+
+  onServiceChange(listener: () => void): void {
+    this.serviceListeners.add(listener);
   }
 
   /**

@@ -77,7 +77,8 @@ function satisfies(node: Candidate, rule: PlacementConstraint): boolean {
   }
 }
 
-function binpackOrder(a: Candidate, b: Candidate): number {
+/** Binpack's ranking: the least free memory first, then the least free cpu. */
+export function binpackOrder(a: Candidate, b: Candidate): number {
   return free(a).memory - free(b).memory || free(a).cpu - free(b).cpu || a.id.localeCompare(b.id);
 }
 

@@ -2,6 +2,7 @@ import type { Placement } from "@skiff/shared";
 import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Database, Transaction } from "../db/client.js";
 import { nodes, tasks } from "../db/schema/index.js";
+import { isPlainBinpack, placeableColumns, placeBinpackBatch } from "./binpack-batch.js";
 import { type Candidate, chooseNode } from "./placement.js";
 
 export type PlaceResult = { placed: true; nodeId: string } | { placed: false; reason: string };
@@ -21,6 +22,67 @@ class ClaimFailed extends Error {
   }
 }
 
+/** Tasks waiting for a node: in provisioning, and still wanted. */
+const unplaced = and(eq(tasks.status, "provisioning"), eq(tasks.desiredStatus, "running"));
+
+/** How many tasks one placement transaction takes at most. */
+const batchSize = 1_000;
+
+/**
+ * Places unplaced tasks, returning what became of each (nothing for a task another placement
+ * holds, or one already placed or stopped). Plain binpack tasks go first, together, in short
+ * transactions (`placeBinpackBatch`); the rest, and any the batch found no free node for, one by
+ * one with `placeTask`, which waits for a busy node when it must and names why a task waits. Once
+ * a plain task is found to have no room, the others of its pool and size are told the same reason
+ * without reading the pool again.
+ */
+export async function placeTasks(
+  db: Database,
+  taskIds: string[],
+): Promise<Map<string, PlaceResult>> {
+  const results = new Map<string, PlaceResult>();
+  for (let start = 0; start < taskIds.length; start += batchSize) {
+    const chunk = taskIds.slice(start, start + batchSize);
+    const { rows, placedOn } = await db.transaction(async (tx) => {
+      const rows = await tx
+        .select(placeableColumns)
+        .from(tasks)
+        .where(and(inArray(tasks.id, chunk), unplaced))
+        .for("update", { skipLocked: true });
+      return { rows, placedOn: await placeBinpackBatch(tx, rows.filter(isPlainBinpack)) };
+    });
+    for (const [taskId, nodeId] of placedOn) results.set(taskId, { placed: true, nodeId });
+    const noRoom = new Map<string, PlaceResult>();
+    const sameReason = new Map<string, string[]>();
+    for (const task of rows) {
+      if (placedOn.has(task.id)) continue;
+      const shape = isPlainBinpack(task) ? `${task.pool}/${task.cpu}/${task.memory}` : undefined;
+      const known = shape === undefined ? undefined : noRoom.get(shape);
+      if (known && !known.placed) {
+        results.set(task.id, known);
+        sameReason.set(known.reason, [...(sameReason.get(known.reason) ?? []), task.id]);
+        continue;
+      }
+      const result = await placeTask(db, task.id);
+      if (!result) continue;
+      results.set(task.id, result);
+      if (shape !== undefined && !result.placed) noRoom.set(shape, result);
+    }
+    for (const [reason, ids] of sameReason) await setPendingReason(db, ids, reason);
+  }
+  return results;
+}
+
+/** Tells tasks still waiting why they wait. */
+async function setPendingReason(db: Database, ids: string[], reason: string): Promise<void> {
+  await db
+    .update(tasks)
+    .set({ pendingReason: reason })
+    .where(
+      and(inArray(tasks.id, ids), unplaced, sql`${tasks.pendingReason} is distinct from ${reason}`),
+    );
+}
+
 /**
  * Places one unplaced task. Nodes are read without locks and one is chosen; the choice is then
  * written by one conditional update of that node alone (still active, still enough free cpu and
@@ -35,24 +97,14 @@ export async function placeTask(db: Database, taskId: string): Promise<PlaceResu
     const [task] = await tx
       .select()
       .from(tasks)
-      .where(
-        and(
-          eq(tasks.id, taskId),
-          eq(tasks.status, "provisioning"),
-          eq(tasks.desiredStatus, "running"),
-        ),
-      )
+      .where(and(eq(tasks.id, taskId), unplaced))
       .for("update", { skipLocked: true });
     if (!task) return undefined;
 
     const demand = { cpu: task.cpu, memory: task.memory, hostPorts: task.hostPorts };
     // Binpack with nothing but cpu and memory to check picks among the fullest nodes that fit,
     // so a few of them are enough; all are read when those few are taken, or to name a reason.
-    const plainBinpack =
-      task.placement.strategy === "binpack" &&
-      task.placement.constraints.length === 0 &&
-      task.hostPorts.length === 0;
-    let everyNode = !plainBinpack;
+    let everyNode = !isPlainBinpack(task);
     let candidates = await findCandidates(tx, task, everyNode ? undefined : binpackShortlist);
     const busy: Candidate[] = [];
     let wait = false;

@@ -2,7 +2,7 @@ import type { ContainerDefinition } from "@skiff/shared";
 import { and, desc, eq, gte, inArray, ne, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { nodes, serviceDeployments, services, taskDefinitions, tasks } from "../db/schema/index.js";
-import { placeTask } from "./scheduler.js";
+import { placeTasks } from "./scheduler.js";
 import { planService } from "./service-plan.js";
 import { addEvent, isFailure, lastEventMessage, startDeployment } from "./services.js";
 import { createTasks, stopTask } from "./tasks.js";
@@ -75,7 +75,7 @@ export async function reconcileService(db: Database, name: string, now: Date): P
     if (task) await stop(task, reason);
   }
   if (plan.launch > 0) {
-    const created = await createTasks(
+    const ids = await createTasks(
       db,
       {
         taskDefinition: `${primary.family}:${primary.revision}`,
@@ -87,16 +87,14 @@ export async function reconcileService(db: Database, name: string, now: Date): P
       },
       { service: name },
     );
-    for (const task of created) {
-      const result = await placeTask(db, task.id);
-      if (result?.placed) touched.add(result.nodeId);
-      else if (result)
-        await addEventOnce(
-          db,
-          name,
-          `service ${name} was unable to place a task: ${result.reason}`,
-        );
+    const results = await placeTasks(db, ids);
+    const reasons = new Set<string>();
+    for (const result of results.values()) {
+      if (result.placed) touched.add(result.nodeId);
+      else reasons.add(result.reason);
     }
+    for (const reason of reasons)
+      await addEventOnce(db, name, `service ${name} was unable to place a task: ${reason}`);
   }
 
   await tripCircuitBreaker(db, service, primary);

@@ -4,9 +4,10 @@ import {
   type runTaskSchema,
   type StopCode,
   type Task,
+  type TaskContainer,
   type TaskReport,
 } from "@skiff/shared";
-import { and, asc, desc, eq, lt, lte, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, lte, ne, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
@@ -42,14 +43,14 @@ export function toTask(row: TaskRow): Task {
 }
 
 /**
- * Creates `count` tasks of a task definition, all at once or none, in `provisioning`. The caller
- * then places them (placement.ts); those that find no room wait with a reason.
+ * Creates `count` tasks of a task definition, all at once or none, in `provisioning`, and returns
+ * their ids. The caller then places them (scheduler.ts); those that find no room wait with a reason.
  */
 export async function createTasks(
   db: Database,
   input: RunTaskInput,
   extra: { service?: string } = {},
-): Promise<TaskRow[]> {
+): Promise<string[]> {
   const definition = await findTaskDefinition(db, input.taskDefinition);
   ensureLaunchable(definition, input.launchType);
   const pool = poolFor(input.launchType, input.pool);
@@ -60,31 +61,28 @@ export async function createTasks(
       mapping.hostPort ? [mapping.hostPort] : [],
     ),
   );
-  const rows = Array.from({ length: input.count }, () => ({
-    id: newId("task"),
-    family: definition.family,
-    revision: definition.revision,
-    status: "provisioning" as const,
-    desiredStatus: "running" as const,
-    launchType: input.launchType,
-    pool,
-    service: extra.service ?? null,
-    cpu: definition.cpu,
-    memory: definition.memory,
-    hostPorts,
-    placement,
-    containers: definition.containers.map((container) => ({
-      name: container.name,
-      image: container.image,
-      status: "pending" as const,
-      containerId: null,
-      exitCode: null,
-      reason: null,
-      health: "unknown" as const,
-      hostPorts: [],
-    })),
+  const containers: TaskContainer[] = definition.containers.map((container) => ({
+    name: container.name,
+    image: container.image,
+    status: "pending",
+    containerId: null,
+    exitCode: null,
+    reason: null,
+    health: "unknown",
+    hostPorts: [],
   }));
-  return db.insert(tasks).values(rows).returning();
+  const ids = Array.from({ length: input.count }, () => newId("task"));
+  // The tasks differ only in their ids: one row of values, repeated by the database, is far
+  // cheaper to send than a thousand (a service can launch that many at once).
+  await db.execute(sql`
+    insert into tasks (id, family, revision, status, desired_status, launch_type, pool, service,
+      cpu, memory, host_ports, placement, containers)
+    select id, ${definition.family}, ${definition.revision}::integer, 'provisioning', 'running',
+      ${input.launchType}, ${pool}, ${extra.service ?? null}, ${definition.cpu}::integer,
+      ${definition.memory}::integer, array(select jsonb_array_elements_text(${JSON.stringify(hostPorts)}::jsonb)::integer),
+      ${JSON.stringify(placement)}::jsonb, ${JSON.stringify(containers)}::jsonb
+    from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) as id`);
+  return ids;
 }
 
 export interface TaskFilter {
@@ -120,6 +118,17 @@ export async function getTask(db: Database, id: string): Promise<Task> {
   const [row] = await db.select().from(tasks).where(eq(tasks.id, id));
   if (!row) throw notFound(`task ${id}`);
   return toTask(row);
+}
+
+/** These tasks, in the order of `ids`; an id with no task is left out. */
+export async function getTasks(db: Database, ids: string[]): Promise<Task[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.select().from(tasks).where(inArray(tasks.id, ids));
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row ? [toTask(row)] : [];
+  });
 }
 
 /**
