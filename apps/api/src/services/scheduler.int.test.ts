@@ -3,7 +3,7 @@ import { type OpenDatabase, openDatabase } from "../db/client.js";
 import { ProtocolAgent } from "../test/fake-agent.js";
 import { createTestStack, type TestStack } from "../test/harness.js";
 import { getNode } from "./nodes.js";
-import { placeTask, placeTasks } from "./scheduler.js";
+import { placeTasks } from "./scheduler.js";
 import { createTasks, listTasks } from "./tasks.js";
 
 // Two api replicas (two connection pools) place the same tasks at once: no node may ever hold
@@ -47,10 +47,10 @@ it("never over-commits a node when two schedulers race", async () => {
   ];
 
   const replicaA = (async () => {
-    for (const id of ids) await placeTask(stack.database.db, id);
+    for (const id of ids) await placeTasks(stack.database.db, [id]);
   })();
   const replicaB = (async () => {
-    for (const id of [...ids].reverse()) await placeTask(otherReplica.db, id);
+    for (const id of [...ids].reverse()) await placeTasks(otherReplica.db, [id]);
   })();
   await Promise.all([replicaA, replicaB]);
 
@@ -109,7 +109,7 @@ it("never gives one host port twice on a node, nor breaks distinctHost, when two
   // Each replica places with four connections at once, from either end of the list.
   const replica = (db: typeof stack.database.db, order: string[]) =>
     Array.from({ length: 4 }, async (_, worker) => {
-      for (const id of order.filter((_, index) => index % 4 === worker)) await placeTask(db, id);
+      for (const id of order.filter((_, index) => index % 4 === worker)) await placeTasks(db, [id]);
     });
   await Promise.all([
     ...replica(stack.database.db, ids),
