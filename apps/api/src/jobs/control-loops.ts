@@ -32,7 +32,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     name: "node-monitor",
     intervalMs,
     run: async () => {
-      const lost = await markLostNodes(db, clock.now(), options.nodeDownAfterMs);
+      const lost = await markLostNodes(db, redis, clock.now(), options.nodeDownAfterMs);
       if (lost.length > 0) {
         logger.warn(
           { nodes: lost },

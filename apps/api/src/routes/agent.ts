@@ -122,7 +122,7 @@ export const agentRoutes = newRouter()
     const node = c.get("node");
     const { usage, tasks = [] } = c.req.valid("json");
     const now = clock.now();
-    const nodeState = await recordHeartbeat(db, node, now);
+    const nodeState = await recordHeartbeat(db, redis, node, now);
     // Only samples of the node's own tasks: a node cannot write another node's charts.
     const own = tasks.length > 0 ? await taskIdsOnNode(db, node.id) : new Set<string>();
     await recordUsage(

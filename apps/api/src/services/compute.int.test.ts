@@ -215,7 +215,12 @@ describe("tasks on nodes", () => {
     const agent = await ProtocolAgent.join(stack, pool);
     await register("lost");
     const [task] = await run({ taskDefinition: "lost", pool });
-    await markLostNodes(stack.services.db, new Date(Date.now() + 60_000), 15_000);
+    await markLostNodes(
+      stack.services.db,
+      stack.services.redis,
+      new Date(Date.now() + 60_000),
+      15_000,
+    );
     expect(await getTask(task!.id)).toMatchObject({ status: "stopped", stopCode: "NodeLost" });
     expect((await agent.assignments()).nodeState).toBe("down");
     await agent.heartbeat();

@@ -1,8 +1,10 @@
 import { type Node, newId, type RegisteredNode, type RegisterNode } from "@skiff/shared";
 import { and, asc, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import type { Redis } from "ioredis";
 import type { Database } from "../db/client.js";
 import { nodes, tasks } from "../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../lib/errors.js";
+import { flushHeartbeats, noteHeartbeat } from "./heartbeats.js";
 import { findPoolByJoinToken } from "./pools.js";
 import { hashSecret, newSecret } from "./secrets.js";
 
@@ -125,21 +127,33 @@ export async function deregisterNode(db: Database, id: string): Promise<void> {
 }
 
 /** Records a heartbeat; a node that was down comes back active. */
+/**
+ * Records a heartbeat (in Redis: heartbeats.ts) and returns the node's state; a node that was
+ * down is active again, which is written at once.
+ */
 export async function recordHeartbeat(
   db: Database,
+  redis: Redis,
   row: NodeRow,
   now: Date,
 ): Promise<NodeRow["state"]> {
-  const state = row.state === "down" ? "active" : row.state;
-  await db.update(nodes).set({ lastHeartbeatAt: now, state }).where(eq(nodes.id, row.id));
-  return state;
+  await noteHeartbeat(redis, row.id, now);
+  if (row.state !== "down") return row.state;
+  await db.update(nodes).set({ lastHeartbeatAt: now, state: "active" }).where(eq(nodes.id, row.id));
+  return "active";
 }
 
 /**
  * Marks nodes silent for longer than `windowMs` as down and stops their tasks (NodeLost), so
  * services replace them elsewhere. Returns the ids of the nodes it marked.
  */
-export async function markLostNodes(db: Database, now: Date, windowMs: number): Promise<string[]> {
+export async function markLostNodes(
+  db: Database,
+  redis: Redis,
+  now: Date,
+  windowMs: number,
+): Promise<string[]> {
+  await flushHeartbeats(db, redis);
   const cutoff = new Date(now.getTime() - windowMs);
   return db.transaction(async (tx) => {
     const lost = await tx

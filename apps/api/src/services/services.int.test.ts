@@ -181,7 +181,7 @@ describe("services", () => {
     await stack.services.db.execute(
       `update nodes set last_heartbeat_at = now() - interval '1 hour' where id = '${lost.id}'`,
     );
-    await markLostNodes(stack.services.db, new Date(), 15_000);
+    await markLostNodes(stack.services.db, stack.services.redis, new Date(), 15_000);
     const service = await settle("heal", [survivor], (s) => s.runningCount === 4);
     expect(service.runningCount).toBe(4);
     const running = (await stack.admin.listTasks({ service: "heal", status: "running" })).items;
