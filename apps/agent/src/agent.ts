@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { arch, hostname, platform } from "node:os";
 import { type NodeState, SkiffApiError } from "@skiff/shared";
 import { ApiClient } from "./api-client.js";
@@ -8,7 +9,7 @@ import { backoffDelay, sleep } from "./lib/backoff.js";
 import type { Logger } from "./lib/logger.js";
 import { LogShipper } from "./log-shipper.js";
 import { Reconciler } from "./reconciler.js";
-import { skiffRegistryAuth } from "./registry-auth.js";
+import { dockerConfigAuth, firstAuth, skiffRegistryAuth } from "./registry-auth.js";
 import { type AgentState, loadAgentState, saveAgentState } from "./state-file.js";
 import { UsageSampler } from "./usage-sampler.js";
 
@@ -89,7 +90,11 @@ export class Agent {
     this.reconciler = new Reconciler({
       nodeId,
       runtime: this.runtime,
-      registryAuth: skiffRegistryAuth(this.env.SKIFF_REGISTRY_ADDRESS, () => this.state),
+      // Skiff's own registries first: the node credential, never sent anywhere else.
+      registryAuth: firstAuth(
+        skiffRegistryAuth(this.env.SKIFF_REGISTRY_ADDRESS, () => this.state),
+        dockerConfigAuth(() => readOptionalFile(this.env.SKIFF_REGISTRY_AUTH_FILE)),
+      ),
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
       intervalMs: this.reconcileIntervalMs,
       onError: (error, context) =>
@@ -227,5 +232,14 @@ export class Agent {
         await sleep(delay, this.stopping.signal);
       }
     }
+  }
+}
+
+function readOptionalFile(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
   }
 }

@@ -79,6 +79,11 @@ export const envSchema = z.object({
       .map((address) => address.trim())
       .filter(Boolean),
   ),
+  /**
+   * A Docker client config (`config.json`, as `docker login` writes) whose `auths` the agent
+   * uses for images of other private registries; read at each pull. Unset: none.
+   */
+  SKIFF_REGISTRY_AUTH_FILE: optionalText,
   /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
