@@ -74,7 +74,16 @@ export async function reconcileService(db: Database, name: string, now: Date): P
     const task = wanted.find((candidate) => candidate.id === id);
     if (task) await stop(task, reason);
   }
-  if (plan.launch > 0) {
+  const failed = await findFailedTasks(db, service.name, primary);
+  const backoffMs = launchBackoffMs(failed, service.desiredCount, now);
+  if (plan.launch > 0 && backoffMs > 0)
+    await addEventOnce(
+      db,
+      name,
+      `service ${name} waits ${Math.ceil(backoffMs / 1000)} s before launching tasks again: ` +
+        `${failed.length} tasks of ${primary.family}:${primary.revision} failed`,
+    );
+  else if (plan.launch > 0) {
     const ids = await createTasks(
       db,
       {
@@ -97,7 +106,7 @@ export async function reconcileService(db: Database, name: string, now: Date): P
       await addEventOnce(db, name, `service ${name} was unable to place a task: ${reason}`);
   }
 
-  await tripCircuitBreaker(db, service, primary);
+  await tripCircuitBreaker(db, service, primary, failed.length);
   const primaryHealthy = planned.filter(
     (task) => task.primary && task.healthy && !task.onDrainingNode,
   ).length;
@@ -127,28 +136,64 @@ export async function reconcileService(db: Database, name: string, now: Date): P
  * and at most 10), the deployment fails and, with rollback on, the last completed revision
  * becomes primary again.
  */
-async function tripCircuitBreaker(
+/**
+ * How many failed tasks of a deployment trip its circuit breaker (ECS's rule: half the desired
+ * count, at least 3 and at most 10); past it, launches also back off.
+ */
+function failureThreshold(desiredCount: number): number {
+  return Math.min(Math.max(Math.ceil(desiredCount / 2), 3), 10);
+}
+
+/** When the deployment's tasks failed to start or exited: what the breaker and back-off count. */
+async function findFailedTasks(
   db: Database,
-  service: typeof services.$inferSelect,
+  service: string,
   primary: DeploymentRow,
-): Promise<void> {
-  const breaker = service.deploymentConfig.circuitBreaker;
-  if (!breaker.enable || primary.rolloutState !== "in_progress") return;
+): Promise<Date[]> {
   const stopped = await db
-    .select({ stopCode: tasks.stopCode })
+    .select({ stopCode: tasks.stopCode, stoppedAt: tasks.stoppedAt })
     .from(tasks)
     .where(
       and(
-        eq(tasks.service, service.name),
+        eq(tasks.service, service),
         eq(tasks.family, primary.family),
         eq(tasks.revision, primary.revision),
         eq(tasks.status, "stopped"),
         gte(tasks.createdAt, primary.createdAt),
       ),
     );
-  const failures = stopped.filter((task) => isFailure(task.stopCode)).length;
-  const threshold = Math.min(Math.max(Math.ceil(service.desiredCount / 2), 3), 10);
-  if (failures < threshold) return;
+  return stopped.flatMap((task) =>
+    isFailure(task.stopCode) && task.stoppedAt ? [task.stoppedAt] : [],
+  );
+}
+
+const firstBackoffMs = 5_000;
+const longestBackoffMs = 5 * 60_000;
+
+/**
+ * How long launches of a deployment wait still: once as many of its tasks failed as trip the
+ * circuit breaker, each launch waits after the last failure, 5 s doubled per failure past that,
+ * at most 5 minutes (ECS throttles a service whose tasks keep failing the same way). This keeps
+ * a crashing revision with nothing to roll back to from churning containers on the nodes; a
+ * new deployment starts from nothing.
+ */
+function launchBackoffMs(failedAt: Date[], desiredCount: number, now: Date): number {
+  const beyond = failedAt.length - failureThreshold(desiredCount);
+  if (beyond < 0) return 0;
+  const last = Math.max(...failedAt.map((at) => at.getTime()));
+  const delay = Math.min(firstBackoffMs * 2 ** beyond, longestBackoffMs);
+  return Math.max(last + delay - now.getTime(), 0);
+}
+
+async function tripCircuitBreaker(
+  db: Database,
+  service: typeof services.$inferSelect,
+  primary: DeploymentRow,
+  failures: number,
+): Promise<void> {
+  const breaker = service.deploymentConfig.circuitBreaker;
+  if (!breaker.enable || primary.rolloutState !== "in_progress") return;
+  if (failures < failureThreshold(service.desiredCount)) return;
 
   const reason = `${failures} tasks of ${primary.family}:${primary.revision} failed to start or exited`;
   await db

@@ -167,6 +167,31 @@ describe("services", () => {
     expect(service.events.map((e) => e.message).join("\n")).toMatch(/rollback/);
   });
 
+  it("backs off relaunching tasks that keep crashing, with nothing to roll back to", async () => {
+    const { pool, agents } = await setUp();
+    await stack.admin.registerTaskDefinition(definition("crashloop", ["sh", "-c", "exit 1"]));
+    await call("POST", "/v1/services", {
+      name: "crashloop",
+      taskDefinition: "crashloop",
+      desiredCount: 2,
+      pool,
+    });
+    const crash = () => "crash" as const;
+    const launched = async () =>
+      (await stack.admin.listTasks({ service: "crashloop", limit: 100 })).items.length;
+    // Two waves of 2 crash (4 failures, the breaker's threshold is 3); the next launch waits
+    // 10 s after the last failure, however many passes run meanwhile.
+    await settle("crashloop", agents, () => false, crash);
+    expect(await launched()).toBe(4);
+    const service = (await getService("crashloop")) as Service;
+    expect(service.events.map((e) => e.message).join("\n")).toMatch(
+      /waits \d+ s before launching tasks again: 4 tasks of crashloop:1 failed/,
+    );
+
+    await reconcileService(stack.services.db, "crashloop", new Date(Date.now() + 11_000));
+    expect(await launched()).toBe(6);
+  });
+
   it("replaces the tasks of a lost node on the other node", async () => {
     const { pool, agents } = await setUp();
     await stack.admin.registerTaskDefinition(definition("heal", ["httpd", "-f"]));
