@@ -37,16 +37,21 @@ export async function getBlob(
     await touchBlobs(ctx.db, [digest.text]);
     return new Response(null, { status, headers });
   }
-  const stream = ctx.store.read(digest.text, range);
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (outgoing && outgoing instanceof ServerResponse) {
     // Straight from the file to the socket: a web stream in between costs more than the copy.
     outgoing.writeHead(status, { ...headers, "Docker-Distribution-API-Version": "registry/2.0" });
-    pipeline(stream, outgoing).catch(() => {
-      // The client went away mid-download; nothing to answer any more.
+    const bytes = range ?? { start: 0, end: blob.size - 1 };
+    const sent = ctx.store.send
+      ? ctx.store.send(digest.text, outgoing, bytes)
+      : pipeline(ctx.store.read(digest.text, range), outgoing);
+    sent.catch(() => {
+      // The client went away mid-download (or the file did): nothing to answer any more.
+      outgoing.destroy();
     });
     return RESPONSE_ALREADY_SENT;
   }
+  const stream = ctx.store.read(digest.text, range);
   return new Response(Readable.toWeb(stream) as ReadableStream, { status, headers });
 }
 

@@ -1,7 +1,8 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
+import { sendFile } from "./send-file.js";
 import type { BlobStore } from "./store.js";
 
 const safeId = /^[A-Za-z0-9_-]{1,100}$/;
@@ -145,6 +146,10 @@ export class FsBlobStore implements BlobStore {
       highWaterMark: 1 << 20,
       ...(range ? { start: range.start, end: range.end } : {}),
     });
+  }
+
+  send(digest: string, out: Writable, range: { start: number; end: number }): Promise<void> {
+    return sendFile(this.blobPath(digest), out, range);
   }
 
   async delete(digest: string): Promise<void> {
