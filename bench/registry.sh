@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Skiff's registry against the reference registry (Debian's docker-registry, distribution 2.8),
-# in one run, on this host: push then pull a 200 MB, 5-layer image with skopeo (fresh random
-# layers each round, so nothing is skipped or mounted), 20 concurrent pulls, peak RSS of each.
+# in one run, on this host: after an untimed warm-up round, push then pull a 200 MB, 5-layer
+# image with skopeo (fresh random layers each round, so nothing is skipped or mounted), 20
+# concurrent pulls, peak RSS of each.
 #
 #   npm run build && bench/registry.sh            # ROUNDS=3 by default
 #
@@ -99,6 +100,17 @@ pull() { # registry-name port repository target-dir
     >/dev/null
   elapsed "$started" "$(now)"
 }
+
+# One untimed push and pull on each first: a registry in service is warm, and Node compiles its
+# hot paths on first use (Skiff's first 40 MB upload after a start costs twice the later ones)
+# where Go's reference has nothing to warm. The same for both.
+layout="$work/layout-warm-up"
+node "$root/bench/make-oci-layout.mjs" "$layout" 5 40 bench
+push skiff "$skiff_port" bench/warm-up "$layout" >/dev/null
+pull skiff "$skiff_port" bench/warm-up "$work/out" >/dev/null
+push ref "$ref_port" bench/warm-up "$layout" >/dev/null
+pull ref "$ref_port" bench/warm-up "$work/out" >/dev/null
+rm -rf "$layout" "$work/out"
 
 for round in $(seq 1 "$rounds"); do
   layout="$work/layout-${round}"
