@@ -115,6 +115,8 @@ rm -rf "$layout" "$work/out"
 for round in $(seq 1 "$rounds"); do
   layout="$work/layout-${round}"
   node "$root/bench/make-oci-layout.mjs" "$layout" 5 40 bench
+  # The 200 MB just written goes to disk now, not during whichever push runs first.
+  sync
   # Alternate who goes first, so disk caches and warm-up favour neither.
   if [ $((round % 2)) -eq 1 ]; then order="skiff ref"; else order="ref skiff"; fi
   for who in $order; do
