@@ -65,6 +65,11 @@ function siblingKey(task: { service: string | null; family: string }): string {
   return task.service === null ? `family:${task.family}` : `service:${task.service}`;
 }
 
+/** Tasks holding room on the pool's nodes: placed, and not stopped. */
+function placedInPool(pool: string) {
+  return and(eq(tasks.pool, pool), isNotNull(tasks.nodeId), ne(tasks.status, "stopped"));
+}
+
 /** The fixed host ports held on each node of the pool, read only when the group asks for any. */
 async function usedHostPorts(
   tx: Transaction,
@@ -76,14 +81,7 @@ async function usedHostPorts(
   const holders = await tx
     .select({ nodeId: tasks.nodeId, hostPorts: tasks.hostPorts })
     .from(tasks)
-    .where(
-      and(
-        eq(tasks.pool, pool),
-        isNotNull(tasks.nodeId),
-        ne(tasks.status, "stopped"),
-        sql`cardinality(${tasks.hostPorts}) > 0`,
-      ),
-    );
+    .where(and(placedInPool(pool), sql`cardinality(${tasks.hostPorts}) > 0`));
   for (const { nodeId, hostPorts } of holders)
     ports.set(nodeId as string, new Set([...(ports.get(nodeId as string) ?? []), ...hostPorts]));
   return ports;
@@ -116,9 +114,7 @@ async function countSiblings(
     .from(tasks)
     .where(
       and(
-        eq(tasks.pool, pool),
-        isNotNull(tasks.nodeId),
-        ne(tasks.status, "stopped"),
+        placedInPool(pool),
         or(
           services.length > 0 ? inArray(tasks.service, services) : sql`false`,
           families.length > 0
