@@ -13,6 +13,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${ROUNDS:-3}"
 concurrent="${CONCURRENT:-20}"
+# LAYERS=1 LAYER_MB=2048 ROUNDS=1 measures a 2 GB layer: the RSS lines show what it adds.
+layers="${LAYERS:-5}"
+layer_mb="${LAYER_MB:-40}"
 postgres_url="${BENCH_POSTGRES_URL:-postgres://skiff_test:skiff_test@127.0.0.1:5432/skiff_test}"
 redis_url="${REDIS_URL:-redis://127.0.0.1:6399}"
 token="bench-admin-token-0123456789abcdef"
@@ -77,6 +80,9 @@ ref_pid=$!
 pids+=("$ref_pid")
 wait_http "http://127.0.0.1:${skiff_port}/v2/"
 wait_http "http://127.0.0.1:${ref_port}/v2/"
+rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+skiff_idle_rss="$(rss_mb "$skiff_pid")"
+ref_idle_rss="$(rss_mb "$ref_pid")"
 
 skiff_push=()
 skiff_pull=()
@@ -105,7 +111,7 @@ pull() { # registry-name port repository target-dir
 # hot paths on first use (Skiff's first 40 MB upload after a start costs twice the later ones)
 # where Go's reference has nothing to warm. The same for both.
 layout="$work/layout-warm-up"
-node "$root/bench/make-oci-layout.mjs" "$layout" 5 40 bench
+node "$root/bench/make-oci-layout.mjs" "$layout" "$layers" "$layer_mb" bench
 push skiff "$skiff_port" bench/warm-up "$layout" >/dev/null
 pull skiff "$skiff_port" bench/warm-up "$work/out" >/dev/null
 push ref "$ref_port" bench/warm-up "$layout" >/dev/null
@@ -114,7 +120,7 @@ rm -rf "$layout" "$work/out"
 
 for round in $(seq 1 "$rounds"); do
   layout="$work/layout-${round}"
-  node "$root/bench/make-oci-layout.mjs" "$layout" 5 40 bench
+  node "$root/bench/make-oci-layout.mjs" "$layout" "$layers" "$layer_mb" bench
   # The 200 MB just written goes to disk now, not during whichever push runs first.
   sync
   # Alternate who goes first, so disk caches and warm-up favour neither.
@@ -145,20 +151,24 @@ concurrent_pulls() { # registry-name port -> "seconds failures"
   echo "$(elapsed "$started" "$(now)") ${failures}"
   rm -rf "$work"/c-"$1"-*
 }
-read -r skiff_conc_s skiff_conc_fail <<<"$(concurrent_pulls skiff "$skiff_port")"
-read -r ref_conc_s ref_conc_fail <<<"$(concurrent_pulls ref "$ref_port")"
+skiff_conc_s=0 skiff_conc_fail=0 ref_conc_s=0 ref_conc_fail=0
+if [ "$concurrent" -gt 0 ]; then
+  read -r skiff_conc_s skiff_conc_fail <<<"$(concurrent_pulls skiff "$skiff_port")"
+  read -r ref_conc_s ref_conc_fail <<<"$(concurrent_pulls ref "$ref_port")"
+fi
 
 sp="$(echo "${skiff_push[*]}" | median)"
 sl="$(echo "${skiff_pull[*]}" | median)"
 rp="$(echo "${ref_push[*]}" | median)"
 rl="$(echo "${ref_pull[*]}" | median)"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 cat <<REPORT
 
-200 MB, 5 layers, skopeo, median of ${rounds} rounds (seconds)
+$((layers * layer_mb)) MB, ${layers} layers, skopeo, median of ${rounds} rounds (seconds)
                       skiff   reference   ratio (skiff/reference)
 push                  ${sp}    ${rp}        $(ratio "$sp" "$rp")
 pull                  ${sl}    ${rl}        $(ratio "$sl" "$rl")
 ${concurrent} concurrent pulls     ${skiff_conc_s}    ${ref_conc_s}        $(ratio "$skiff_conc_s" "$ref_conc_s")   failures: skiff ${skiff_conc_fail}, reference ${ref_conc_fail}
+RSS at start (MB)     ${skiff_idle_rss}      ${ref_idle_rss}
 peak RSS (MB)         $(peak_rss_mb "$skiff_pid")      $(peak_rss_mb "$ref_pid")
 REPORT
