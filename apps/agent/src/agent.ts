@@ -59,6 +59,8 @@ export class Agent {
   private readonly stopping = new AbortController();
   private state: AgentState | undefined;
   private reconciler: Reconciler | undefined;
+  /** Skiff's registry as the api advertises it with assignments. */
+  private advertisedRegistry: string | undefined;
   private logShipper: LogShipper | undefined;
   private loops: Promise<void>[] = [];
 
@@ -92,7 +94,10 @@ export class Agent {
       runtime: this.runtime,
       // Skiff's own registries first: the node credential, never sent anywhere else.
       registryAuth: firstAuth(
-        skiffRegistryAuth(this.env.SKIFF_REGISTRY_ADDRESS, () => this.state),
+        skiffRegistryAuth(
+          () => [...this.env.SKIFF_REGISTRY_ADDRESS, this.advertisedRegistry ?? ""],
+          () => this.state,
+        ),
         dockerConfigAuth(() => readOptionalFile(this.env.SKIFF_REGISTRY_AUTH_FILE)),
       ),
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
@@ -223,6 +228,7 @@ export class Agent {
         );
         failures = 0;
         // Also on a lower index: the api restarted its counter; its answer is still the truth.
+        if (answer.registryAddress) this.advertisedRegistry = answer.registryAddress;
         if (answer.index !== index || index === 0) this.reconciler?.setAssignments(answer);
         index = answer.index;
       } catch (error) {

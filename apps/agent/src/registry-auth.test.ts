@@ -12,10 +12,14 @@ describe("registryOf", () => {
 });
 
 describe("skiffRegistryAuth", () => {
-  const auth = skiffRegistryAuth(["localhost:5000", "Registry.Skiff:5000"], () => ({
-    nodeId: "node_1",
-    credential: "skn_secret",
-  }));
+  const addresses = ["localhost:5000", "Registry.Skiff:5000"];
+  const auth = skiffRegistryAuth(
+    () => addresses,
+    () => ({
+      nodeId: "node_1",
+      credential: "skn_secret",
+    }),
+  );
 
   it("sends the node credential to Skiff's registries only", () => {
     expect(auth("localhost:5000/team/app:1")).toEqual({
@@ -27,6 +31,12 @@ describe("skiffRegistryAuth", () => {
     expect(auth("evil.example.com/app")).toBeUndefined();
     expect(auth("localhost:5001/app")).toBeUndefined();
     expect(auth("busybox")).toBeUndefined();
+  });
+
+  it("takes in an address the api advertises later", () => {
+    expect(auth("registry.example.com:5000/app")).toBeUndefined();
+    addresses.push("registry.example.com:5000");
+    expect(auth("registry.example.com:5000/app")?.username).toBe("node_1");
   });
 });
 
@@ -58,7 +68,10 @@ describe("dockerConfigAuth", () => {
 
   it("comes after Skiff's own registries, whose node credential it never replaces", () => {
     const both = firstAuth(
-      skiffRegistryAuth(["localhost:5000"], () => ({ nodeId: "node_1", credential: "skn" })),
+      skiffRegistryAuth(
+        () => ["localhost:5000"],
+        () => ({ nodeId: "node_1", credential: "skn" }),
+      ),
       dockerConfigAuth(() => JSON.stringify({ auths: { "localhost:5000": { auth: "eDp5" } } })),
     );
     expect(both("localhost:5000/app")?.username).toBe("node_1");

@@ -19,18 +19,19 @@ export function registryOf(image: string): string | undefined {
 }
 
 /**
- * Picks the node's credentials for images in Skiff's own registries and nothing for any other:
- * a node credential must never be sent to a registry Skiff does not run.
+ * Picks the node's credentials for images in Skiff's own registries (those configured, and the
+ * one the api advertises, read at each pull) and nothing for any other: a node credential must
+ * never be sent to a registry Skiff does not run.
  */
 export function skiffRegistryAuth(
-  addresses: readonly string[],
+  addresses: () => readonly string[],
   credentials: () => { nodeId: string; credential: string } | undefined,
 ): (image: string) => RegistryAuth | undefined {
-  const known = new Set(addresses.map((address) => address.trim().toLowerCase()).filter(Boolean));
   return (image) => {
     const registry = registryOf(image)?.toLowerCase();
+    const known = addresses().map((address) => address.trim().toLowerCase());
     const held = credentials();
-    if (!registry || !known.has(registry) || !held) return undefined;
+    if (!registry || !known.includes(registry) || !held) return undefined;
     return { username: held.nodeId, password: held.credential, serveraddress: registry };
   };
 }

@@ -135,7 +135,7 @@ export const agentRoutes = newRouter()
     return c.json({ nodeState }, 200);
   })
   .openapi(assignments, async (c) => {
-    const { db, notifier } = c.get("services");
+    const { db, notifier, settings } = c.get("services");
     const nodeId = c.get("node").id;
     const { index, wait } = c.req.valid("query");
     const deadline = Date.now() + wait * 1000;
@@ -144,7 +144,7 @@ export const agentRoutes = newRouter()
       const current = await findAssignments(db, nodeId);
       if (current.index > index || Date.now() >= deadline) {
         next.cancel();
-        return c.json(current, 200);
+        return c.json({ ...current, registryAddress: settings.registryAddress }, 200);
       }
       await next.changed;
     }

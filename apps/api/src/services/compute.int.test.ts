@@ -89,6 +89,8 @@ describe("tasks on nodes", () => {
     expect(assigned.assignments).toMatchObject([
       { taskId: task!.id, desiredStatus: "running", family: "lifecycle" },
     ]);
+    // The registry the api advertises: the agent pulls from it with its node credential.
+    expect(assigned.registryAddress).toBe("localhost:5000");
     const node = await stack.admin.getNode(agent.id);
     expect(node.allocated).toEqual({ cpu: 256, memory: 512 });
 

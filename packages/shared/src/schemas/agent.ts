@@ -70,6 +70,11 @@ export const assignmentsSchema = z.object({
   index: z.number(),
   nodeState: z.enum(["active", "draining", "down"]),
   assignments: z.array(assignmentSchema),
+  /**
+   * Skiff's registry as the api advertises it (`GET /v1/registry`): the agent pulls its images
+   * with the node's credential, as it does those of its own SKIFF_REGISTRY_ADDRESS.
+   */
+  registryAddress: z.string().optional(),
 });
 export type Assignments = z.infer<typeof assignmentsSchema>;
 
