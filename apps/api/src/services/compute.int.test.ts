@@ -212,6 +212,24 @@ describe("tasks on nodes", () => {
     expect([perNode(a.id), perNode(b.id)]).toEqual([2, 2]);
   });
 
+  it("keeps a heartbeating node up, its last heartbeat copied from Redis by the node monitor", async () => {
+    const pool = await newPool();
+    const agent = await ProtocolAgent.join(stack, pool);
+    await stack.services.db.execute(
+      `update nodes set last_heartbeat_at = now() - interval '1 hour' where id = '${agent.id}'`,
+    );
+    const beat = new Date();
+    expect((await agent.heartbeat()).status).toBe(200);
+    expect(
+      await markLostNodes(stack.services.db, stack.services.redis, new Date(), 15_000),
+    ).not.toContain(agent.id);
+    const node = await stack.admin.getNode(agent.id);
+    expect(node.state).toBe("active");
+    expect(new Date(node.lastHeartbeatAt ?? 0).getTime()).toBeGreaterThanOrEqual(
+      beat.getTime() - 1000,
+    );
+  });
+
   it("marks a silent node down and stops its tasks with NodeLost; a drained node takes no task", async () => {
     const pool = await newPool();
     const agent = await ProtocolAgent.join(stack, pool);

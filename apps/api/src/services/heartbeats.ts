@@ -15,14 +15,23 @@ export async function noteHeartbeat(redis: Redis, nodeId: string, now: Date): Pr
   await redis.hset(lastSeenKey, nodeId, now.getTime());
 }
 
-/** Brings every node row's `last_heartbeat_at` up to the latest heartbeat noted. */
+/**
+ * Brings every node row's `last_heartbeat_at` up to the latest heartbeat noted. Rows a placement
+ * holds are skipped (their time is copied next tick): waiting for them, in no set order, could
+ * deadlock with a placement locking the pool's nodes in id order.
+ */
 export async function flushHeartbeats(db: Database, redis: Redis): Promise<void> {
   const seen = Object.entries(await redis.hgetall(lastSeenKey));
   if (seen.length === 0) return;
   const rows = seen.map(([id, ms]) => sql`(${id}::text, ${Number(ms)}::double precision)`);
   await db.execute(sql`
+    with seen (id, ms) as (values ${sql.join(rows, sql`, `)}),
+    stale as (
+      select nodes.id from nodes join seen on seen.id = nodes.id
+      where nodes.last_heartbeat_at is null or nodes.last_heartbeat_at < to_timestamp(seen.ms / 1000)
+      for update of nodes skip locked
+    )
     update nodes set last_heartbeat_at = to_timestamp(seen.ms / 1000)
-    from (values ${sql.join(rows, sql`, `)}) as seen (id, ms)
-    where nodes.id = seen.id
-      and (nodes.last_heartbeat_at is null or nodes.last_heartbeat_at < to_timestamp(seen.ms / 1000))`);
+    from seen join stale on stale.id = seen.id
+    where nodes.id = seen.id`);
 }
