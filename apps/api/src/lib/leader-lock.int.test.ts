@@ -82,6 +82,33 @@ describe("LeaderLoop", () => {
     expect(passes.a).toBe(before);
   });
 
+  it("runs a pass at once when woken, and once more when woken during a pass", async () => {
+    let passes = 0;
+    let release = () => {};
+    const loop = new LeaderLoop({
+      redis: redis(),
+      name: "woken",
+      intervalMs: 60_000,
+      logger,
+      run: async () => {
+        passes++;
+        if (passes === 2) await new Promise<void>((done) => (release = done));
+      },
+    });
+    loops.push(loop);
+    loop.start();
+    await sleep(100);
+    expect(passes).toBe(1);
+    loop.wake();
+    await sleep(100);
+    expect(passes).toBe(2);
+    // Woken while pass 2 still runs: pass 3 follows it, not the minute-long interval.
+    loop.wake();
+    release();
+    await sleep(100);
+    expect(passes).toBe(3);
+  });
+
   it("never overlaps passes and survives a failing one", async () => {
     let active = 0;
     let overlapped = false;
