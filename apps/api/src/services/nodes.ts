@@ -156,6 +156,15 @@ export async function markLostNodes(
   await flushHeartbeats(db, redis);
   const cutoff = new Date(now.getTime() - windowMs);
   return db.transaction(async (tx) => {
+    const silent = and(ne(nodes.state, "down"), lt(nodes.lastHeartbeatAt, cutoff));
+    // Locked in id order first, as placement locks a pool's nodes, so the two never deadlock.
+    const locked = await tx
+      .select({ id: nodes.id })
+      .from(nodes)
+      .where(silent)
+      .orderBy(asc(nodes.id))
+      .for("update");
+    if (locked.length === 0) return [];
     const lost = await tx
       .update(nodes)
       .set({
@@ -164,7 +173,15 @@ export async function markLostNodes(
         allocatedMemory: 0,
         assignmentsIndex: sql`${nodes.assignmentsIndex} + 1`,
       })
-      .where(and(ne(nodes.state, "down"), lt(nodes.lastHeartbeatAt, cutoff)))
+      .where(
+        and(
+          inArray(
+            nodes.id,
+            locked.map((row) => row.id),
+          ),
+          silent,
+        ),
+      )
       .returning({ id: nodes.id });
     const ids = lost.map((row) => row.id);
     if (ids.length > 0) {
