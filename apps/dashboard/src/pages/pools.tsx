@@ -1,8 +1,9 @@
 import type { JoinToken } from "@skiff/shared";
 import { type FormEvent, useState } from "react";
 import { CopyBlock } from "../components/copy-block.js";
+import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
-import { Empty, ErrorMessage, Loaded } from "../components/states.js";
+import { ErrorMessage, Loaded } from "../components/states.js";
 import { StatusBadge } from "../components/status-badge.js";
 import { agentStartCommands } from "../lib/commands.js";
 import { formatAgo, formatCpu, formatMemory } from "../lib/format.js";
@@ -32,45 +33,31 @@ export function Pools() {
       <section className="card">
         <h2>Pools</h2>
         <Loaded poll={pools} what="pools">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>No pools yet.</Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>pool</th>
-                      <th>active</th>
-                      <th>draining</th>
-                      <th>down</th>
-                      <th />
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((pool) => (
-                      <tr key={pool.name}>
-                        <td>{pool.name}</td>
-                        <td>{pool.nodes.active}</td>
-                        <td>{pool.nodes.draining}</td>
-                        <td>{pool.nodes.down}</td>
-                        <td className="row-actions">
-                          <button
-                            type="button"
-                            className="secondary"
-                            disabled={join.busy}
-                            onClick={() => join.run(pool.name)}
-                          >
-                            Join token for {pool.name}
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(items) => (
+            <DataTable
+              items={items}
+              empty="No pools yet."
+              columns={["pool", "active", "draining", "down", ""]}
+              row={(pool) => (
+                <tr key={pool.name}>
+                  <td>{pool.name}</td>
+                  <td>{pool.nodes.active}</td>
+                  <td>{pool.nodes.draining}</td>
+                  <td>{pool.nodes.down}</td>
+                  <td className="row-actions">
+                    <button
+                      type="button"
+                      className="secondary"
+                      disabled={join.busy}
+                      onClick={() => join.run(pool.name)}
+                    >
+                      Join token for {pool.name}
+                    </button>
+                  </td>
+                </tr>
+              )}
+            />
+          )}
         </Loaded>
         <ErrorMessage error={join.error} />
         {joinToken ? <JoinCommands joinToken={joinToken} /> : null}
@@ -94,48 +81,32 @@ export function Pools() {
       <section className="card">
         <h2>Nodes</h2>
         <Loaded poll={nodes} what="nodes">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>No nodes. Create a join token above and start an agent with it.</Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>node</th>
-                      <th>pool</th>
-                      <th>state</th>
-                      <th>cpu allocated</th>
-                      <th>memory allocated</th>
-                      <th>heartbeat</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((node) => (
-                      <tr key={node.id}>
-                        <td>
-                          <Link to={`/nodes/${node.id}`}>{node.name}</Link>
-                          <div className="muted mono">{node.id}</div>
-                        </td>
-                        <td>{node.pool}</td>
-                        <td>
-                          <StatusBadge status={node.state} />
-                        </td>
-                        <td>
-                          {formatCpu(node.allocated.cpu)} / {formatCpu(node.capacity.cpu)}
-                        </td>
-                        <td>
-                          {formatMemory(node.allocated.memory)} /{" "}
-                          {formatMemory(node.capacity.memory)}
-                        </td>
-                        <td>{formatAgo(node.lastHeartbeatAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(items) => (
+            <DataTable
+              items={items}
+              empty="No nodes. Create a join token above and start an agent with it."
+              columns={["node", "pool", "state", "cpu allocated", "memory allocated", "heartbeat"]}
+              row={(node) => (
+                <tr key={node.id}>
+                  <td>
+                    <Link to={`/nodes/${node.id}`}>{node.name}</Link>
+                    <div className="muted mono">{node.id}</div>
+                  </td>
+                  <td>{node.pool}</td>
+                  <td>
+                    <StatusBadge status={node.state} />
+                  </td>
+                  <td>
+                    {formatCpu(node.allocated.cpu)} / {formatCpu(node.capacity.cpu)}
+                  </td>
+                  <td>
+                    {formatMemory(node.allocated.memory)} / {formatMemory(node.capacity.memory)}
+                  </td>
+                  <td>{formatAgo(node.lastHeartbeatAt)}</td>
+                </tr>
+              )}
+            />
+          )}
         </Loaded>
       </section>
     </>

@@ -1,6 +1,7 @@
 import type { Repository } from "@skiff/shared";
 import { useState } from "react";
 import { CopyBlock } from "../components/copy-block.js";
+import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
 import { Empty, ErrorMessage, Loaded } from "../components/states.js";
 import { useApi } from "../lib/api.js";
@@ -52,41 +53,30 @@ export function Registry() {
                     <Empty>No repositories yet: push an image to create one.</Empty>
                   ) : (
                     <>
-                      <div className="table-wrap">
-                        <table>
-                          <thead>
-                            <tr>
-                              <th>repository</th>
-                              <th>tags</th>
-                              <th>size</th>
-                              <th>last push</th>
-                              <th>settings</th>
-                            </tr>
-                          </thead>
-                          <tbody>
-                            {items.map((repository) => (
-                              <tr key={repository.name}>
-                                <td>
-                                  <Link to={`/registry/${encodeURIComponent(repository.name)}`}>
-                                    {repository.name}
-                                  </Link>
-                                </td>
-                                <td>{repository.tagCount}</td>
-                                <td>{formatBytes(repository.sizeBytes)}</td>
-                                <td>{formatAgo(repository.lastPushedAt)}</td>
-                                <td className="muted">
-                                  {[
-                                    repository.immutableTags ? "immutable tags" : null,
-                                    repository.anonymousPull ? "anonymous pull" : null,
-                                  ]
-                                    .filter(Boolean)
-                                    .join(", ") || "–"}
-                                </td>
-                              </tr>
-                            ))}
-                          </tbody>
-                        </table>
-                      </div>
+                      <DataTable
+                        items={items}
+                        columns={["repository", "tags", "size", "last push", "settings"]}
+                        row={(repository) => (
+                          <tr key={repository.name}>
+                            <td>
+                              <Link to={`/registry/${encodeURIComponent(repository.name)}`}>
+                                {repository.name}
+                              </Link>
+                            </td>
+                            <td>{repository.tagCount}</td>
+                            <td>{formatBytes(repository.sizeBytes)}</td>
+                            <td>{formatAgo(repository.lastPushedAt)}</td>
+                            <td className="muted">
+                              {[
+                                repository.immutableTags ? "immutable tags" : null,
+                                repository.anonymousPull ? "anonymous pull" : null,
+                              ]
+                                .filter(Boolean)
+                                .join(", ") || "–"}
+                            </td>
+                          </tr>
+                        )}
+                      />
                       {cursor ? (
                         <button
                           type="button"

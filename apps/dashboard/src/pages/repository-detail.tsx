@@ -2,8 +2,9 @@ import type { Repository } from "@skiff/shared";
 import { type FormEvent, useState } from "react";
 import { ConfirmButton } from "../components/confirm-button.js";
 import { CopyBlock } from "../components/copy-block.js";
+import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
-import { Empty, ErrorMessage, Loaded } from "../components/states.js";
+import { ErrorMessage, Loaded } from "../components/states.js";
 import { formatAgo, formatBytes } from "../lib/format.js";
 import { useAction } from "../lib/use-action.js";
 import { usePoll } from "../lib/use-poll.js";
@@ -50,45 +51,31 @@ export function RepositoryDetail({ name }: { name: string }) {
         <h2>Tags</h2>
         <ErrorMessage error={deleteTag.error} />
         <Loaded poll={tags} what="tags" feature="The built-in registry">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>No tags.</Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>tag</th>
-                      <th>digest</th>
-                      <th>size</th>
-                      <th>pushed</th>
-                      <th />
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((tag) => (
-                      <tr key={tag.tag}>
-                        <td>{tag.tag}</td>
-                        <td className="mono" title={tag.mediaType}>
-                          {tag.digest}
-                        </td>
-                        <td>{formatBytes(tag.sizeBytes)}</td>
-                        <td>{formatAgo(tag.pushedAt)}</td>
-                        <td className="row-actions">
-                          <ConfirmButton
-                            label="Delete"
-                            question={`Delete tag ${tag.tag}?`}
-                            busy={deleteTag.busy}
-                            onConfirm={() => deleteTag.run(tag.tag)}
-                          />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(items) => (
+            <DataTable
+              items={items}
+              empty="No tags."
+              columns={["tag", "digest", "size", "pushed", ""]}
+              row={(tag) => (
+                <tr key={tag.tag}>
+                  <td>{tag.tag}</td>
+                  <td className="mono" title={tag.mediaType}>
+                    {tag.digest}
+                  </td>
+                  <td>{formatBytes(tag.sizeBytes)}</td>
+                  <td>{formatAgo(tag.pushedAt)}</td>
+                  <td className="row-actions">
+                    <ConfirmButton
+                      label="Delete"
+                      question={`Delete tag ${tag.tag}?`}
+                      busy={deleteTag.busy}
+                      onConfirm={() => deleteTag.run(tag.tag)}
+                    />
+                  </td>
+                </tr>
+              )}
+            />
+          )}
         </Loaded>
       </section>
     </>

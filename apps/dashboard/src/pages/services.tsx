@@ -1,5 +1,6 @@
+import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
-import { Empty, Loaded } from "../components/states.js";
+import { Loaded } from "../components/states.js";
 import { StatusBadge } from "../components/status-badge.js";
 import { Link } from "../lib/router.js";
 import { isSteady } from "../lib/service-state.js";
@@ -17,57 +18,47 @@ export function Services() {
       </PageHeader>
       <section className="card">
         <Loaded poll={services} what="services">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>No services yet.</Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>service</th>
-                      <th>running / desired</th>
-                      <th>pending</th>
-                      <th>task definition</th>
-                      <th>launch</th>
-                      <th>state</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((service) => (
-                      <tr key={service.name}>
-                        <td>
-                          <Link to={`/services/${encodeURIComponent(service.name)}`}>
-                            {service.name}
-                          </Link>
-                        </td>
-                        <td data-label="running">
-                          {service.runningCount} / {service.desiredCount}
-                        </td>
-                        <td>{service.pendingCount}</td>
-                        <td>{service.taskDefinition}</td>
-                        <td>
-                          {service.launchType}
-                          {service.launchType === "pool" ? ` (${service.pool})` : ""}
-                        </td>
-                        <td>
-                          <StatusBadge
-                            status={
-                              service.status === "draining"
-                                ? "deleting"
-                                : isSteady(service)
-                                  ? "steady"
-                                  : "changing"
-                            }
-                          />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(items) => (
+            <DataTable
+              items={items}
+              empty="No services yet."
+              columns={[
+                "service",
+                "running / desired",
+                "pending",
+                "task definition",
+                "launch",
+                "state",
+              ]}
+              row={(service) => (
+                <tr key={service.name}>
+                  <td>
+                    <Link to={`/services/${encodeURIComponent(service.name)}`}>{service.name}</Link>
+                  </td>
+                  <td data-label="running">
+                    {service.runningCount} / {service.desiredCount}
+                  </td>
+                  <td>{service.pendingCount}</td>
+                  <td>{service.taskDefinition}</td>
+                  <td>
+                    {service.launchType}
+                    {service.launchType === "pool" ? ` (${service.pool})` : ""}
+                  </td>
+                  <td>
+                    <StatusBadge
+                      status={
+                        service.status === "draining"
+                          ? "deleting"
+                          : isSteady(service)
+                            ? "steady"
+                            : "changing"
+                      }
+                    />
+                  </td>
+                </tr>
+              )}
+            />
+          )}
         </Loaded>
       </section>
     </>

@@ -1,3 +1,4 @@
+import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
 import { Loaded } from "../components/states.js";
 import { formatCpu, formatMemory } from "../lib/format.js";
@@ -52,33 +53,21 @@ export function TaskDefinitionFamily({ family }: { family: string }) {
               {data.compatibilities.join(" and ")} · registered{" "}
               {new Date(data.createdAt).toLocaleString()}
             </p>
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>container</th>
-                    <th>image</th>
-                    <th>command</th>
-                    <th>ports</th>
-                    <th>essential</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.containers.map((container) => (
-                    <tr key={container.name}>
-                      <td>{container.name}</td>
-                      <td className="mono">{container.image}</td>
-                      <td className="mono">{container.command?.join(" ") ?? "(image default)"}</td>
-                      <td>
-                        {container.portMappings?.map((port) => port.containerPort).join(", ") ||
-                          "–"}
-                      </td>
-                      <td>{container.essential ? "yes" : "no"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              items={data.containers}
+              columns={["container", "image", "command", "ports", "essential"]}
+              row={(container) => (
+                <tr key={container.name}>
+                  <td>{container.name}</td>
+                  <td className="mono">{container.image}</td>
+                  <td className="mono">{container.command?.join(" ") ?? "(image default)"}</td>
+                  <td>
+                    {container.portMappings?.map((port) => port.containerPort).join(", ") || "–"}
+                  </td>
+                  <td>{container.essential ? "yes" : "no"}</td>
+                </tr>
+              )}
+            />
             <details>
               <summary>JSON</summary>
               <pre className="json">{JSON.stringify(data, null, 2)}</pre>

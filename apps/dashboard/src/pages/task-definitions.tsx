@@ -1,5 +1,6 @@
+import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
-import { Empty, Loaded } from "../components/states.js";
+import { Loaded } from "../components/states.js";
 import { Link } from "../lib/router.js";
 import { usePoll } from "../lib/use-poll.js";
 
@@ -15,34 +16,23 @@ export function TaskDefinitions() {
       </PageHeader>
       <section className="card">
         <Loaded poll={families} what="task definitions">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>No task definitions yet. Register one to run tasks and services.</Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>family</th>
-                      <th>latest revision</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((item) => (
-                      <tr key={item.family}>
-                        <td>
-                          <Link to={`/task-definitions/${encodeURIComponent(item.family)}`}>
-                            {item.family}
-                          </Link>
-                        </td>
-                        <td>{item.latestRevision}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
+          {(items) => (
+            <DataTable
+              items={items}
+              empty="No task definitions yet. Register one to run tasks and services."
+              columns={["family", "latest revision"]}
+              row={(item) => (
+                <tr key={item.family}>
+                  <td>
+                    <Link to={`/task-definitions/${encodeURIComponent(item.family)}`}>
+                      {item.family}
+                    </Link>
+                  </td>
+                  <td>{item.latestRevision}</td>
+                </tr>
+              )}
+            />
+          )}
         </Loaded>
       </section>
     </>

@@ -1,3 +1,4 @@
+import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
 import { Empty, ErrorMessage, Loaded } from "../components/states.js";
 import { StatusBadge } from "../components/status-badge.js";
@@ -81,40 +82,27 @@ export function TaskDetail({ id }: { id: string }) {
           </section>
           <section className="card">
             <h2>Containers</h2>
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>name</th>
-                    <th>image</th>
-                    <th>status</th>
-                    <th>health</th>
-                    <th>exit code</th>
-                    <th>reason</th>
-                    <th>ports</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.containers.map((container) => (
-                    <tr key={container.name}>
-                      <td>{container.name}</td>
-                      <td className="mono">{container.image}</td>
-                      <td>
-                        <StatusBadge status={container.status} />
-                      </td>
-                      <td>{container.health}</td>
-                      <td>{container.exitCode ?? "–"}</td>
-                      <td>{container.reason ?? "–"}</td>
-                      <td>
-                        {container.hostPorts
-                          .map((port) => `${port.hostPort}→${port.containerPort}/${port.protocol}`)
-                          .join(", ") || "–"}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              items={data.containers}
+              columns={["name", "image", "status", "health", "exit code", "reason", "ports"]}
+              row={(container) => (
+                <tr key={container.name}>
+                  <td>{container.name}</td>
+                  <td className="mono">{container.image}</td>
+                  <td>
+                    <StatusBadge status={container.status} />
+                  </td>
+                  <td>{container.health}</td>
+                  <td>{container.exitCode ?? "–"}</td>
+                  <td>{container.reason ?? "–"}</td>
+                  <td>
+                    {container.hostPorts
+                      .map((port) => `${port.hostPort}→${port.containerPort}/${port.protocol}`)
+                      .join(", ") || "–"}
+                  </td>
+                </tr>
+              )}
+            />
           </section>
           <section className="card">
             <h2>Usage</h2>
