@@ -1,11 +1,30 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { RegisterTaskDefinition } from "@skiff/shared";
 
 const run = promisify(execFile);
 
 /** The test task image (scripts/build-test-images.sh): busybox, with httpd serving /www. */
 export const image = "skiff-test/busybox:latest";
 export const httpdCommand = ["httpd", "-f", "-p", "8080", "-h", "/www"];
+
+/** A task definition of one busybox httpd on container port 8080, as both Docker benches run. */
+export function httpdTaskDefinition(family: string, cpu: number): RegisterTaskDefinition {
+  return {
+    family,
+    cpu,
+    memory: 32,
+    containers: [
+      {
+        name: "web",
+        image,
+        command: httpdCommand,
+        portMappings: [{ containerPort: 8080 }],
+        stopTimeoutSeconds: 1,
+      },
+    ],
+  };
+}
 
 /** `docker [-H host] ...` with its output; throws on a non-zero exit. */
 export async function docker(host: string | undefined, ...args: string[]): Promise<string> {

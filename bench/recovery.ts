@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serviceSchema, type Task } from "@skiff/shared";
 import { type DockerEngine, startDockerEngine } from "../apps/api/src/test/docker-engines.js";
-import { ensureTestImage, httpdCommand, image, removeLabelled } from "./docker.js";
+import { ensureTestImage, httpdTaskDefinition, removeLabelled } from "./docker.js";
 import { type BenchApi, poll, seconds, startBenchApi } from "./support.js";
 
 // Failure recovery (issue 3): two nodes, each a real agent process on its own Docker engine (this
@@ -45,20 +45,7 @@ try {
   const killed = nodes.find((node) => node.name === "node-killed");
   if (!kept || !killed) throw new Error(`nodes: ${JSON.stringify(nodes)}`);
 
-  await admin.registerTaskDefinition({
-    family: service,
-    cpu: 64,
-    memory: 32,
-    containers: [
-      {
-        name: "web",
-        image,
-        command: httpdCommand,
-        portMappings: [{ containerPort: 8080 }],
-        stopTimeoutSeconds: 1,
-      },
-    ],
-  });
+  await admin.registerTaskDefinition(httpdTaskDefinition(service, 64));
   await admin.request("POST", "/v1/services", serviceSchema, {
     name: service,
     taskDefinition: service,

@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { serviceSchema } from "@skiff/shared";
-import { docker, ensureTestImage, httpdCommand, image, removeLabelled } from "./docker.js";
+import {
+  docker,
+  ensureTestImage,
+  httpdCommand,
+  httpdTaskDefinition,
+  image,
+  removeLabelled,
+} from "./docker.js";
 import { forEachLimited, poll, seconds, startBenchApi } from "./support.js";
 
 // Real start-up (issue 3): the all-in-one api with its local agent on this host's Docker engine
@@ -28,20 +35,7 @@ try {
     const nodes = await api.admin.listNodes({ pool: "default" });
     return nodes.some((node) => node.state === "active") ? true : undefined;
   });
-  await api.admin.registerTaskDefinition({
-    family: service,
-    cpu: 32,
-    memory: 32,
-    containers: [
-      {
-        name: "web",
-        image,
-        command: httpdCommand,
-        portMappings: [{ containerPort: 8080 }],
-        stopTimeoutSeconds: 1,
-      },
-    ],
-  });
+  await api.admin.registerTaskDefinition(httpdTaskDefinition(service, 32));
   await api.admin.request("POST", "/v1/services", serviceSchema, {
     name: service,
     taskDefinition: service,

@@ -2,6 +2,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { Redis } from "ioredis";
 import pino from "pino";
 import postgres from "postgres";
+import { withAdvisoryLock } from "./db/advisory-lock.js";
 import { runRegistryMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { redisPushHook } from "./events.js";
@@ -35,19 +36,7 @@ async function main(): Promise<void> {
     await runRegistryMigrations({
       db,
       kind: "postgres",
-      async withLock(key, work) {
-        const connection = await sql.reserve();
-        try {
-          await connection`select pg_advisory_lock(hashtext(${key}))`;
-          try {
-            return await work();
-          } finally {
-            await connection`select pg_advisory_unlock(hashtext(${key}))`;
-          }
-        } finally {
-          connection.release();
-        }
-      },
+      withLock: (key, work) => withAdvisoryLock(sql, key, work),
     });
     server = await startRegistryServer({
       db,

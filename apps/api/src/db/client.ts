@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+import { withAdvisoryLock } from "@skiff/registry";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -41,21 +42,7 @@ function openPostgres(url: string, poolSize: number): OpenDatabase {
   return {
     db: drizzlePostgres(sql, { schema }),
     kind: "postgres",
-    async withLock(key, work) {
-      // A session-level advisory lock on one reserved connection, so that work running on
-      // other pool connections is still covered until the unlock.
-      const connection = await sql.reserve();
-      try {
-        await connection`select pg_advisory_lock(hashtext(${key}))`;
-        try {
-          return await work();
-        } finally {
-          await connection`select pg_advisory_unlock(hashtext(${key}))`;
-        }
-      } finally {
-        connection.release();
-      }
-    },
+    withLock: (key, work) => withAdvisoryLock(sql, key, work),
     close: () => sql.end({ timeout: 5 }),
   };
 }
