@@ -74,7 +74,11 @@ export async function reconcileService(db: Database, name: string, now: Date): P
     const task = wanted.find((candidate) => candidate.id === id);
     if (task) await stop(task, reason);
   }
-  const failed = await findFailedTasks(db, service.name, primary);
+  // Read only when a launch or the circuit breaker needs it: this loop passes every second.
+  const breakerWatching =
+    service.deploymentConfig.circuitBreaker.enable && primary.rolloutState === "in_progress";
+  const failed =
+    plan.launch > 0 || breakerWatching ? await findFailedTasks(db, service.name, primary) : [];
   const backoffMs = launchBackoffMs(failed, service.desiredCount, now);
   if (plan.launch > 0 && backoffMs > 0)
     await addEventOnce(
