@@ -60,8 +60,10 @@ env -i PATH="$PATH" DATABASE_URL="$database_url" REDIS_URL="$redis_url" PORT="$a
 pids+=($!)
 wait_http "http://127.0.0.1:${api_port}/v1/health"
 
+# MALLOC_TRIM_THRESHOLD_ as the registry's image sets it (see apps/registry/Dockerfile).
 env -i PATH="$PATH" DATABASE_URL="$database_url" REDIS_URL="$redis_url" \
-  SKIFF_REGISTRY_PORT="$skiff_port" HOST=127.0.0.1 SKIFF_REGISTRY_DATA_DIR="$work/skiff" \
+  MALLOC_TRIM_THRESHOLD_=268435456 SKIFF_REGISTRY_PORT="$skiff_port" HOST=127.0.0.1 \
+  SKIFF_REGISTRY_DATA_DIR="$work/skiff" \
   SKIFF_API_PUBLIC_URL="http://127.0.0.1:${api_port}" LOG_LEVEL=warn \
   node "$root/apps/registry/dist/main.js" >"$work/skiff.log" 2>&1 &
 skiff_pid=$!
