@@ -32,8 +32,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+# Three free ports, held open together so the kernel cannot hand out the same one twice.
+free_ports() {
+  node -e '
+    const net = require("net");
+    const servers = [0, 1, 2].map(() => net.createServer());
+    Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
+      console.log(servers.map((s) => s.address().port).join(" "));
+      for (const s of servers) s.close();
+    });'
 }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -48,9 +55,7 @@ wait_http() {
   return 1
 }
 
-api_port="$(free_port)"
-skiff_port="$(free_port)"
-ref_port="$(free_port)"
+read -r api_port skiff_port ref_port <<<"$(free_ports)"
 psql "$postgres_url" -qc "create database ${database}" >/dev/null
 
 env -i PATH="$PATH" DATABASE_URL="$database_url" REDIS_URL="$redis_url" PORT="$api_port" \
