@@ -102,9 +102,9 @@ try {
 }
 
 /**
- * Runs `submit`, then waits for `expected` more tasks and every task to have a node (a task a request could not take
- * because another pass held its row is placed by the placement loop); the tasks placed meanwhile
- * and the time from the start of `submit`.
+ * Runs `submit`, then waits for `expected` more tasks and every task to have a node (a task a
+ * request could not take because another pass held its row is placed by the placement loop);
+ * the tasks placed meanwhile and the time from the start of `submit`.
  */
 async function timePlacement(url: string, expected: number, submit: () => Promise<void>) {
   const before = await countTasks(url);

@@ -95,7 +95,10 @@ export class Agent {
       // Skiff's own registries first: the node credential, never sent anywhere else.
       registryAuth: firstAuth(
         skiffRegistryAuth(
-          () => [...this.env.SKIFF_REGISTRY_ADDRESS, this.advertisedRegistry ?? ""],
+          () => [
+            ...this.env.SKIFF_REGISTRY_ADDRESS,
+            ...(this.advertisedRegistry ? [this.advertisedRegistry] : []),
+          ],
           () => this.state,
         ),
         dockerConfigAuth(() => readOptionalFile(this.env.SKIFF_REGISTRY_AUTH_FILE)),

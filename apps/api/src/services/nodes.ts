@@ -126,7 +126,6 @@ export async function deregisterNode(db: Database, id: string): Promise<void> {
   });
 }
 
-/** Records a heartbeat; a node that was down comes back active. */
 /**
  * Records a heartbeat (in Redis: heartbeats.ts) and returns the node's state; a node that was
  * down is active again, which is written at once.

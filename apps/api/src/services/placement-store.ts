@@ -34,14 +34,19 @@ export function lockUnplaced(tx: Transaction, taskIds: string[]): Promise<Placea
     .for("update", { skipLocked: true });
 }
 
-export function groupByPool<T extends { pool: string }>(batch: T[]): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const task of batch) {
-    const group = groups.get(task.pool) ?? [];
-    group.push(task);
-    groups.set(task.pool, group);
+/** `items` grouped by `key`, in the order each key first appears. */
+export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item)) ?? [];
+    group.push(item);
+    groups.set(key(item), group);
   }
-  return [...groups.values()];
+  return groups;
+}
+
+export function groupByPool<T extends { pool: string }>(batch: T[]): T[][] {
+  return [...groupBy(batch, (task) => task.pool).values()];
 }
 
 export function toCandidate(node: typeof nodes.$inferSelect): Candidate {

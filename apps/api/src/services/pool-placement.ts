@@ -4,6 +4,7 @@ import { nodes, tasks } from "../db/schema/index.js";
 import { type Candidate, chooseNode } from "./placement.js";
 import {
   type BatchOutcome,
+  groupBy,
   groupByPool,
   type PlaceableTask,
   toCandidate,
@@ -130,13 +131,8 @@ async function countSiblings(
 
 /** Records why each task still waits, with one statement per distinct reason. */
 async function tellWhyWaiting(tx: Transaction, reasons: Map<string, string>): Promise<void> {
-  const byReason = new Map<string, string[]>();
-  for (const [taskId, reason] of reasons) {
-    const ids = byReason.get(reason) ?? [];
-    ids.push(taskId);
-    byReason.set(reason, ids);
-  }
-  for (const [reason, ids] of byReason)
+  for (const [reason, waiting] of groupBy(reasons, ([, why]) => why)) {
+    const ids = waiting.map(([taskId]) => taskId);
     await tx
       .update(tasks)
       .set({ pendingReason: reason })
@@ -147,4 +143,5 @@ async function tellWhyWaiting(tx: Transaction, reasons: Map<string, string>): Pr
           sql`${tasks.pendingReason} is distinct from ${reason}`,
         ),
       );
+  }
 }

@@ -136,11 +136,6 @@ export async function reconcileService(db: Database, name: string, now: Date): P
 }
 
 /**
- * After repeated failures of the primary deployment's tasks (half the desired count, at least 3
- * and at most 10), the deployment fails and, with rollback on, the last completed revision
- * becomes primary again.
- */
-/**
  * How many failed tasks of a deployment trip its circuit breaker (ECS's rule: half the desired
  * count, at least 3 and at most 10); past it, launches also back off.
  */
@@ -189,6 +184,10 @@ function launchBackoffMs(failedAt: Date[], desiredCount: number, now: Date): num
   return Math.max(last + delay - now.getTime(), 0);
 }
 
+/**
+ * After repeated failures of the primary deployment's tasks (`failureThreshold`), the deployment
+ * fails and, with rollback on, the last completed revision becomes primary again.
+ */
 async function tripCircuitBreaker(
   db: Database,
   service: typeof services.$inferSelect,
