@@ -4,7 +4,7 @@
 # image with skopeo (fresh random layers each round, so nothing is skipped or mounted), 20
 # concurrent pulls, peak RSS of each.
 #
-#   npm run build && bench/registry.sh            # ROUNDS=3 by default
+#   npm run build && bench/registry.sh            # ROUNDS=3, PULLS=3 by default
 #
 # Skiff runs as in compose: the api (token endpoint) and the standalone registry process, on a
 # fresh PostgreSQL database; skopeo goes through Docker token auth with a Skiff token. The
@@ -12,6 +12,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${ROUNDS:-3}"
+# Pairs of pulls (Skiff, reference) after each round's pushes.
+pulls="${PULLS:-3}"
 concurrent="${CONCURRENT:-20}"
 # LAYERS=1 LAYER_MB=2048 ROUNDS=1 measures a 2 GB layer: the RSS lines show what it adds.
 layers="${LAYERS:-5}"
@@ -125,24 +127,44 @@ push ref "$ref_port" bench/warm-up "$layout" >/dev/null
 pull ref "$ref_port" bench/warm-up "$work/out" >/dev/null
 rm -rf "$layout" "$work/out"
 
+# Each push and each pull of Skiff is timed next to one of the reference, in alternating order,
+# and the two make a pair: the ratio of a pair is free of the machine's drift over the run (its
+# speed wanders by 5-10% here over minutes), so the figure reported is the median of the pairs'
+# ratios, with their range. PULLS pairs of pulls follow each round's pushes: agents pull an
+# image many times for one push.
+push_ratios=()
+pull_ratios=()
+pair_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 for round in $(seq 1 "$rounds"); do
   layout="$work/layout-${round}"
   node "$root/bench/make-oci-layout.mjs" "$layout" "$layers" "$layer_mb" bench
   # The 200 MB just written goes to disk now, not during whichever push runs first.
   sync
-  # Alternate who goes first, so disk caches and warm-up favour neither.
   if [ $((round % 2)) -eq 1 ]; then order="skiff ref"; else order="ref skiff"; fi
   for who in $order; do
     if [ "$who" = skiff ]; then
       skiff_push+=("$(push skiff "$skiff_port" "bench/r${round}" "$layout")")
-      skiff_pull+=("$(pull skiff "$skiff_port" "bench/r${round}" "$work/out")")
     else
       ref_push+=("$(push ref "$ref_port" "bench/r${round}" "$layout")")
-      ref_pull+=("$(pull ref "$ref_port" "bench/r${round}" "$work/out")")
     fi
   done
+  push_ratios+=("$(pair_ratio "${skiff_push[-1]}" "${ref_push[-1]}")")
+  # The 400 MB both registries just stored goes to disk now: the kernel's writeback would
+  # otherwise share the cores with whichever pulls come first.
+  sync
+  for pair in $(seq 1 "$pulls"); do
+    if [ $(((round + pair) % 2)) -eq 0 ]; then order="skiff ref"; else order="ref skiff"; fi
+    for who in $order; do
+      if [ "$who" = skiff ]; then
+        skiff_pull+=("$(pull skiff "$skiff_port" "bench/r${round}" "$work/out")")
+      else
+        ref_pull+=("$(pull ref "$ref_port" "bench/r${round}" "$work/out")")
+      fi
+    done
+    pull_ratios+=("$(pair_ratio "${skiff_pull[-1]}" "${ref_pull[-1]}")")
+  done
   rm -rf "$layout" "$work/out"
-  echo "round ${round}: skiff push ${skiff_push[-1]}s pull ${skiff_pull[-1]}s | reference push ${ref_push[-1]}s pull ${ref_pull[-1]}s" >&2
+  echo "round ${round}: push skiff ${skiff_push[-1]}s reference ${ref_push[-1]}s | pull ratios ${pull_ratios[*]: -$pulls}" >&2
 done
 
 concurrent_pulls() { # registry-name port -> "seconds failures"
@@ -158,10 +180,18 @@ concurrent_pulls() { # registry-name port -> "seconds failures"
   echo "$(elapsed "$started" "$(now)") ${failures}"
   rm -rf "$work"/c-"$1"-*
 }
+# Twice each, in the order Skiff, reference, reference, Skiff, after a sync: the mean of the two.
 skiff_conc_s=0 skiff_conc_fail=0 ref_conc_s=0 ref_conc_fail=0
 if [ "$concurrent" -gt 0 ]; then
-  read -r skiff_conc_s skiff_conc_fail <<<"$(concurrent_pulls skiff "$skiff_port")"
-  read -r ref_conc_s ref_conc_fail <<<"$(concurrent_pulls ref "$ref_port")"
+  sync
+  read -r s1 f1 <<<"$(concurrent_pulls skiff "$skiff_port")"
+  read -r r1 g1 <<<"$(concurrent_pulls ref "$ref_port")"
+  read -r r2 g2 <<<"$(concurrent_pulls ref "$ref_port")"
+  read -r s2 f2 <<<"$(concurrent_pulls skiff "$skiff_port")"
+  skiff_conc_s="$(awk -v a="$s1" -v b="$s2" 'BEGIN { printf "%.2f", (a + b) / 2 }')"
+  ref_conc_s="$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.2f", (a + b) / 2 }')"
+  skiff_conc_fail=$((f1 + f2))
+  ref_conc_fail=$((g1 + g2))
 fi
 
 sp="$(echo "${skiff_push[*]}" | median)"
@@ -169,13 +199,15 @@ sl="$(echo "${skiff_pull[*]}" | median)"
 rp="$(echo "${ref_push[*]}" | median)"
 rl="$(echo "${ref_pull[*]}" | median)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
+# Median and range of paired ratios.
+spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'; }
 cat <<REPORT
 
-$((layers * layer_mb)) MB, ${layers} layers, skopeo, median of ${rounds} rounds (seconds)
-                      skiff   reference   ratio (skiff/reference)
-push                  ${sp}    ${rp}        $(ratio "$sp" "$rp")
-pull                  ${sl}    ${rl}        $(ratio "$sl" "$rl")
-${concurrent} concurrent pulls     ${skiff_conc_s}    ${ref_conc_s}        $(ratio "$skiff_conc_s" "$ref_conc_s")   failures: skiff ${skiff_conc_fail}, reference ${ref_conc_fail}
+$((layers * layer_mb)) MB, ${layers} layers, skopeo: ${rounds} pushes and $((rounds * pulls)) pulls each, seconds (median)
+                      skiff   reference   ratio skiff/reference: median of pairs (range)
+push                  ${sp}    ${rp}        $(echo "${push_ratios[*]}" | spread)
+pull                  ${sl}    ${rl}        $(echo "${pull_ratios[*]}" | spread)
+${concurrent} concurrent pulls (x2) ${skiff_conc_s}    ${ref_conc_s}        $(ratio "$skiff_conc_s" "$ref_conc_s")   failures: skiff ${skiff_conc_fail}, reference ${ref_conc_fail}
 RSS at start (MB)     ${skiff_idle_rss}      ${ref_idle_rss}
 peak RSS (MB)         $(peak_rss_mb "$skiff_pid")      $(peak_rss_mb "$ref_pid")
 REPORT
