@@ -140,6 +140,7 @@ for round in $(seq 1 "$rounds"); do
   node "$root/bench/make-oci-layout.mjs" "$layout" "$layers" "$layer_mb" bench
   # The 200 MB just written goes to disk now, not during whichever push runs first.
   sync
+  # Alternate who goes first, so disk caches and warm-up favour neither.
   if [ $((round % 2)) -eq 1 ]; then order="skiff ref"; else order="ref skiff"; fi
   for who in $order; do
     if [ "$who" = skiff ]; then
