@@ -135,32 +135,26 @@ rm -rf "$layout" "$work/out"
 push_ratios=()
 pull_ratios=()
 pair_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# "skiff ref" for even n, "ref skiff" for odd: who goes first takes turns.
+order_of() { if [ $(($1 % 2)) -eq 0 ]; then echo "skiff ref"; else echo "ref skiff"; fi; }
+port_of() { if [ "$1" = skiff ]; then echo "$skiff_port"; else echo "$ref_port"; fi; }
+record() { local -n list="$1"; list+=("$2"); } # record <array name> <value>
 for round in $(seq 1 "$rounds"); do
   layout="$work/layout-${round}"
   node "$root/bench/make-oci-layout.mjs" "$layout" "$layers" "$layer_mb" bench
   # The 200 MB just written goes to disk now, not during whichever push runs first.
   sync
   # Alternate who goes first, so disk caches and warm-up favour neither.
-  if [ $((round % 2)) -eq 1 ]; then order="skiff ref"; else order="ref skiff"; fi
-  for who in $order; do
-    if [ "$who" = skiff ]; then
-      skiff_push+=("$(push skiff "$skiff_port" "bench/r${round}" "$layout")")
-    else
-      ref_push+=("$(push ref "$ref_port" "bench/r${round}" "$layout")")
-    fi
+  for who in $(order_of $((round + 1))); do
+    record "${who}_push" "$(push "$who" "$(port_of "$who")" "bench/r${round}" "$layout")"
   done
   push_ratios+=("$(pair_ratio "${skiff_push[-1]}" "${ref_push[-1]}")")
   # The 400 MB both registries just stored goes to disk now: the kernel's writeback would
   # otherwise share the cores with whichever pulls come first.
   sync
   for pair in $(seq 1 "$pulls"); do
-    if [ $(((round + pair) % 2)) -eq 0 ]; then order="skiff ref"; else order="ref skiff"; fi
-    for who in $order; do
-      if [ "$who" = skiff ]; then
-        skiff_pull+=("$(pull skiff "$skiff_port" "bench/r${round}" "$work/out")")
-      else
-        ref_pull+=("$(pull ref "$ref_port" "bench/r${round}" "$work/out")")
-      fi
+    for who in $(order_of $((round + pair))); do
+      record "${who}_pull" "$(pull "$who" "$(port_of "$who")" "bench/r${round}" "$work/out")"
     done
     pull_ratios+=("$(pair_ratio "${skiff_pull[-1]}" "${ref_pull[-1]}")")
   done
@@ -182,6 +176,7 @@ concurrent_pulls() { # registry-name port -> "seconds failures"
   rm -rf "$work"/c-"$1"-*
 }
 # Twice each, in the order Skiff, reference, reference, Skiff, after a sync: the mean of the two.
+mean_of_two() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
 skiff_conc_s=0 skiff_conc_fail=0 ref_conc_s=0 ref_conc_fail=0
 if [ "$concurrent" -gt 0 ]; then
   sync
@@ -189,8 +184,8 @@ if [ "$concurrent" -gt 0 ]; then
   read -r r1 g1 <<<"$(concurrent_pulls ref "$ref_port")"
   read -r r2 g2 <<<"$(concurrent_pulls ref "$ref_port")"
   read -r s2 f2 <<<"$(concurrent_pulls skiff "$skiff_port")"
-  skiff_conc_s="$(awk -v a="$s1" -v b="$s2" 'BEGIN { printf "%.2f", (a + b) / 2 }')"
-  ref_conc_s="$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.2f", (a + b) / 2 }')"
+  skiff_conc_s="$(mean_of_two "$s1" "$s2")"
+  ref_conc_s="$(mean_of_two "$r1" "$r2")"
   skiff_conc_fail=$((f1 + f2))
   ref_conc_fail=$((g1 + g2))
 fi
@@ -200,8 +195,13 @@ sl="$(echo "${skiff_pull[*]}" | median)"
 rp="$(echo "${ref_push[*]}" | median)"
 rl="$(echo "${ref_pull[*]}" | median)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
-# Median and range of paired ratios.
-spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'; }
+# "median (lowest-highest)" of the values on standard input.
+spread() {
+  local sorted
+  sorted="$(tr ' ' '\n' | grep -v '^$' | sort -g)"
+  printf "%.2f (%.2f-%.2f)" "$(echo "$sorted" | median)" "$(echo "$sorted" | head -1)" \
+    "$(echo "$sorted" | tail -1)"
+}
 cat <<REPORT
 
 $((layers * layer_mb)) MB, ${layers} layers, skopeo: ${rounds} pushes and $((rounds * pulls)) pulls each, seconds (median)
