@@ -22,23 +22,31 @@ export async function findManifest(
   repository: string,
   reference: string,
 ): Promise<ManifestRow> {
-  let digest = reference;
   if (!reference.includes(":")) {
     assertTag(reference);
-    const [tag] = await db
-      .select({ digest: registryTags.digest })
+    // One query, not the tag then its manifest: a pull starts with this and waits on it.
+    const [tagged] = await db
+      .select({ manifest: registryManifests })
       .from(registryTags)
+      .innerJoin(
+        registryManifests,
+        and(
+          eq(registryManifests.repository, registryTags.repository),
+          eq(registryManifests.digest, registryTags.digest),
+        ),
+      )
       .where(and(eq(registryTags.repository, repository), eq(registryTags.tag, reference)));
-    if (!tag)
+    if (!tagged)
       throw new RegistryError("MANIFEST_UNKNOWN", `tag ${reference} is unknown in ${repository}`);
-    digest = tag.digest;
-  } else {
-    parseDigest(reference);
+    return tagged.manifest;
   }
+  parseDigest(reference);
   const [row] = await db
     .select()
     .from(registryManifests)
-    .where(and(eq(registryManifests.repository, repository), eq(registryManifests.digest, digest)));
+    .where(
+      and(eq(registryManifests.repository, repository), eq(registryManifests.digest, reference)),
+    );
   if (!row)
     throw new RegistryError(
       "MANIFEST_UNKNOWN",
