@@ -152,6 +152,13 @@ for round in $(seq 1 "$rounds"); do
   # The 400 MB both registries just stored goes to disk now: the kernel's writeback would
   # otherwise share the cores with whichever pulls come first.
   sync
+  # Even so, the first pull after the pushes ran 15-50% slower than the later ones, for either
+  # registry: the first pairs' ratios were 1.16-1.52 when Skiff went first and 0.67-0.92 when
+  # the reference did, the later pairs' 0.76-1.11. That is this machine, not a registry, and an
+  # odd number of rounds puts it on Skiff once more. One untimed pull of each takes it out.
+  for who in $(order_of "$round"); do
+    pull "$who" "$(port_of "$who")" "bench/r${round}" "$work/out" >/dev/null
+  done
   for pair in $(seq 1 "$pulls"); do
     for who in $(order_of $((round + pair))); do
       record "${who}_pull" "$(pull "$who" "$(port_of "$who")" "bench/r${round}" "$work/out")"
