@@ -3,7 +3,7 @@ export { type IssuedToken, issueRegistryToken, type RegistryAction } from "./aut
 export { type Access, signToken, tokenService, verifyToken } from "./auth/jwt.js";
 export { ensureSigningSecret } from "./auth/signing-secret.js";
 export type { PushEvent, RegistryContext, RegistryLogger } from "./context.js";
-export { withAdvisoryLock } from "./db/advisory-lock.js";
+export { withAdvisoryLock, withAdvisoryTryLock } from "./db/advisory-lock.js";
 export type { RegistryDatabase } from "./db/client.js";
 export {
   type MigratableDatabase,

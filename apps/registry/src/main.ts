@@ -2,7 +2,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { Redis } from "ioredis";
 import pino from "pino";
 import postgres from "postgres";
-import { withAdvisoryLock } from "./db/advisory-lock.js";
+import { withAdvisoryLock, withAdvisoryTryLock } from "./db/advisory-lock.js";
 import { runRegistryMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { redisPushHook } from "./events.js";
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
       maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
       uploadMaxAgeMs: env.SKIFF_REGISTRY_UPLOAD_MAX_AGE_SECONDS * 1000,
+      exclusive: (key, work) => withAdvisoryTryLock(sql, key, work),
     });
   } catch (error) {
     logger.fatal({ err: error }, "skiff registry failed to start");

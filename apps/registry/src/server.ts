@@ -27,7 +27,16 @@ export interface RegistryServerOptions {
   gcGraceMs?: number;
   /** Uploads untouched this long are dropped. */
   uploadMaxAgeMs?: number;
+  /**
+   * Runs `work` unless another replica holds the lock `key`, resolving to whether it ran (a
+   * PostgreSQL try-lock): the scheduled passes then run on one replica at a time. Without it
+   * every process makes every pass, which suits one process (PGlite).
+   */
+  exclusive?: (key: string, work: () => Promise<void>) => Promise<boolean>;
 }
+
+/** The lock scheduled maintenance passes take, so replicas do not all make the same pass. */
+export const maintenanceLockKey = "skiff:registry:maintenance";
 
 export interface RegistryServer {
   port: number;
@@ -39,7 +48,7 @@ export interface RegistryServer {
 
 /**
  * Serves the registry on `port` (0 picks a free one) and runs its maintenance on a setTimeout
- * chain; the collector takes a database lock, so N replicas may all run it.
+ * chain, on one replica at a time when `exclusive` is given.
  */
 export async function startRegistryServer(options: RegistryServerOptions): Promise<RegistryServer> {
   let store = options.store;
@@ -75,12 +84,12 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     await collectGarbage(context, { graceMs: options.gcGraceMs ?? 3600_000 });
   };
   let timer: NodeJS.Timeout | undefined;
-  let pass: Promise<void> | undefined;
+  let pass: Promise<unknown> | undefined;
   let stopped = false;
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => {
-      pass = maintain()
+      pass = (options.exclusive ? options.exclusive(maintenanceLockKey, maintain) : maintain())
         .catch((error) => options.logger.error({ err: error }, "registry maintenance failed"))
         .finally(schedule);
     }, options.maintenanceIntervalMs ?? 60_000);

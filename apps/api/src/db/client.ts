@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { withAdvisoryLock } from "@skiff/registry";
+import { withAdvisoryLock, withAdvisoryTryLock } from "@skiff/registry";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -22,6 +22,8 @@ export interface OpenDatabase {
   kind: "postgres" | "pglite";
   /** Runs `work` while holding a database-wide lock named by `key`, across all replicas. */
   withLock<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /** Runs `work` unless another replica holds the lock `key`; resolves to whether it ran. */
+  withTryLock(key: string, work: () => Promise<unknown>): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ function openPostgres(url: string, poolSize: number): OpenDatabase {
     db: drizzlePostgres(sql, { schema }),
     kind: "postgres",
     withLock: (key, work) => withAdvisoryLock(sql, key, work),
+    withTryLock: (key, work) => withAdvisoryTryLock(sql, key, work),
     close: () => sql.end({ timeout: 5 }),
   };
 }
@@ -60,6 +63,11 @@ async function openPglite(dataDir: string): Promise<OpenDatabase> {
       const run = queue.then(work, work);
       queue = run.catch(() => {});
       return run;
+    },
+    // One process: nobody else can hold the lock.
+    async withTryLock(_key, work) {
+      await work();
+      return true;
     },
     close: () => client.close(),
   };

@@ -22,3 +22,28 @@ export async function withAdvisoryLock<T>(
     connection.release();
   }
 }
+
+/**
+ * Runs `work` unless another process holds the advisory lock `key`, and resolves to whether it
+ * ran: for periodic passes one replica at a time should make, where the others skip a turn.
+ */
+export async function withAdvisoryTryLock(
+  sql: Sql,
+  key: string,
+  work: () => Promise<unknown>,
+): Promise<boolean> {
+  const connection = await sql.reserve();
+  try {
+    const [row] = await connection<{ taken: boolean }[]>`
+      select pg_try_advisory_lock(hashtext(${key})) as taken`;
+    if (!row?.taken) return false;
+    try {
+      await work();
+      return true;
+    } finally {
+      await connection`select pg_advisory_unlock(hashtext(${key}))`;
+    }
+  } finally {
+    connection.release();
+  }
+}

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { drizzle } from "drizzle-orm/postgres-js";
 import pino from "pino";
-import postgres from "postgres";
+import postgres, { type Sql } from "postgres";
 import { inject } from "vitest";
 import { type Access, signToken, tokenIssuer, tokenService } from "../auth/jwt.js";
+import { withAdvisoryTryLock } from "../db/advisory-lock.js";
 import type { RegistryDatabase } from "../db/client.js";
 import { type RegistryServer, type RegistryServerOptions, startRegistryServer } from "../server.js";
 
@@ -30,6 +31,8 @@ export interface TestRegistry {
   address: string;
   server: RegistryServer;
   db: RegistryDatabase;
+  /** The client under `db`, for what needs one connection (a session lock). */
+  sql: Sql;
   dataDir: string;
   /** A token granting `actions` on each named repository. */
   token(grants: Record<string, string[]>, extra?: Access[]): string;
@@ -57,6 +60,7 @@ export async function startTestRegistry(
     realm: "http://127.0.0.1:9/v1/registry/token",
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     maintenanceIntervalMs: 3600_000,
+    exclusive: (key, work) => withAdvisoryTryLock(sql, key, work),
     ...options,
   });
   const url = `http://127.0.0.1:${server.port}`;
@@ -86,6 +90,7 @@ export async function startTestRegistry(
     address: `127.0.0.1:${server.port}`,
     server,
     db,
+    sql,
     dataDir,
     token,
     fetch: (path, init = {}) => {
