@@ -29,6 +29,9 @@ export function newRegistryApp(ctx: RegistryContext) {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
+    // Every answer says it comes from a v2 registry, as the reference's do: clients look for
+    // it on `/v2/` (the 401 too). Blob downloads write their own head (routes/blobs.ts).
+    c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
     ctx.logger.debug?.(
       {
         method: c.req.method,
@@ -46,8 +49,6 @@ export function newRegistryApp(ctx: RegistryContext) {
     if (!target)
       return c.json(errorBody("NAME_UNKNOWN", `no endpoint at ${path.slice(0, 300)}`), 404);
     const method = c.req.method;
-    // Clients look for this header (on the 401 too) to know they talk to a v2 registry.
-    c.header("Docker-Distribution-API-Version", "registry/2.0");
     const granted = await authorize(c, ctx, target, actionFor(method, target));
     if (granted instanceof Response) return granted;
     return dispatch(c, ctx, target, method, async (repository) => {

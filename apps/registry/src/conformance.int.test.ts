@@ -78,7 +78,9 @@ describe("blobs: end-2 GET/HEAD, end-4a/4b/5/6 uploads, end-10 DELETE, end-11 mo
     expect(head.status).toBe(200);
     expect(head.headers.get("content-length")).toBe("5000");
     expect(head.headers.get("docker-content-digest")).toBe(digest);
+    expect(head.headers.get("docker-distribution-api-version")).toBe("registry/2.0");
     const get = await registry.fetch(`/v2/${repo}/blobs/${digest}`, { token });
+    expect(get.headers.get("docker-distribution-api-version")).toBe("registry/2.0");
     expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
     const range = await registry.fetch(`/v2/${repo}/blobs/${digest}`, {
       token,
@@ -264,6 +266,7 @@ describe("manifests: end-3 GET/HEAD, end-7 PUT, end-9 DELETE", () => {
       expect(get.status).toBe(200);
       expect(get.headers.get("content-type")).toBe("application/vnd.oci.image.manifest.v1+json");
       expect(get.headers.get("docker-content-digest")).toBe(digest);
+      expect(get.headers.get("docker-distribution-api-version")).toBe("registry/2.0");
       expect(Buffer.from(await get.arrayBuffer()).equals(image.bytes)).toBe(true);
     }
     const head = await registry.fetch(`/v2/${repo}/manifests/v1`, { method: "HEAD", token });
