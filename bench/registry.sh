@@ -2,13 +2,14 @@
 # Skiff's registry against the reference registry (Debian's docker-registry, distribution 2.8),
 # in one run, on this host: after an untimed warm-up round, push then pull a 200 MB, 5-layer
 # image with skopeo (fresh random layers each round, so nothing is skipped or mounted), 20
-# concurrent pulls, peak RSS of each.
+# concurrent pulls, peak RSS of each. The reference runs twice: without auth, and with Docker
+# token auth as Skiff always has it.
 #
 #   npm run build && bench/registry.sh            # ROUNDS=3, PULLS=3 by default
 #
 # Skiff runs as in compose: the api (token endpoint) and the standalone registry process, on a
-# fresh PostgreSQL database; skopeo goes through Docker token auth with a Skiff token. The
-# reference registry runs without auth. Needs skopeo, docker-registry, psql, Node 20.
+# fresh PostgreSQL database; skopeo goes through Docker token auth with a Skiff token. Needs
+# skopeo, docker-registry, psql, openssl, Node 20.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${ROUNDS:-3}"
@@ -34,15 +35,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Three free ports, held open together so the kernel cannot hand out the same one twice.
+# $1 free ports, held open together so the kernel cannot hand out the same one twice.
 free_ports() {
   node -e '
     const net = require("net");
-    const servers = [0, 1, 2].map(() => net.createServer());
+    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer());
     Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
       console.log(servers.map((s) => s.address().port).join(" "));
       for (const s of servers) s.close();
-    });'
+    });' "$1"
 }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -57,7 +58,7 @@ wait_http() {
   return 1
 }
 
-read -r api_port skiff_port ref_port <<<"$(free_ports)"
+read -r api_port skiff_port ref_port token_port ref_token_port <<<"$(free_ports 5)"
 psql "$postgres_url" -qc "create database ${database}" >/dev/null
 
 env -i PATH="$PATH" DATABASE_URL="$database_url" REDIS_URL="$redis_url" PORT="$api_port" \
@@ -73,135 +74,156 @@ env -i PATH="$PATH" DATABASE_URL="$database_url" REDIS_URL="$redis_url" \
   SKIFF_REGISTRY_DATA_DIR="$work/skiff" \
   SKIFF_API_PUBLIC_URL="http://127.0.0.1:${api_port}" LOG_LEVEL=warn \
   node "$root/apps/registry/dist/main.js" >"$work/skiff.log" 2>&1 &
-skiff_pid=$!
-pids+=("$skiff_pid")
+pids+=($!)
+declare -A pid=([skiff]=$!)
 
-cat >"$work/ref.yml" <<YAML
+# The reference twice: as the issue runs it, without auth, and with Docker token auth like
+# Skiff's (its tokens from bench/reference-token-server.mjs), each on its own storage.
+reference_config() { # storage-dir port [auth yaml]
+  cat <<YAML
 version: 0.1
 log: { level: error, accesslog: { disabled: true } }
 storage:
-  filesystem: { rootdirectory: ${work}/ref }
+  filesystem: { rootdirectory: $1 }
   delete: { enabled: true }
-http: { addr: "127.0.0.1:${ref_port}" }
+http: { addr: "127.0.0.1:$2" }
+${3:-}
 YAML
-docker-registry serve "$work/ref.yml" >"$work/ref.log" 2>&1 &
-ref_pid=$!
-pids+=("$ref_pid")
-wait_http "http://127.0.0.1:${skiff_port}/v2/"
-wait_http "http://127.0.0.1:${ref_port}/v2/"
+}
+mkdir -p "$work/token"
+node "$root/bench/reference-token-server.mjs" "$token_port" "$work/token" "$token" \
+  >"$work/token.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q ready "$work/token.log" && break; sleep 0.1; done
+reference_config "$work/ref" "$ref_port" >"$work/ref.yml"
+reference_config "$work/ref_token" "$ref_token_port" "auth:
+  token:
+    realm: http://127.0.0.1:${token_port}/token
+    service: reference-registry
+    issuer: bench-token
+    rootcertbundle: $work/token/token-cert.pem" >"$work/ref_token.yml"
+for name in ref ref_token; do
+  docker-registry serve "$work/${name}.yml" >"$work/${name}.log" 2>&1 &
+  pids+=($!)
+  pid[$name]=$!
+done
+# The registries, where each listens, and whether it wants credentials.
+registries=(skiff ref ref_token)
+declare -A port=([skiff]="$skiff_port" [ref]="$ref_port" [ref_token]="$ref_token_port")
+declare -A authenticated=([skiff]=1 [ref]=0 [ref_token]=1)
+for name in "${registries[@]}"; do wait_http "http://127.0.0.1:${port[$name]}/v2/"; done
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
-skiff_idle_rss="$(rss_mb "$skiff_pid")"
-ref_idle_rss="$(rss_mb "$ref_pid")"
+declare -A idle_rss
+for name in "${registries[@]}"; do idle_rss[$name]="$(rss_mb "${pid[$name]}")"; done
 
-skiff_push=()
-skiff_pull=()
-ref_push=()
-ref_pull=()
-
-push() { # registry-name port repository layout
-  local started creds=()
-  [ "$1" = skiff ] && creds=(--dest-creds "bench:${token}")
+creds_for() { # registry-name src|dest
+  [ "${authenticated[$1]}" = 1 ] && echo "--$2-creds bench:${token}"
+  return 0
+}
+push() { # registry-name repository layout
+  local started
   started="$(now)"
-  skopeo copy -q --dest-tls-verify=false "${creds[@]}" "oci:$4:bench" \
-    "docker://127.0.0.1:$2/$3:v1" >/dev/null
+  # shellcheck disable=SC2046 # creds_for prints one option and its value, or nothing.
+  skopeo copy -q --dest-tls-verify=false $(creds_for "$1" dest) "oci:$3:bench" \
+    "docker://127.0.0.1:${port[$1]}/$2:v1" >/dev/null
   elapsed "$started" "$(now)"
 }
-pull() { # registry-name port repository target-dir
-  local started creds=()
-  [ "$1" = skiff ] && creds=(--src-creds "bench:${token}")
-  rm -rf "$4"
+pull() { # registry-name repository target-dir
+  local started
+  rm -rf "$3"
   started="$(now)"
-  skopeo copy -q --src-tls-verify=false "${creds[@]}" "docker://127.0.0.1:$2/$3:v1" "dir:$4" \
-    >/dev/null
+  # shellcheck disable=SC2046
+  skopeo copy -q --src-tls-verify=false $(creds_for "$1" src) \
+    "docker://127.0.0.1:${port[$1]}/$2:v1" "dir:$3" >/dev/null
   elapsed "$started" "$(now)"
 }
 
 # One untimed push and pull on each first: a registry in service is warm, and Node compiles its
 # hot paths on first use (Skiff's first 40 MB upload after a start costs twice the later ones)
-# where Go's reference has nothing to warm. The same for both.
+# where Go's reference has nothing to warm. The same for all.
 layout="$work/layout-warm-up"
 node "$root/bench/make-oci-layout.mjs" "$layout" "$layers" "$layer_mb" bench
-push skiff "$skiff_port" bench/warm-up "$layout" >/dev/null
-pull skiff "$skiff_port" bench/warm-up "$work/out" >/dev/null
-push ref "$ref_port" bench/warm-up "$layout" >/dev/null
-pull ref "$ref_port" bench/warm-up "$work/out" >/dev/null
+for name in "${registries[@]}"; do
+  push "$name" bench/warm-up "$layout" >/dev/null
+  pull "$name" bench/warm-up "$work/out" >/dev/null
+done
 rm -rf "$layout" "$work/out"
 
-# Each push and each pull of Skiff is timed next to one of the reference, in alternating order,
-# and the two make a pair: the ratio of a pair is free of the machine's drift over the run (its
-# speed wanders by 5-10% here over minutes), so the figure reported is the median of the pairs'
-# ratios, with their range. PULLS pairs of pulls follow each round's pushes: agents pull an
-# image many times for one push.
-push_ratios=()
-pull_ratios=()
-pair_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-# "skiff ref" for even n, "ref skiff" for odd: who goes first takes turns.
-order_of() { if [ $(($1 % 2)) -eq 0 ]; then echo "skiff ref"; else echo "ref skiff"; fi; }
-port_of() { if [ "$1" = skiff ]; then echo "$skiff_port"; else echo "$ref_port"; fi; }
-record() { local -n list="$1"; list+=("$2"); } # record <array name> <value>
+# Each push and each pull of Skiff is timed next to one of each reference, in turning order,
+# and they make a group: the ratio within a group is free of the machine's drift over the run
+# (its speed wanders by 5-10% here over minutes), so the figure reported is the median of the
+# groups' ratios, with their range. PULLS groups of pulls follow each round's pushes: agents
+# pull an image many times for one push.
+declare -A times ratios
+record() { times[$1_$2]+="$3 "; } # record push|pull registry-name seconds
+# The group's Skiff time over each reference's, appended to that reference's ratios.
+record_ratios() { # push|pull
+  local skiff="${last[skiff]}" name
+  for name in ref ref_token; do
+    ratios[$1_${name}]+="$(awk -v a="$skiff" -v b="${last[$name]}" 'BEGIN { printf "%.3f", a / b }') "
+  done
+}
+# The registries in turning order: group n starts with registries[n % 3].
+order_of() {
+  local n="$1" i
+  for i in 0 1 2; do echo "${registries[$(((n + i) % 3))]}"; done
+}
+declare -A last
 for round in $(seq 1 "$rounds"); do
   layout="$work/layout-${round}"
   node "$root/bench/make-oci-layout.mjs" "$layout" "$layers" "$layer_mb" bench
   # The 200 MB just written goes to disk now, not during whichever push runs first.
   sync
-  # Alternate who goes first, so disk caches and warm-up favour neither.
-  for who in $(order_of $((round + 1))); do
-    record "${who}_push" "$(push "$who" "$(port_of "$who")" "bench/r${round}" "$layout")"
+  for name in $(order_of "$round"); do
+    last[$name]="$(push "$name" "bench/r${round}" "$layout")"
+    record push "$name" "${last[$name]}"
   done
-  push_ratios+=("$(pair_ratio "${skiff_push[-1]}" "${ref_push[-1]}")")
-  # The 400 MB both registries just stored goes to disk now: the kernel's writeback would
+  record_ratios push
+  # The 600 MB the registries just stored goes to disk now: the kernel's writeback would
   # otherwise share the cores with whichever pulls come first.
   sync
   # Even so, the first pull after the pushes ran 15-50% slower than the later ones, for either
   # registry: the first pairs' ratios were 1.16-1.52 when Skiff went first and 0.67-0.92 when
-  # the reference did, the later pairs' 0.76-1.11. That is this machine, not a registry, and an
-  # odd number of rounds puts it on Skiff once more. One untimed pull of each takes it out.
-  for who in $(order_of "$round"); do
-    pull "$who" "$(port_of "$who")" "bench/r${round}" "$work/out" >/dev/null
-  done
-  for pair in $(seq 1 "$pulls"); do
-    for who in $(order_of $((round + pair))); do
-      record "${who}_pull" "$(pull "$who" "$(port_of "$who")" "bench/r${round}" "$work/out")"
+  # the reference did, the later pairs' 0.76-1.11. That is this machine, not a registry. One
+  # untimed pull of each takes it out.
+  for name in $(order_of "$round"); do pull "$name" "bench/r${round}" "$work/out" >/dev/null; done
+  for group in $(seq 1 "$pulls"); do
+    for name in $(order_of $((round + group))); do
+      last[$name]="$(pull "$name" "bench/r${round}" "$work/out")"
+      record pull "$name" "${last[$name]}"
     done
-    pull_ratios+=("$(pair_ratio "${skiff_pull[-1]}" "${ref_pull[-1]}")")
+    record_ratios pull
   done
   rm -rf "$layout" "$work/out"
-  echo "round ${round}: push skiff ${skiff_push[-1]}s reference ${ref_push[-1]}s | pull ratios ${pull_ratios[*]: -$pulls}" >&2
+  echo "round ${round}: last pulls, s: skiff ${last[skiff]} reference ${last[ref]} reference+token ${last[ref_token]}" >&2
 done
 
-concurrent_pulls() { # registry-name port -> "seconds failures"
-  local started failures=0 creds=() jobs=()
-  [ "$1" = skiff ] && creds=(--src-creds "bench:${token}")
+concurrent_pulls() { # registry-name -> "seconds failures"
+  local started failures=0 jobs=()
   started="$(now)"
   for n in $(seq 1 "$concurrent"); do
-    skopeo copy -q --src-tls-verify=false "${creds[@]}" "docker://127.0.0.1:$2/bench/r1:v1" \
-      "dir:$work/c-$1-$n" >/dev/null 2>"$work/c-$1-$n.err" &
+    # shellcheck disable=SC2046
+    skopeo copy -q --src-tls-verify=false $(creds_for "$1" src) \
+      "docker://127.0.0.1:${port[$1]}/bench/r1:v1" "dir:$work/c-$1-$n" >/dev/null \
+      2>"$work/c-$1-$n.err" &
     jobs+=($!)
   done
   for job in "${jobs[@]}"; do wait "$job" || failures=$((failures + 1)); done
   echo "$(elapsed "$started" "$(now)") ${failures}"
   rm -rf "$work"/c-"$1"-*
 }
-# Twice each, in the order Skiff, reference, reference, Skiff, after a sync: the mean of the two.
-mean_of_two() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
-skiff_conc_s=0 skiff_conc_fail=0 ref_conc_s=0 ref_conc_fail=0
+# Twice each, once in the order skiff, reference, reference+token and once backwards, after a
+# sync: the mean of the two.
+declare -A concurrent_s concurrent_failures
 if [ "$concurrent" -gt 0 ]; then
   sync
-  read -r s1 f1 <<<"$(concurrent_pulls skiff "$skiff_port")"
-  read -r r1 g1 <<<"$(concurrent_pulls ref "$ref_port")"
-  read -r r2 g2 <<<"$(concurrent_pulls ref "$ref_port")"
-  read -r s2 f2 <<<"$(concurrent_pulls skiff "$skiff_port")"
-  skiff_conc_s="$(mean_of_two "$s1" "$s2")"
-  ref_conc_s="$(mean_of_two "$r1" "$r2")"
-  skiff_conc_fail=$((f1 + f2))
-  ref_conc_fail=$((g1 + g2))
+  for name in "${registries[@]}" ref_token ref skiff; do
+    read -r seconds failed <<<"$(concurrent_pulls "$name")"
+    concurrent_s[$name]="$(awk -v a="${concurrent_s[$name]:-0}" -v b="$seconds" 'BEGIN { printf "%.2f", a + b / 2 }')"
+    concurrent_failures[$name]=$((${concurrent_failures[$name]:-0} + failed))
+  done
 fi
 
-sp="$(echo "${skiff_push[*]}" | median)"
-sl="$(echo "${skiff_pull[*]}" | median)"
-rp="$(echo "${ref_push[*]}" | median)"
-rl="$(echo "${ref_pull[*]}" | median)"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 # "median (lowest-highest)" of the values on standard input.
 spread() {
   local sorted
@@ -209,13 +231,19 @@ spread() {
   printf "%.2f (%.2f-%.2f)" "$(echo "$sorted" | median)" "$(echo "$sorted" | head -1)" \
     "$(echo "$sorted" | tail -1)"
 }
-cat <<REPORT
-
-$((layers * layer_mb)) MB, ${layers} layers, skopeo: ${rounds} pushes and $((rounds * pulls)) pulls each, seconds (median)
-                      skiff   reference   ratio skiff/reference: median of pairs (range)
-push                  ${sp}    ${rp}        $(echo "${push_ratios[*]}" | spread)
-pull                  ${sl}    ${rl}        $(echo "${pull_ratios[*]}" | spread)
-${concurrent} concurrent pulls (x2) ${skiff_conc_s}    ${ref_conc_s}        $(ratio "$skiff_conc_s" "$ref_conc_s")   failures: skiff ${skiff_conc_fail}, reference ${ref_conc_fail}
-RSS at start (MB)     ${skiff_idle_rss}      ${ref_idle_rss}
-peak RSS (MB)         $(peak_rss_mb "$skiff_pid")      $(peak_rss_mb "$ref_pid")
-REPORT
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
+row() { # title value-of-skiff value-of-ref value-of-ref_token
+  printf "%-24s %-10s %-10s %-16s" "$1" "$2" "$3" "$4"
+}
+median_of() { echo "${times[$1]}" | median; }
+echo
+echo "$((layers * layer_mb)) MB, ${layers} layers, skopeo: ${rounds} pushes and $((rounds * pulls)) pulls each, seconds (median)"
+echo "$(row "" skiff reference reference+token) ratio skiff/reference | skiff/reference+token: median of groups (range)"
+for op in push pull; do
+  echo "$(row "$op" "$(median_of "${op}_skiff")" "$(median_of "${op}_ref")" "$(median_of "${op}_ref_token")") $(echo "${ratios[${op}_ref]}" | spread) | $(echo "${ratios[${op}_ref_token]}" | spread)"
+done
+if [ "$concurrent" -gt 0 ]; then
+  echo "$(row "${concurrent} concurrent pulls (x2)" "${concurrent_s[skiff]}" "${concurrent_s[ref]}" "${concurrent_s[ref_token]}") $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref]}") | $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref_token]}")   failures: skiff ${concurrent_failures[skiff]}, reference ${concurrent_failures[ref]}, reference+token ${concurrent_failures[ref_token]}"
+fi
+echo "$(row "RSS at start (MB)" "${idle_rss[skiff]}" "${idle_rss[ref]}" "${idle_rss[ref_token]}")"
+echo "$(row "peak RSS (MB)" "$(peak_rss_mb "${pid[skiff]}")" "$(peak_rss_mb "${pid[ref]}")" "$(peak_rss_mb "${pid[ref_token]}")")"
