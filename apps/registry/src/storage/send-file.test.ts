@@ -4,6 +4,7 @@ import { createServer, get, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendFile } from "./send-file.js";
 
@@ -80,5 +81,19 @@ describe("sendFile", () => {
     await expect(sent[0]).rejects.toThrow();
     // The server still answers the next client.
     expect((await fetchRange(0, 99)).equals(data.subarray(0, 100))).toBe(true);
+  });
+
+  it("opens with small writes, so the client's receive window can grow, then writes 1 MiB", async () => {
+    const sizes: number[] = [];
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        sizes.push(chunk.length);
+        done();
+      },
+    });
+    await sendFile(path, out, { start: 0, end: data.length - 1 });
+    expect(sizes.slice(0, 16)).toEqual(Array(16).fill(32 * 1024));
+    expect(sizes[16]).toBe(1 << 20);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(data.length);
   });
 });

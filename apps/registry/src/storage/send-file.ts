@@ -5,6 +5,18 @@ import type { Writable } from "node:stream";
 const chunkSize = 1 << 20;
 
 /**
+ * The first bytes of a download go out in small writes. A client's kernel grows its receive
+ * window only when its reader takes in more than a window within one round trip. When the
+ * first write fills the window at once, every round trip after carries exactly one window
+ * (fill, zero window, read, reopen) and the window never grows: on a pull over loopback, 34 of
+ * 40 layer downloads stayed at 93 KB. Small first writes let the reader run ahead of the data
+ * for a moment, and then the window grows (200 KB to 2 MB; 6 of 40 stayed small): the layers
+ * came 4-5% faster, level with the reference registry's.
+ */
+const openingBytes = 512 * 1024;
+const openingChunkSize = 32 * 1024;
+
+/**
  * Writes the inclusive byte range `start..end` of the file at `path` to `out`, then ends it.
  *
  * A read stream allocates a fresh buffer for every chunk: on a 40 MB layer that is 40 MiB of
@@ -27,7 +39,8 @@ export async function sendFile(
     let position = range.start;
     while (position <= range.end) {
       // The last write of `buffer` finished before the write now in flight (of `spare`) began.
-      const wanted = Math.min(size, range.end - position + 1);
+      const opening = position - range.start < openingBytes;
+      const wanted = Math.min(opening ? openingChunkSize : size, range.end - position + 1);
       const { bytesRead } = await file.read(buffer, 0, wanted, position);
       if (bytesRead === 0) throw new Error(`${path} ended before byte ${range.end}`);
       position += bytesRead;
