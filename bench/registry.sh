@@ -212,15 +212,20 @@ concurrent_pulls() { # registry-name -> "seconds failures"
   echo "$(elapsed "$started" "$(now)") ${failures}"
   rm -rf "$work"/c-"$1"-*
 }
-# Twice each, once in the order skiff, reference, reference+token and once backwards, after a
-# sync: the mean of the two.
+# Three times each, each registry first once, after a sync: the median of the three.
 declare -A concurrent_s concurrent_failures
 if [ "$concurrent" -gt 0 ]; then
-  sync
-  for name in "${registries[@]}" ref_token ref skiff; do
-    read -r seconds failed <<<"$(concurrent_pulls "$name")"
-    concurrent_s[$name]="$(awk -v a="${concurrent_s[$name]:-0}" -v b="$seconds" 'BEGIN { printf "%.2f", a + b / 2 }')"
-    concurrent_failures[$name]=$((${concurrent_failures[$name]:-0} + failed))
+  for turn in 0 1 2; do
+    sync
+    for name in $(order_of "$turn"); do
+      read -r seconds failed <<<"$(concurrent_pulls "$name")"
+      times[concurrent_${name}]+="${seconds} "
+      concurrent_failures[$name]=$((${concurrent_failures[$name]:-0} + failed))
+    done
+  done
+  for name in "${registries[@]}"; do
+    echo "${concurrent} concurrent pulls, ${name}: ${times[concurrent_${name}]}s" >&2
+    concurrent_s[$name]="$(echo "${times[concurrent_${name}]}" | median)"
   done
 fi
 
@@ -243,7 +248,7 @@ for op in push pull; do
   echo "$(row "$op" "$(median_of "${op}_skiff")" "$(median_of "${op}_ref")" "$(median_of "${op}_ref_token")") $(echo "${ratios[${op}_ref]}" | spread) | $(echo "${ratios[${op}_ref_token]}" | spread)"
 done
 if [ "$concurrent" -gt 0 ]; then
-  echo "$(row "${concurrent} concurrent pulls (x2)" "${concurrent_s[skiff]}" "${concurrent_s[ref]}" "${concurrent_s[ref_token]}") $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref]}") | $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref_token]}")   failures: skiff ${concurrent_failures[skiff]}, reference ${concurrent_failures[ref]}, reference+token ${concurrent_failures[ref_token]}"
+  echo "$(row "${concurrent} concurrent pulls (x3)" "${concurrent_s[skiff]}" "${concurrent_s[ref]}" "${concurrent_s[ref_token]}") $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref]}") | $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref_token]}")   failures: skiff ${concurrent_failures[skiff]}, reference ${concurrent_failures[ref]}, reference+token ${concurrent_failures[ref_token]}"
 fi
 echo "$(row "RSS at start (MB)" "${idle_rss[skiff]}" "${idle_rss[ref]}" "${idle_rss[ref_token]}")"
 echo "$(row "peak RSS (MB)" "$(peak_rss_mb "${pid[skiff]}")" "$(peak_rss_mb "${pid[ref]}")" "$(peak_rss_mb "${pid[ref_token]}")")"

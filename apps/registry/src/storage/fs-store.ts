@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { sendFile } from "./send-file.js";
 import type { BlobStore } from "./store.js";
@@ -115,9 +115,20 @@ export class FsBlobStore implements BlobStore {
   }
 
   async commitUpload(id: string, digest: string): Promise<void> {
+    const source = this.uploadPath(id);
     const target = this.blobPath(digest);
-    await mkdir(join(target, ".."), { recursive: true });
-    await rename(this.uploadPath(id), target);
+    // On disk before it is visible, and its name too before the push is acknowledged: after a
+    // power cut the database must not name a blob whose file is empty or gone.
+    await syncPath(source);
+    const created = await mkdir(dirname(target), { recursive: true });
+    await rename(source, target);
+    // The new entry's directory, and each directory mkdir made on the way, up to the one
+    // that already existed.
+    const stop = created ? dirname(created) : dirname(target);
+    for (let dir = dirname(target); ; dir = dirname(dir)) {
+      await syncPath(dir);
+      if (dir === stop) break;
+    }
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -154,5 +165,15 @@ export class FsBlobStore implements BlobStore {
 
   async delete(digest: string): Promise<void> {
     await rm(this.blobPath(digest), { force: true });
+  }
+}
+
+/** fsync(2) of a file or a directory. */
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
