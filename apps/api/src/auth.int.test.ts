@@ -1,5 +1,5 @@
 import { type TokenScope, tokenScopes } from "@skiff/shared";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createToken } from "./services/tokens.js";
 import { createTestStack, type TestStack } from "./test/harness.js";
 import { listOperations, type Operation } from "./test/openapi-operations.js";
@@ -100,5 +100,24 @@ describe("auth on every route", () => {
         else expect([401, 403], label).not.toContain(status);
       }
     }
+  });
+
+  it("notes when a token was last used", async () => {
+    const { token, id } = await createToken(stack.database.db, { name: "used", scopes: ["read"] });
+    const listed = async () => {
+      const response = await stack.request("/v1/tokens", {
+        headers: { authorization: `Bearer ${tokens.admin}` },
+      });
+      const body = (await response.json()) as {
+        items: { id: string; lastUsedAt: string | null }[];
+      };
+      return body.items.find((one) => one.id === id)?.lastUsedAt;
+    };
+    expect(await listed()).toBeNull();
+    const used = await stack.request("/v1/pools", {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(used.status).toBe(200);
+    await vi.waitFor(async () => expect(await listed()).not.toBeNull());
   });
 });

@@ -20,7 +20,7 @@ export function requireScope(scope: TokenScope) {
         "Unauthorized",
         "missing bearer token: send 'Authorization: Bearer <token>'",
       );
-    const { db, clock } = c.get("services");
+    const { db, clock, logger } = c.get("services");
     const now = clock.now();
     const token = await findValidToken(db, secret, now);
     if (!token) return errorResponse(c, "Unauthorized", "the token is invalid, revoked or expired");
@@ -33,7 +33,7 @@ export function requireScope(scope: TokenScope) {
       );
     }
     c.set("caller", { tokenId: token.id, name: token.name, scopes });
-    await touchToken(db, token, now);
+    touchToken(db, token, now, logger);
     return next();
   });
 }

@@ -54,7 +54,7 @@ export const registryTokenRoutes = newRouter().openapi(token, async (c) => {
     const now = clock.now();
     const apiToken = password ? await findValidToken(db, password, now) : undefined;
     if (apiToken) {
-      await touchToken(db, apiToken, now);
+      touchToken(db, apiToken, now, logger);
       subject = apiToken.id;
       actions = actionsOf(apiToken.scopes as TokenScope[]);
     } else {
