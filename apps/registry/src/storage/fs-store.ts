@@ -6,9 +6,9 @@ import { sendFile } from "./send-file.js";
 import type { BlobStore } from "./store.js";
 
 const safeId = /^[A-Za-z0-9_-]{1,100}$/;
+const safeDigest = /^(sha256|sha512):([a-f0-9]{64,128})$/;
 /** Bytes an upload takes in between two of its background flushes to disk. */
 const backgroundSyncBytes = 4 << 20;
-const safeDigest = /^(sha256|sha512):([a-f0-9]{64,128})$/;
 
 /**
  * Blobs as files under `root`: `blobs/<algorithm>/<first two hex>/<hex>`, uploads under
@@ -71,15 +71,13 @@ export class FsBlobStore implements BlobStore {
     const syncInBackground = () => {
       if (syncing || unsynced < backgroundSyncBytes) return;
       unsynced = 0;
-      syncing = out.datasync().then(
-        () => {
+      syncing = out
+        .datasync()
+        // The commit's own fsync reports what went wrong.
+        .catch(() => {})
+        .then(() => {
           syncing = undefined;
-        },
-        () => {
-          // The commit's own fsync reports what went wrong.
-          syncing = undefined;
-        },
-      );
+        });
     };
     try {
       // Sockets deliver 4-64 KiB at a time: chunks are gathered into one writev per MiB, and
