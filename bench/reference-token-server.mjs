@@ -71,13 +71,9 @@ function accessOf(scopes) {
 createServer((request, response) => {
   const url = new URL(request.url, "http://token");
   const basic = /^Basic (.+)$/.exec(request.headers.authorization ?? "")?.[1];
-  const given = Buffer.from(
-    Buffer.from(basic ?? "", "base64")
-      .toString()
-      .split(":")
-      .slice(1)
-      .join(":"),
-  );
+  const credentials = Buffer.from(basic ?? "", "base64").toString();
+  // Any user name; the password is what follows the first colon.
+  const given = Buffer.from(credentials.slice(credentials.indexOf(":") + 1));
   if (
     url.pathname !== "/token" ||
     given.length !== expected.length ||

@@ -155,12 +155,15 @@ rm -rf "$layout" "$work/out"
 # groups' ratios, with their range. PULLS groups of pulls follow each round's pushes: agents
 # pull an image many times for one push.
 declare -A times ratios
+# a / b with $3 decimals (2 by default), "-" when b is 0.
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b > 0) printf "%.*f", d, a / b; else printf "-" }'; }
+median_of() { echo "${times[$1]}" | median; } # median_of <key of times>
 record() { times[$1_$2]+="$3 "; } # record push|pull registry-name seconds
 # The group's Skiff time over each reference's, appended to that reference's ratios.
 record_ratios() { # push|pull
   local skiff="${last[skiff]}" name
   for name in ref ref_token; do
-    ratios[$1_${name}]+="$(awk -v a="$skiff" -v b="${last[$name]}" 'BEGIN { printf "%.3f", a / b }') "
+    ratios[$1_${name}]+="$(ratio "$skiff" "${last[$name]}" 3) "
   done
 }
 # The registries in turning order: group n starts with registries[n % 3].
@@ -213,7 +216,7 @@ concurrent_pulls() { # registry-name -> "seconds failures"
   rm -rf "$work"/c-"$1"-*
 }
 # Three times each, each registry first once, after a sync: the median of the three.
-declare -A concurrent_s concurrent_failures
+declare -A concurrent_failures
 if [ "$concurrent" -gt 0 ]; then
   for turn in 0 1 2; do
     sync
@@ -225,7 +228,6 @@ if [ "$concurrent" -gt 0 ]; then
   done
   for name in "${registries[@]}"; do
     echo "${concurrent} concurrent pulls, ${name}: ${times[concurrent_${name}]}s" >&2
-    concurrent_s[$name]="$(echo "${times[concurrent_${name}]}" | median)"
   done
 fi
 
@@ -236,11 +238,9 @@ spread() {
   printf "%.2f (%.2f-%.2f)" "$(echo "$sorted" | median)" "$(echo "$sorted" | head -1)" \
     "$(echo "$sorted" | tail -1)"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 row() { # title value-of-skiff value-of-ref value-of-ref_token
   printf "%-24s %-10s %-10s %-16s" "$1" "$2" "$3" "$4"
 }
-median_of() { echo "${times[$1]}" | median; }
 echo
 echo "$((layers * layer_mb)) MB, ${layers} layers, skopeo: ${rounds} pushes and $((rounds * pulls)) pulls each, seconds (median)"
 echo "$(row "" skiff reference reference+token) ratio skiff/reference | skiff/reference+token: median of groups (range)"
@@ -248,7 +248,9 @@ for op in push pull; do
   echo "$(row "$op" "$(median_of "${op}_skiff")" "$(median_of "${op}_ref")" "$(median_of "${op}_ref_token")") $(echo "${ratios[${op}_ref]}" | spread) | $(echo "${ratios[${op}_ref_token]}" | spread)"
 done
 if [ "$concurrent" -gt 0 ]; then
-  echo "$(row "${concurrent} concurrent pulls (x3)" "${concurrent_s[skiff]}" "${concurrent_s[ref]}" "${concurrent_s[ref_token]}") $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref]}") | $(ratio "${concurrent_s[skiff]}" "${concurrent_s[ref_token]}")   failures: skiff ${concurrent_failures[skiff]}, reference ${concurrent_failures[ref]}, reference+token ${concurrent_failures[ref_token]}"
+  skiff_s="$(median_of concurrent_skiff)" ref_s="$(median_of concurrent_ref)"
+  ref_token_s="$(median_of concurrent_ref_token)"
+  echo "$(row "${concurrent} concurrent pulls (x3)" "$skiff_s" "$ref_s" "$ref_token_s") $(ratio "$skiff_s" "$ref_s") | $(ratio "$skiff_s" "$ref_token_s")   failures: skiff ${concurrent_failures[skiff]}, reference ${concurrent_failures[ref]}, reference+token ${concurrent_failures[ref_token]}"
 fi
 echo "$(row "RSS at start (MB)" "${idle_rss[skiff]}" "${idle_rss[ref]}" "${idle_rss[ref_token]}")"
 echo "$(row "peak RSS (MB)" "$(peak_rss_mb "${pid[skiff]}")" "$(peak_rss_mb "${pid[ref]}")" "$(peak_rss_mb "${pid[ref_token]}")")"
