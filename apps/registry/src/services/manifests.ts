@@ -3,16 +3,16 @@ import type { PushEvent, RegistryContext } from "../context.js";
 import type { Queryable, RegistryDatabase } from "../db/client.js";
 import {
   registryBlobLinks,
+  registryBlobs,
   registryManifestReferences,
   registryManifests,
+  registryRepositories,
   registryTags,
 } from "../db/schema/index.js";
 import { digestOf, parseDigest } from "../digest.js";
 import { RegistryError } from "../errors.js";
 import { parseManifest } from "../manifest.js";
 import { assertTag } from "../names.js";
-import { touchBlobs } from "./blobs.js";
-import { ensureRepository, findRepository, markPushed } from "./repositories.js";
 
 export type ManifestRow = typeof registryManifests.$inferSelect;
 
@@ -89,37 +89,18 @@ export async function putManifest(
   const blobDigests = [...new Set(parsed.blobs.map((blob) => blob.digest))];
   const childDigests = [...new Set(parsed.children.map((child) => child.digest))];
 
+  const size =
+    input.bytes.length +
+    parsed.blobs.reduce((sum, blob) => sum + blob.size, 0) +
+    parsed.children.reduce((sum, child) => sum + child.size, 0);
+  const references = [
+    ...blobDigests.map((blob) => ({ digest: blob, kind: "blob" })),
+    ...childDigests.map((child) => ({ digest: child, kind: "manifest" })),
+  ];
+
   await ctx.db.transaction(async (tx) => {
-    await ensureRepository(tx, input.repository);
-    const linked = blobDigests.length
-      ? await tx
-          .select({ digest: registryBlobLinks.digest })
-          .from(registryBlobLinks)
-          .where(
-            and(
-              eq(registryBlobLinks.repository, input.repository),
-              inArray(registryBlobLinks.digest, blobDigests),
-            ),
-          )
-      : [];
-    const present = await touchBlobs(
-      tx,
-      linked.map((row) => row.digest),
-    );
-    const missing = blobDigests.filter((blob) => !present.has(blob));
-    if (childDigests.length) {
-      const children = await tx
-        .select({ digest: registryManifests.digest })
-        .from(registryManifests)
-        .where(
-          and(
-            eq(registryManifests.repository, input.repository),
-            inArray(registryManifests.digest, childDigests),
-          ),
-        );
-      const found = new Set(children.map((row) => row.digest));
-      missing.push(...childDigests.filter((child) => !found.has(child)));
-    }
+    const found = await touchReferences(tx, input.repository, blobDigests, childDigests, tags);
+    const missing = [...blobDigests, ...childDigests].filter((ref) => !found.present.has(ref));
     if (missing.length) {
       throw new RegistryError(
         "MANIFEST_BLOB_UNKNOWN",
@@ -127,62 +108,32 @@ export async function putManifest(
         { digests: missing },
       );
     }
-    const repository = await findRepository(tx, input.repository);
-    if (repository?.immutableTags && tags.length) {
-      const existing = await tx
-        .select()
-        .from(registryTags)
-        .where(and(eq(registryTags.repository, input.repository), inArray(registryTags.tag, tags)));
-      const moved = existing.find((row) => row.digest !== digest);
-      if (moved) {
-        throw new RegistryError(
-          "DENIED",
-          `tag ${moved.tag} is immutable in ${input.repository} and already names ${moved.digest}`,
-        );
-      }
+    const moved = found.tagged.find((row) => row.digest !== digest);
+    if (found.immutableTags && moved) {
+      throw new RegistryError(
+        "DENIED",
+        `tag ${moved.tag} is immutable in ${input.repository} and already names ${moved.digest}`,
+      );
     }
-    const size =
-      input.bytes.length +
-      parsed.blobs.reduce((sum, blob) => sum + blob.size, 0) +
-      parsed.children.reduce((sum, child) => sum + child.size, 0);
-    await tx
-      .insert(registryManifests)
-      .values({
-        repository: input.repository,
-        digest,
-        mediaType: parsed.mediaType,
-        size,
-        content: input.bytes,
-        subject: parsed.subject,
-        artifactType: parsed.artifactType,
-        annotations: parsed.annotations ? JSON.stringify(parsed.annotations) : null,
-      })
-      .onConflictDoUpdate({
-        target: [registryManifests.repository, registryManifests.digest],
-        set: { pushedAt: sql`now()` },
-      });
-    const references = [
-      ...blobDigests.map((blob) => ({ digest: blob, kind: "blob" as const })),
-      ...childDigests.map((child) => ({ digest: child, kind: "manifest" as const })),
-    ];
-    if (references.length) {
-      await tx
-        .insert(registryManifestReferences)
-        .values(
-          references.map((ref) => ({ repository: input.repository, manifest: digest, ...ref })),
-        )
-        .onConflictDoNothing();
-    }
-    for (const tag of tags) {
-      await tx
-        .insert(registryTags)
-        .values({ repository: input.repository, tag, digest })
-        .onConflictDoUpdate({
-          target: [registryTags.repository, registryTags.tag],
-          set: { digest, pushedAt: sql`now()` },
-        });
-    }
-    await markPushed(tx, input.repository);
+    // The manifest, what it names and its tags, in one statement.
+    await tx.execute(sql`
+      with manifest as (
+        insert into ${registryManifests}
+          (repository, digest, media_type, size, content, subject, artifact_type, annotations)
+        values (${input.repository}, ${digest}, ${parsed.mediaType}, ${size}, ${input.bytes},
+          ${parsed.subject}, ${parsed.artifactType},
+          ${parsed.annotations ? JSON.stringify(parsed.annotations) : null})
+        on conflict (repository, digest) do update set pushed_at = now()
+      ), named as (
+        insert into ${registryManifestReferences} (repository, manifest, digest, kind)
+        select ${input.repository}, ${digest}, ref.digest, ref.kind
+        from ${jsonRows(references)} as ref(digest text, kind text)
+        on conflict do nothing
+      )
+      insert into ${registryTags} (repository, tag, digest)
+      select ${input.repository}, tag.value, ${digest}
+      from json_array_elements_text(${JSON.stringify(tags)}::json) as tag
+      on conflict (repository, tag) do update set digest = excluded.digest, pushed_at = now()`);
   });
 
   const pushedAt = new Date().toISOString();
@@ -196,6 +147,57 @@ export async function putManifest(
     });
   }
   return { digest, subject: parsed.subject };
+}
+
+/**
+ * In one statement (each round trip counts in a push): creates the repository or marks it
+ * pushed, touches the blobs the manifest names that the repository links (their row locks,
+ * held to the end of the transaction, order this push against the collector), finds the child
+ * manifests it has, and reads the tags about to be set.
+ */
+async function touchReferences(
+  tx: Queryable,
+  repository: string,
+  blobDigests: string[],
+  childDigests: string[],
+  tags: string[],
+): Promise<{
+  present: Set<string>;
+  immutableTags: boolean;
+  tagged: { tag: string; digest: string }[];
+}> {
+  const [row] = (await tx.execute(sql`
+    with repository as (
+      insert into ${registryRepositories} (name, last_pushed_at) values (${repository}, now())
+      on conflict (name) do update set last_pushed_at = now()
+      returning immutable_tags
+    ), touched as (
+      update ${registryBlobs} set touched_at = now()
+      where ${inArray(registryBlobs.digest, blobDigests)} and digest in (
+        select digest from ${registryBlobLinks} where repository = ${repository})
+      returning digest
+    )
+    select
+      (select immutable_tags from repository) as "immutableTags",
+      array(select digest from touched) || array(
+        select digest from ${registryManifests}
+        where repository = ${repository} and ${inArray(registryManifests.digest, childDigests)}
+      ) as "present",
+      coalesce((
+        select json_agg(json_build_object('tag', tag, 'digest', digest)) from ${registryTags}
+        where repository = ${repository} and ${inArray(registryTags.tag, tags)}
+      ), '[]') as "tagged"`)) as unknown as {
+    immutableTags: boolean;
+    present: string[];
+    tagged: { tag: string; digest: string }[];
+  }[];
+  if (!row) throw new Error("the repository upsert returned no row");
+  return { present: new Set(row.present), immutableTags: row.immutableTags, tagged: row.tagged };
+}
+
+/** `rows` as a relation for `select ... from`, through one JSON parameter. */
+function jsonRows(rows: object[]) {
+  return sql`json_to_recordset(${JSON.stringify(rows)}::json)`;
 }
 
 async function emit(ctx: RegistryContext, event: PushEvent): Promise<void> {

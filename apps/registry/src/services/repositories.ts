@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Queryable } from "../db/client.js";
 import { registryRepositories } from "../db/schema/index.js";
 
@@ -18,11 +18,4 @@ export async function findRepository(
     .from(registryRepositories)
     .where(eq(registryRepositories.name, name));
   return row;
-}
-
-export async function markPushed(db: Queryable, name: string): Promise<void> {
-  await db
-    .update(registryRepositories)
-    .set({ lastPushedAt: sql`now()` })
-    .where(eq(registryRepositories.name, name));
 }
