@@ -127,7 +127,7 @@ export async function putManifest(
       ), named as (
         insert into ${registryManifestReferences} (repository, manifest, digest, kind)
         select ${input.repository}, ${digest}, ref.digest, ref.kind
-        from ${jsonRows(references)} as ref(digest text, kind text)
+        from json_to_recordset(${JSON.stringify(references)}::json) as ref(digest text, kind text)
         on conflict do nothing
       )
       insert into ${registryTags} (repository, tag, digest)
@@ -193,11 +193,6 @@ async function touchReferences(
   }[];
   if (!row) throw new Error("the repository upsert returned no row");
   return { present: new Set(row.present), immutableTags: row.immutableTags, tagged: row.tagged };
-}
-
-/** `rows` as a relation for `select ... from`, through one JSON parameter. */
-function jsonRows(rows: object[]) {
-  return sql`json_to_recordset(${JSON.stringify(rows)}::json)`;
 }
 
 async function emit(ctx: RegistryContext, event: PushEvent): Promise<void> {
