@@ -108,10 +108,7 @@ export function touchToken(db: Database, row: TokenRow, now: Date, logger: Logge
   db.update(apiTokens)
     .set({ lastUsedAt: now })
     .where(eq(apiTokens.id, row.id))
-    .then(
-      () => {},
-      (error: unknown) => logger.warn({ err: error, tokenId: row.id }, "token use not noted"),
-    );
+    .catch((error: unknown) => logger.warn({ err: error, tokenId: row.id }, "token use not noted"));
 }
 
 /**

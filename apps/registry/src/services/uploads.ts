@@ -12,6 +12,7 @@ import {
 } from "../db/schema/index.js";
 import { type Digest, newHash, parseDigest } from "../digest.js";
 import { RegistryError } from "../errors.js";
+import { collectYoungGarbage } from "../young-garbage.js";
 
 export interface Upload {
   id: string;
@@ -72,13 +73,13 @@ export async function appendChunk(
     ctx.uploadHashes.delete(upload.id);
     running = undefined;
   }
+  const hash = running?.hash;
   let size: number;
   try {
-    size = await ctx.store.appendUpload(
-      upload.id,
-      body,
-      running ? (chunk) => running.hash.update(chunk) : undefined,
-    );
+    size = await ctx.store.appendUpload(upload.id, body, (chunk) => {
+      hash?.update(chunk);
+      collectYoungGarbage(chunk.length);
+    });
   } catch (error) {
     // The store dropped the partial chunk but the running hash has seen it: hash again at commit.
     ctx.uploadHashes.delete(upload.id);

@@ -4,7 +4,6 @@ import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { sendFile } from "./send-file.js";
 import type { BlobStore } from "./store.js";
-import { collectYoungGarbage } from "./young-garbage.js";
 
 const safeId = /^[A-Za-z0-9_-]{1,100}$/;
 const safeDigest = /^(sha256|sha512):([a-f0-9]{64,128})$/;
@@ -117,7 +116,6 @@ export class FsBlobStore implements BlobStore {
           await writing;
           flush();
         }
-        collectYoungGarbage(buffer.length);
       }
       flush();
       await writing;

@@ -11,8 +11,9 @@ export interface BlobStore {
   /** Bytes received so far, or undefined when the upload does not exist. */
   uploadSize(id: string): Promise<number | undefined>;
   /**
-   * Appends `body` at the end of the upload, streaming; `onChunk` sees every byte (to hash it).
-   * Returns the new size. A failed append leaves the upload at its previous size.
+   * Appends `body` at the end of the upload, streaming; `onChunk` sees every chunk as it
+   * arrives (to hash it). Returns the new size. A failed append leaves the upload at its
+   * previous size.
    */
   appendUpload(id: string, body: Readable, onChunk?: (chunk: Buffer) => void): Promise<number>;
   /** Reads the upload from the start (to hash it when no running hash is at hand). */

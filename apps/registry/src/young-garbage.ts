@@ -10,7 +10,7 @@ import { runInNewContext } from "node:vm";
  * no major collection starts: the registry's CPU for that push fell from 0.71 s to 0.43 s (23%
  * and 12% less with 3 and 5 pushes at once, where some chunks still reach the old generation).
  *
- * The interval is measured, not derived: a chunk lives until its MiB is written, and a Buffer
+ * The interval is measured, not derived: a chunk lives until fs-store writes its MiB, and a Buffer
  * still alive at two scavenges moves to the old generation, which only a major collection
  * frees. At 1 MiB that happened to most chunks (17 major collections); at 8 MiB the dead bytes
  * piled up again (4); at 2 and 4 MiB there were none.
@@ -28,7 +28,7 @@ export function collectYoungGarbage(bytes: number): void {
   scavenge({ type: "minor" });
 }
 
-type Collector = (options: { type: "minor" | "major" }) => void;
+type Collector = (options: { type: "minor" }) => void;
 
 /**
  * V8's `gc` function. `--expose-gc` makes it a global of every context created after the flag

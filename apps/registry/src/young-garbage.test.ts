@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { constants, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { FsBlobStore } from "./fs-store.js";
+import { FsBlobStore } from "./storage/fs-store.js";
+import { collectYoungGarbage } from "./young-garbage.js";
 
 const uploadBytes = 96 << 20;
 let dir: string;
@@ -16,12 +17,15 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "skiff-young-garbage-"));
   store = new FsBlobStore(dir);
   await store.init();
-  // The body reaches the store as it does in the registry: one Buffer per socket read.
+  // The body reaches the store as it does in the registry: one Buffer per socket read, each
+  // noted as the upload service notes it.
   server = createServer((incoming, response) => {
-    store.appendUpload("upload", incoming).then(
-      (size) => response.end(String(size)),
-      () => response.destroy(),
-    );
+    store
+      .appendUpload("upload", incoming, (chunk) => collectYoungGarbage(chunk.length))
+      .then(
+        (size) => response.end(String(size)),
+        () => response.destroy(),
+      );
   });
   await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
 });
