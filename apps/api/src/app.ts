@@ -2,24 +2,24 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { newId } from "@skiff/shared";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { tokenRoutes } from "./auth/routes/tokens.js";
+import { agentRoutes } from "./compute/routes/agent.js";
+import { nodeRoutes } from "./compute/routes/nodes.js";
+import { poolRoutes } from "./compute/routes/pools.js";
+import { serviceRoutes } from "./compute/routes/services.js";
+import { statsRoutes } from "./compute/routes/stats.js";
+import { taskDefinitionRoutes } from "./compute/routes/task-definitions.js";
+import { taskLogRoutes } from "./compute/routes/task-logs.js";
+import { taskRoutes } from "./compute/routes/tasks.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
-import { agentRoutes } from "./routes/agent.js";
-import { healthRoutes } from "./routes/health.js";
-import { nodeRoutes } from "./routes/nodes.js";
-import { poolRoutes } from "./routes/pools.js";
-import { registryRoutes } from "./routes/registry.js";
-import { registryTokenRoutes } from "./routes/registry-token.js";
-import { serviceRoutes } from "./routes/services.js";
-import { statsRoutes } from "./routes/stats.js";
-import { taskDefinitionRoutes } from "./routes/task-definitions.js";
-import { taskLogRoutes } from "./routes/task-logs.js";
-import { taskRoutes } from "./routes/tasks.js";
-import { tokenRoutes } from "./routes/tokens.js";
-import { usageRoutes } from "./routes/usage.js";
+import { healthRoutes } from "./platform/routes/health.js";
+import { registryRoutes } from "./registry/routes/registry.js";
+import { registryTokenRoutes } from "./registry/routes/registry-token.js";
 import type { Services } from "./services.js";
+import { usageRoutes } from "./usage/routes/usage.js";
 
 export interface AppOptions {
   /** Largest request body accepted, in bytes. */

@@ -1,6 +1,6 @@
 import { type TokenScope, tokenScopes } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createToken } from "./services/tokens.js";
+import { createToken } from "./auth/services/tokens.js";
 import { createTestStack, type TestStack } from "./test/harness.js";
 import { listOperations, type Operation } from "./test/openapi-operations.js";
 

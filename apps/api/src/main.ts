@@ -8,10 +8,13 @@ import {
 } from "@skiff/registry";
 import type { Redis } from "ioredis";
 import { newApp } from "./app.js";
-import { CommandProvisioner, WebhookProvisioner } from "./capacity/provisioner.js";
+import { ensureAdminToken } from "./auth/services/tokens.js";
+import { type LocalAgent, startLocalAgent } from "./compute/local-agent.js";
+import { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
 import { type OpenDatabase, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
+import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
 import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
@@ -24,9 +27,6 @@ import {
 import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
-import { type LocalAgent, startLocalAgent } from "./local-agent.js";
-import { AssignmentNotifier } from "./services/assignment-notifier.js";
-import { ensureAdminToken } from "./services/tokens.js";
 import type { Services } from "./services.js";
 
 /** Everything main started, in the order it must be stopped. */

@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
+import type { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
 import type { Database } from "./db/client.js";
 import type { Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
-import type { AssignmentNotifier } from "./services/assignment-notifier.js";
-import type { Prices } from "./services/usage.js";
+import type { Prices } from "./usage/services/usage.js";
 
 /** What route handlers and jobs need, built once by main.ts (or a test) and handed down. */
 export interface Services {

@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureAdminToken } from "../services/tokens.js";
+import { ensureAdminToken } from "../auth/services/tokens.js";
 import { createTestDatabase } from "../test/harness.js";
 import { type OpenDatabase, openDatabase } from "./client.js";
 import { migrationsFolder, runMigrations } from "./migrate.js";

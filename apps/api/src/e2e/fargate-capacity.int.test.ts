@@ -5,7 +5,7 @@ import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { SkiffClient, type Task } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { ProvisionRequest } from "../capacity/provisioner.js";
+import type { ProvisionRequest } from "../fargate/services/provisioner.js";
 import { type AgentProcess, startAgentProcess } from "../test/agent-process.js";
 import { type DockerEngine, startDockerEngine } from "../test/docker-engines.js";
 import { createTestDatabase } from "../test/harness.js";

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reconcileService } from "../compute/services/service-scheduler.js";
 import { createLogger } from "../lib/logger.js";
-import { reconcileService } from "../services/service-scheduler.js";
 import { ProtocolAgent } from "../test/fake-agent.js";
 import { createTestStack, type TestStack } from "../test/harness.js";
 import { newGatewayApp } from "./proxy.js";

@@ -1,9 +1,9 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import type { Redis } from "ioredis";
+import { targetsChannel } from "../compute/services/assignment-notifier.js";
 import type { Database } from "../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
 import type { Logger } from "../lib/logger.js";
-import { targetsChannel } from "../services/assignment-notifier.js";
 
 export interface Target {
   taskId: string;

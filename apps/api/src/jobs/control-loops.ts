@@ -1,10 +1,13 @@
-import { CapacityProvider, type CapacityProviderOptions } from "../capacity/capacity-provider.js";
+import { markLostNodes } from "../compute/services/nodes.js";
+import { placeTasks } from "../compute/services/scheduler.js";
+import { reconcileService } from "../compute/services/service-scheduler.js";
+import { listServiceNames } from "../compute/services/services.js";
+import { findUnplacedTaskIds, releaseDrainedTasks } from "../compute/services/tasks.js";
+import {
+  CapacityProvider,
+  type CapacityProviderOptions,
+} from "../fargate/services/capacity-provider.js";
 import { LeaderLoop } from "../lib/leader-lock.js";
-import { markLostNodes } from "../services/nodes.js";
-import { placeTasks } from "../services/scheduler.js";
-import { reconcileService } from "../services/service-scheduler.js";
-import { listServiceNames } from "../services/services.js";
-import { findUnplacedTaskIds, releaseDrainedTasks } from "../services/tasks.js";
 import type { Services } from "../services.js";
 
 /** The fargate capacity loop's part of its options that comes from configuration. */

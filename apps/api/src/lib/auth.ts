@@ -1,7 +1,7 @@
 import { scopeAllows, type TokenScope } from "@skiff/shared";
 import { createMiddleware } from "hono/factory";
-import { authenticateNode } from "../services/nodes.js";
-import { findValidToken, touchToken } from "../services/tokens.js";
+import { findValidToken, touchToken } from "../auth/services/tokens.js";
+import { authenticateNode } from "../compute/services/nodes.js";
 import { errorResponse } from "./error-body.js";
 import type { AppEnv } from "./hono-env.js";
 

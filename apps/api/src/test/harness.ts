@@ -3,13 +3,13 @@ import { SkiffClient } from "@skiff/shared";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
 import { newApp } from "../app.js";
+import { createToken } from "../auth/services/tokens.js";
+import { AssignmentNotifier } from "../compute/services/assignment-notifier.js";
 import { type OpenDatabase, openDatabase } from "../db/client.js";
 import { systemClock } from "../lib/clock.js";
 import { createLogger } from "../lib/logger.js";
-import { AssignmentNotifier } from "../services/assignment-notifier.js";
-import { createToken } from "../services/tokens.js";
-import { defaultPrices } from "../services/usage.js";
 import type { Services } from "../services.js";
+import { defaultPrices } from "../usage/services/usage.js";
 import { withDatabase } from "./global-setup.js";
 
 export interface TestStack {

@@ -1,0 +1,143 @@
+import { type CreateToken, newId, type Token, type TokenScope } from "@skiff/shared";
+import { and, count, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { hashSecret, newSecret } from "../../compute/services/secrets.js";
+import type { Database, OpenDatabase } from "../../db/client.js";
+import { apiTokens } from "../../db/schema/index.js";
+import { ApiError, notFound } from "../../lib/errors.js";
+import type { Logger } from "../../lib/logger.js";
+
+type TokenRow = typeof apiTokens.$inferSelect;
+
+export function toToken(row: TokenRow): Token {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes as TokenScope[],
+    prefix: row.prefix,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+/** Stores a new token and returns it with its secret, which is never retrievable again. */
+export async function createToken(
+  db: Database,
+  input: CreateToken,
+  secret: string = newSecret("skf"),
+): Promise<Token & { token: string }> {
+  const [row] = await db
+    .insert(apiTokens)
+    .values({
+      id: newId("tok"),
+      name: input.name,
+      scopes: [...new Set(input.scopes)],
+      tokenHash: hashSecret(secret),
+      // Enough to tell tokens apart, too little to guess the rest.
+      prefix: secret.startsWith("skf_") ? secret.slice(0, 10) : secret.slice(0, 4),
+      expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
+    })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  return { ...toToken(row), token: secret };
+}
+
+/** Newest first; the cursor is the id of the last token of the previous page. */
+export async function listTokens(
+  db: Database,
+  page: { limit: number; cursor?: string | undefined },
+) {
+  const rows = await db
+    .select()
+    .from(apiTokens)
+    .where(page.cursor ? lt(apiTokens.id, page.cursor) : undefined)
+    .orderBy(desc(apiTokens.id))
+    .limit(page.limit + 1);
+  const items = rows.slice(0, page.limit).map(toToken);
+  const nextCursor = rows.length > page.limit ? (items.at(-1)?.id ?? null) : null;
+  return { items, nextCursor };
+}
+
+/** Revokes a token. The last admin token cannot go: nobody could manage Skiff after it. */
+export async function deleteToken(db: Database, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    // Serialise deletions so two concurrent ones cannot each leave the other's token the last admin.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('skiff:tokens:delete'))`);
+    const [row] = await tx.select().from(apiTokens).where(eq(apiTokens.id, id));
+    if (!row) throw notFound(`token ${id}`);
+    if (row.scopes.includes("admin")) {
+      const [admins] = await tx
+        .select({ n: count() })
+        .from(apiTokens)
+        .where(sql`'admin' = any(${apiTokens.scopes})`);
+      if ((admins?.n ?? 0) <= 1) {
+        throw new ApiError(
+          "Conflict",
+          "this is the last admin token; create another admin token before deleting it",
+        );
+      }
+    }
+    await tx.delete(apiTokens).where(eq(apiTokens.id, id));
+  });
+}
+
+/** The token a secret belongs to, when it exists and has not expired. */
+export async function findValidToken(
+  db: Database,
+  secret: string,
+  now: Date,
+): Promise<TokenRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(apiTokens)
+    .where(
+      and(
+        eq(apiTokens.tokenHash, hashSecret(secret)),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
+      ),
+    );
+  return row;
+}
+
+/**
+ * Notes a token's use, at most once a minute, so busy tokens do not write on every request. The
+ * request does not wait for it: the write's commit (a WAL flush) cost a request 20-30 ms.
+ */
+export function touchToken(db: Database, row: TokenRow, now: Date, logger: Logger): void {
+  if (row.lastUsedAt && now.getTime() - row.lastUsedAt.getTime() < 60_000) return;
+  db.update(apiTokens)
+    .set({ lastUsedAt: now })
+    .where(eq(apiTokens.id, row.id))
+    .catch((error: unknown) => logger.warn({ err: error, tokenId: row.id }, "token use not noted"));
+}
+
+/**
+ * Makes sure an admin can sign in. With `configured` (SKIFF_ADMIN_TOKEN) that token is stored
+ * (hashed) if it is not yet. Otherwise, on a first start (no admin token at all) a new one is
+ * created and its secret returned for the caller to print once. Replicas starting together
+ * create at most one.
+ */
+export async function ensureAdminToken(
+  database: OpenDatabase,
+  configured?: string,
+): Promise<string | undefined> {
+  const { db } = database;
+  return database.withLock("skiff:admin-token", async () => {
+    if (configured) {
+      const [existing] = await db
+        .select()
+        .from(apiTokens)
+        .where(eq(apiTokens.tokenHash, hashSecret(configured)));
+      if (!existing)
+        await createToken(db, { name: "admin (SKIFF_ADMIN_TOKEN)", scopes: ["admin"] }, configured);
+      return undefined;
+    }
+    const [admins] = await db
+      .select({ n: count() })
+      .from(apiTokens)
+      .where(sql`'admin' = any(${apiTokens.scopes})`);
+    if ((admins?.n ?? 0) > 0) return undefined;
+    const created = await createToken(db, { name: "admin (first start)", scopes: ["admin"] });
+    return created.token;
+  });
+}

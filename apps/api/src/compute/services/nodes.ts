@@ -1,0 +1,200 @@
+import { type Node, newId, type RegisteredNode, type RegisterNode } from "@skiff/shared";
+import { and, asc, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import type { Redis } from "ioredis";
+import type { Database } from "../../db/client.js";
+import { nodes, tasks } from "../../db/schema/index.js";
+import { ApiError, conflict, notFound } from "../../lib/errors.js";
+import { flushHeartbeats, noteHeartbeat } from "./heartbeats.js";
+import { findPoolByJoinToken } from "./pools.js";
+import { hashSecret, newSecret } from "./secrets.js";
+
+type NodeRow = typeof nodes.$inferSelect;
+
+/**
+ * Three heartbeats fit in the node-down window (at most one every 5 s), so one late or lost
+ * heartbeat never marks a live node down.
+ */
+export function heartbeatIntervalFor(nodeDownAfterMs: number): number {
+  return Math.min(5, Math.max(1, Math.floor(nodeDownAfterMs / 3_000)));
+}
+
+export function toNode(row: NodeRow): Node {
+  return {
+    id: row.id,
+    pool: row.pool,
+    name: row.name,
+    state: row.state,
+    capacity: { cpu: row.capacityCpu, memory: row.capacityMemory },
+    allocated: { cpu: row.allocatedCpu, memory: row.allocatedMemory },
+    attributes: row.attributes,
+    address: row.address,
+    lastHeartbeatAt: row.lastHeartbeatAt?.toISOString() ?? null,
+    registeredAt: row.registeredAt.toISOString(),
+  };
+}
+
+/** Admits an agent holding a valid join token; its credential is returned once. */
+export async function registerNode(
+  db: Database,
+  input: RegisterNode,
+  sourceAddress: string,
+  now: Date,
+  nodeDownAfterMs: number,
+): Promise<RegisteredNode> {
+  const pool = await findPoolByJoinToken(db, input.joinToken, now);
+  if (!pool) throw new ApiError("Unauthorized", "the join token is invalid or expired");
+  const credential = newSecret("skn");
+  const [row] = await db
+    .insert(nodes)
+    .values({
+      id: newId("node"),
+      pool,
+      name: input.name,
+      state: "active",
+      capacityCpu: input.capacity.cpu,
+      capacityMemory: input.capacity.memory,
+      attributes: input.attributes ?? {},
+      address: input.address ?? sourceAddress,
+      credentialHash: hashSecret(credential),
+      lastHeartbeatAt: now,
+    })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  return {
+    nodeId: row.id,
+    pool,
+    credential,
+    heartbeatIntervalSeconds: heartbeatIntervalFor(nodeDownAfterMs),
+  };
+}
+
+/** The node a credential belongs to, when it matches the node id in the path. */
+export async function authenticateNode(
+  db: Database,
+  nodeId: string,
+  credential: string,
+): Promise<NodeRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(nodes)
+    .where(and(eq(nodes.id, nodeId), eq(nodes.credentialHash, hashSecret(credential))));
+  return row;
+}
+
+export async function listNodes(
+  db: Database,
+  filter: { pool?: string | undefined },
+): Promise<Node[]> {
+  const rows = await db
+    .select()
+    .from(nodes)
+    .where(filter.pool ? eq(nodes.pool, filter.pool) : undefined)
+    .orderBy(asc(nodes.id));
+  return rows.map(toNode);
+}
+
+export async function getNode(db: Database, id: string): Promise<Node> {
+  const [row] = await db.select().from(nodes).where(eq(nodes.id, id));
+  if (!row) throw notFound(`node ${id}`);
+  return toNode(row);
+}
+
+/** No new placements on the node; what runs there keeps running. */
+export async function drainNode(db: Database, id: string): Promise<Node> {
+  const [row] = await db
+    .update(nodes)
+    .set({ state: "draining" })
+    .where(eq(nodes.id, id))
+    .returning();
+  if (!row) throw notFound(`node ${id}`);
+  return toNode(row);
+}
+
+/** Forgets a node. Refused while tasks still run there: stop or move them first. */
+export async function deregisterNode(db: Database, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx.select().from(nodes).where(eq(nodes.id, id)).for("update");
+    if (!row) throw notFound(`node ${id}`);
+    const [busy] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(tasks)
+      .where(and(eq(tasks.nodeId, id), ne(tasks.status, "stopped")));
+    if ((busy?.n ?? 0) > 0 && row.state !== "down") {
+      throw conflict(`node ${id} still runs ${busy?.n} task(s); drain it and stop them first`);
+    }
+    await tx.delete(nodes).where(eq(nodes.id, id));
+  });
+}
+
+/**
+ * Records a heartbeat (in Redis: heartbeats.ts) and returns the node's state; a node that was
+ * down is active again, which is written at once.
+ */
+export async function recordHeartbeat(
+  db: Database,
+  redis: Redis,
+  row: NodeRow,
+  now: Date,
+): Promise<NodeRow["state"]> {
+  await noteHeartbeat(redis, row.id, now);
+  if (row.state !== "down") return row.state;
+  await db.update(nodes).set({ lastHeartbeatAt: now, state: "active" }).where(eq(nodes.id, row.id));
+  return "active";
+}
+
+/**
+ * Marks nodes silent for longer than `windowMs` as down and stops their tasks (NodeLost), so
+ * services replace them elsewhere. Returns the ids of the nodes it marked.
+ */
+export async function markLostNodes(
+  db: Database,
+  redis: Redis,
+  now: Date,
+  windowMs: number,
+): Promise<string[]> {
+  await flushHeartbeats(db, redis);
+  const cutoff = new Date(now.getTime() - windowMs);
+  return db.transaction(async (tx) => {
+    const silent = and(ne(nodes.state, "down"), lt(nodes.lastHeartbeatAt, cutoff));
+    // Locked in id order first, as placement locks a pool's nodes, so the two never deadlock.
+    const locked = await tx
+      .select({ id: nodes.id })
+      .from(nodes)
+      .where(silent)
+      .orderBy(asc(nodes.id))
+      .for("update");
+    if (locked.length === 0) return [];
+    const lost = await tx
+      .update(nodes)
+      .set({
+        state: "down",
+        allocatedCpu: 0,
+        allocatedMemory: 0,
+        assignmentsIndex: sql`${nodes.assignmentsIndex} + 1`,
+      })
+      .where(
+        and(
+          inArray(
+            nodes.id,
+            locked.map((row) => row.id),
+          ),
+          silent,
+        ),
+      )
+      .returning({ id: nodes.id });
+    const ids = lost.map((row) => row.id);
+    if (ids.length > 0) {
+      await tx
+        .update(tasks)
+        .set({
+          status: "stopped",
+          desiredStatus: "stopped",
+          stopCode: "NodeLost",
+          stoppedReason: `the node stopped sending heartbeats for ${Math.round(windowMs / 1000)} s`,
+          stoppedAt: now,
+        })
+        .where(and(inArray(tasks.nodeId, ids), ne(tasks.status, "stopped")));
+    }
+    return ids;
+  });
+}

@@ -1,0 +1,257 @@
+import {
+  type createServiceSchema,
+  newId,
+  type Service,
+  type updateServiceSchema,
+} from "@skiff/shared";
+import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import type { z } from "zod";
+import type { Database } from "../../db/client.js";
+import { serviceDeployments, serviceEvents, services, tasks } from "../../db/schema/index.js";
+import { ApiError, conflict, notFound } from "../../lib/errors.js";
+import { placementFor, poolFor } from "./launch-target.js";
+import { ensurePoolExists } from "./pools.js";
+import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
+
+type ServiceRow = typeof services.$inferSelect;
+type CreateInput = z.output<typeof createServiceSchema>;
+type UpdateInput = z.output<typeof updateServiceSchema>;
+
+const defaultDeploymentConfig = {
+  minimumHealthyPercent: 100,
+  maximumPercent: 200,
+  circuitBreaker: { enable: true, rollback: true },
+};
+
+/** Creates a service and its first deployment; the service scheduler starts its tasks. */
+export async function createService(db: Database, input: CreateInput): Promise<Service> {
+  const definition = await findTaskDefinition(db, input.taskDefinition);
+  ensureLaunchable(definition, input.launchType);
+  if (input.loadBalancer) {
+    const container = definition.containers.find(
+      (c) => c.name === input.loadBalancer?.containerName,
+    );
+    const exposes = container?.portMappings?.some(
+      (mapping) => mapping.containerPort === input.loadBalancer?.containerPort,
+    );
+    if (!exposes) {
+      throw new ApiError(
+        "ValidationError",
+        `loadBalancer: container ${input.loadBalancer.containerName} of ${definition.family}:${definition.revision} maps no containerPort ${input.loadBalancer.containerPort}`,
+      );
+    }
+  }
+  const pool = poolFor(input.launchType, input.pool);
+  const placement = placementFor(input.launchType, input.placement, "spread");
+  await ensurePoolExists(db, pool);
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(services)
+      .values({
+        name: input.name,
+        status: "active",
+        desiredCount: input.desiredCount,
+        launchType: input.launchType,
+        pool,
+        deploymentConfig: input.deployment ?? defaultDeploymentConfig,
+        placement,
+        loadBalancer: input.loadBalancer ?? null,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw conflict(`service ${input.name} already exists`);
+    await tx.insert(serviceDeployments).values({
+      id: newId("dep"),
+      service: input.name,
+      family: definition.family,
+      revision: definition.revision,
+      status: "primary",
+      rolloutState: "in_progress",
+    });
+    await tx.insert(serviceEvents).values({
+      id: newId("evt"),
+      service: input.name,
+      message: `service ${input.name} created with ${definition.family}:${definition.revision}`,
+    });
+  });
+  return getService(db, input.name);
+}
+
+/** Scales and/or deploys a new revision (a new primary deployment that rolls out). */
+export async function updateService(
+  db: Database,
+  name: string,
+  input: UpdateInput,
+): Promise<Service> {
+  const definition = input.taskDefinition
+    ? await findTaskDefinition(db, input.taskDefinition)
+    : undefined;
+  await db.transaction(async (tx) => {
+    const [row] = await tx.select().from(services).where(eq(services.name, name)).for("update");
+    if (!row || row.status === "draining") throw notFound(`service ${name}`);
+    if (input.desiredCount !== undefined && input.desiredCount !== row.desiredCount) {
+      await tx
+        .update(services)
+        .set({ desiredCount: input.desiredCount })
+        .where(eq(services.name, name));
+      await addEvent(
+        tx,
+        name,
+        `desired count changed from ${row.desiredCount} to ${input.desiredCount}`,
+      );
+    }
+    if (definition) {
+      ensureLaunchable(definition, row.launchType);
+      await startDeployment(tx, name, definition.family, definition.revision);
+    }
+  });
+  return getService(db, name);
+}
+
+/** Makes `family:revision` the primary deployment; the previous primary keeps running until replaced. */
+export async function startDeployment(
+  db: Database,
+  service: string,
+  family: string,
+  revision: number,
+  reason?: string,
+): Promise<void> {
+  await db
+    .update(serviceDeployments)
+    .set({ status: "active" })
+    .where(and(eq(serviceDeployments.service, service), eq(serviceDeployments.status, "primary")));
+  const id = newId("dep");
+  await db.insert(serviceDeployments).values({
+    id,
+    service,
+    family,
+    revision,
+    status: "primary",
+    rolloutState: "in_progress",
+    rolloutReason: reason ?? null,
+  });
+  await addEvent(
+    db,
+    service,
+    `deployment ${id} started: ${family}:${revision}${reason ? ` (${reason})` : ""}`,
+  );
+}
+
+/** Drains the service: its tasks are stopped, then it is gone. */
+export async function deleteService(db: Database, name: string): Promise<Service> {
+  const [row] = await db
+    .update(services)
+    .set({ status: "draining", desiredCount: 0 })
+    .where(and(eq(services.name, name), ne(services.status, "draining")))
+    .returning();
+  if (!row) throw notFound(`service ${name}`);
+  await addEvent(db, name, `service ${name} is being deleted; its tasks are stopping`);
+  return getService(db, name);
+}
+
+export async function addEvent(db: Database, service: string, message: string): Promise<void> {
+  await db.insert(serviceEvents).values({ id: newId("evt"), service, message });
+}
+
+/** The newest event's message, to avoid repeating the same one every pass. */
+export async function lastEventMessage(db: Database, service: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ message: serviceEvents.message })
+    .from(serviceEvents)
+    .where(eq(serviceEvents.service, service))
+    .orderBy(desc(serviceEvents.id))
+    .limit(1);
+  return row?.message;
+}
+
+export async function listServiceNames(db: Database): Promise<string[]> {
+  const rows = await db.select({ name: services.name }).from(services).orderBy(services.name);
+  return rows.map((row) => row.name);
+}
+
+export async function getService(db: Database, name: string): Promise<Service> {
+  const [row] = await db.select().from(services).where(eq(services.name, name));
+  if (!row) throw notFound(`service ${name}`);
+  return toService(db, row);
+}
+
+async function toService(db: Database, row: ServiceRow): Promise<Service> {
+  const deployments = await db
+    .select()
+    .from(serviceDeployments)
+    .where(
+      and(
+        eq(serviceDeployments.service, row.name),
+        inArray(serviceDeployments.status, ["primary", "active"]),
+      ),
+    )
+    .orderBy(desc(serviceDeployments.id));
+  const live = await db
+    .select({
+      family: tasks.family,
+      revision: tasks.revision,
+      status: tasks.status,
+      stopCode: tasks.stopCode,
+      createdAt: tasks.createdAt,
+    })
+    .from(tasks)
+    .where(eq(tasks.service, row.name));
+  const events = await db
+    .select()
+    .from(serviceEvents)
+    .where(eq(serviceEvents.service, row.name))
+    .orderBy(desc(serviceEvents.id))
+    .limit(20);
+  const count = (status: string, family?: string, revision?: number) =>
+    live.filter(
+      (task) =>
+        task.status === status &&
+        (family === undefined || (task.family === family && task.revision === revision)),
+    ).length;
+  const pendingStates = ["provisioning", "pending"];
+  const primary = deployments.find((deployment) => deployment.status === "primary");
+  return {
+    name: row.name,
+    status: row.status,
+    taskDefinition: primary ? `${primary.family}:${primary.revision}` : "",
+    desiredCount: row.desiredCount,
+    runningCount: count("running"),
+    pendingCount: pendingStates.reduce((sum, status) => sum + count(status), 0),
+    launchType: row.launchType,
+    pool: row.pool,
+    deployment: row.deploymentConfig,
+    placement: row.placement,
+    loadBalancer: row.loadBalancer ?? null,
+    deployments: deployments.map((deployment) => ({
+      id: deployment.id,
+      taskDefinition: `${deployment.family}:${deployment.revision}`,
+      status: deployment.status,
+      rolloutState: deployment.rolloutState,
+      rolloutReason: deployment.rolloutReason,
+      runningCount: count("running", deployment.family, deployment.revision),
+      pendingCount: pendingStates.reduce(
+        (sum, status) => sum + count(status, deployment.family, deployment.revision),
+        0,
+      ),
+      failedTasks: live.filter(
+        (task) =>
+          task.family === deployment.family &&
+          task.revision === deployment.revision &&
+          task.createdAt >= deployment.createdAt &&
+          isFailure(task.stopCode),
+      ).length,
+      createdAt: deployment.createdAt.toISOString(),
+    })),
+    events: events.map((event) => ({
+      id: event.id,
+      message: event.message,
+      createdAt: event.createdAt.toISOString(),
+    })),
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Stop codes that count against a deployment's circuit breaker. */
+export function isFailure(stopCode: string | null): boolean {
+  return stopCode === "TaskFailedToStart" || stopCode === "EssentialContainerExited";
+}

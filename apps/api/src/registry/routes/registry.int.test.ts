@@ -1,0 +1,189 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RegistryServer, startRegistryServer } from "@skiff/registry";
+import { SkiffApiError } from "@skiff/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createToken } from "../../auth/services/tokens.js";
+import { createTestStack, type TestStack } from "../../test/harness.js";
+
+// The management routes and the token endpoint, in-process, over a registry sharing the
+// database: what the dashboard and `docker login` rely on.
+let stack: TestStack;
+let registry: RegistryServer;
+let dataDir = "";
+
+beforeAll(async () => {
+  stack = await createTestStack();
+  dataDir = await mkdtemp(join(tmpdir(), "skiff-registry-routes-"));
+  registry = await startRegistryServer({
+    db: stack.database.db,
+    dataDir,
+    port: 0,
+    host: "127.0.0.1",
+    realm: "http://skiff.test/v1/registry/token",
+    logger: stack.services.logger,
+  });
+});
+afterAll(async () => {
+  await registry.stop();
+  await stack.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function basic(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+}
+
+async function registryToken(authorization: string | undefined, ...scopes: string[]) {
+  const query = scopes.map((scope) => `scope=${encodeURIComponent(scope)}`).join("&");
+  const response = await stack.request(`/v1/registry/token?service=skiff-registry&${query}`, {
+    headers: authorization ? { authorization } : {},
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function claims(token: unknown): { access: { name: string; actions: string[] }[] } {
+  return JSON.parse(Buffer.from(String(token).split(".")[1] ?? "", "base64url").toString());
+}
+
+async function push(repository: string, tag: string, token: string) {
+  const base = `http://127.0.0.1:${registry.port}/v2/${repository}`;
+  const config = Buffer.from(`{"tag":"${tag}"}`);
+  const { createHash } = await import("node:crypto");
+  const digest = `sha256:${createHash("sha256").update(config).digest("hex")}`;
+  const headers = { authorization: `Bearer ${token}` };
+  const blob = await fetch(`${base}/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    headers,
+    body: config,
+  });
+  expect(blob.status).toBe(201);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest, size: config.length },
+    layers: [],
+  });
+  const put = await fetch(`${base}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { ...headers, "content-type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest,
+  });
+  expect(put.status, await put.clone().text()).toBe(201);
+  return put.headers.get("docker-content-digest") ?? "";
+}
+
+describe("GET /v1/registry/token", () => {
+  it("gives deploy tokens pull, push and delete, read tokens pull only", async () => {
+    const { token: deploy } = await createToken(stack.database.db, {
+      name: "d",
+      scopes: ["deploy"],
+    });
+    const { token: read } = await createToken(stack.database.db, { name: "r", scopes: ["read"] });
+    const asked = "repository:team/app:pull,push,delete";
+    const full = await registryToken(basic("x", deploy), asked, "repository:other:pull");
+    expect(full.status).toBe(200);
+    expect(full.body.expires_in).toBe(900);
+    expect(full.body.access_token).toBe(full.body.token);
+    expect(claims(full.body.token).access).toEqual([
+      { type: "repository", name: "team/app", actions: ["pull", "push", "delete"] },
+      { type: "repository", name: "other", actions: ["pull"] },
+    ]);
+    const limited = await registryToken(basic("x", read), asked);
+    expect(claims(limited.body.token).access).toEqual([
+      { type: "repository", name: "team/app", actions: ["pull"] },
+    ]);
+  });
+
+  it("refuses wrong credentials with 401, and grants anonymous callers nothing by default", async () => {
+    const wrong = await registryToken(basic("x", "skf_wrong"), "repository:team/app:pull");
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toMatchObject({ error: { code: "Unauthorized" } });
+    const anonymous = await registryToken(undefined, "repository:team/app:pull");
+    expect(anonymous.status).toBe(200);
+    expect(claims(anonymous.body.token).access).toEqual([]);
+  });
+
+  it("gives a node pull with its credential, and nothing with another node's id", async () => {
+    const { registerNode } = await import("../../compute/services/nodes.js");
+    const { createJoinToken } = await import("../../compute/services/pools.js");
+    const join = await createJoinToken(stack.database.db, "default", 600, new Date());
+    const node = await registerNode(
+      stack.database.db,
+      { joinToken: join.token, name: "n1", capacity: { cpu: 1024, memory: 1024 } },
+      "127.0.0.1",
+      new Date(),
+      15_000,
+    );
+    const granted = await registryToken(
+      basic(node.nodeId, node.credential),
+      "repository:team/app:pull,push",
+    );
+    expect(claims(granted.body.token).access).toEqual([
+      { type: "repository", name: "team/app", actions: ["pull"] },
+    ]);
+    const other = await registryToken(basic("node_other", node.credential), "repository:a:pull");
+    expect(other.status).toBe(401);
+  });
+});
+
+describe("management routes", () => {
+  it("lists repositories and tags, changes settings, deletes tags and manifests", async () => {
+    const { token: deploy } = await createToken(stack.database.db, {
+      name: "p",
+      scopes: ["deploy"],
+    });
+    const issued = await registryToken(basic("x", deploy), "repository:team/app:pull,push");
+    const token = String(issued.body.token);
+    const first = await push("team/app", "v1", token);
+    await push("team/app", "v2", token);
+
+    const page = await stack.admin.listRepositories({ limit: 10 });
+    expect(page.repositories.map((repo) => repo.name)).toContain("team/app");
+    const repository = await stack.admin.getRepository("team/app");
+    expect(repository).toMatchObject({
+      name: "team/app",
+      tagCount: 2,
+      immutableTags: false,
+      anonymousPull: false,
+      lifecycle: { keepLastTags: null, expireUntaggedAfterDays: null },
+    });
+    expect(repository.sizeBytes).toBeGreaterThan(0);
+    const tags = await stack.admin.listImageTags("team/app");
+    expect(tags.map((tag) => tag.tag)).toEqual(["v2", "v1"]);
+    expect(tags[1]).toMatchObject({
+      digest: first,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+    });
+
+    const changed = await stack.admin.updateRepository("team/app", {
+      immutableTags: true,
+      anonymousPull: true,
+      lifecycle: { keepLastTags: 5, expireUntaggedAfterDays: 7 },
+    });
+    expect(changed).toMatchObject({
+      immutableTags: true,
+      anonymousPull: true,
+      lifecycle: { keepLastTags: 5, expireUntaggedAfterDays: 7 },
+    });
+
+    await stack.admin.deleteImageTag("team/app", "v2");
+    expect((await stack.admin.listImageTags("team/app")).map((tag) => tag.tag)).toEqual(["v1"]);
+    await stack.admin.deleteManifest("team/app", first);
+    expect(await stack.admin.listImageTags("team/app")).toEqual([]);
+    await expect(stack.admin.deleteManifest("team/app", first)).rejects.toMatchObject({
+      status: 404,
+      code: "NotFound",
+    });
+    await expect(stack.admin.getRepository("nope/nothing")).rejects.toBeInstanceOf(SkiffApiError);
+    const invalid = await stack.request("/v1/registry/repositories/UPPER", {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
+    expect(invalid.status).toBe(400);
+  });
+
+  it("answers the registry address", async () => {
+    expect(await stack.admin.registryInfo()).toEqual({ address: "localhost:5000" });
+  });
+});
