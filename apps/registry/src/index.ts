@@ -10,6 +10,7 @@ export {
   registryMigrationsFolder,
   runRegistryMigrations,
 } from "./db/migrate.js";
+export { queryRows } from "./db/rows.js";
 export * as registrySchema from "./db/schema/index.js";
 export { eventsStream, redisPushHook } from "./events.js";
 export { isValidName, isValidTag } from "./names.js";
