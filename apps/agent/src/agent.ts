@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { arch, hostname, platform } from "node:os";
-import { type NodeState, SkiffApiError } from "@skiff/shared";
+import { fargatePool, type NodeState, SkiffApiError } from "@skiff/shared";
 import { ApiClient } from "./api-client.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { DockerRuntime } from "./docker-runtime.js";
@@ -28,15 +28,28 @@ export interface AgentOptions {
   assignmentsWaitSeconds?: number;
 }
 
-/** Node capacity: what the engine sees minus what the operator keeps for the host (never < 1). */
+/**
+ * Node capacity: this node's share of what the engine sees (all of it unless another node shares
+ * the host) minus what the operator keeps for the host (never < 1).
+ */
 export function capacityFrom(
   host: { cpus: number; memoryBytes: number },
   reserved: { cpu: number; memory: number },
+  share = 1,
 ): { cpu: number; memory: number } {
   return {
-    cpu: Math.max(1, host.cpus * 1024 - reserved.cpu),
-    memory: Math.max(1, Math.floor(host.memoryBytes / mebibyte) - reserved.memory),
+    cpu: Math.max(1, Math.round(host.cpus * 1024 * share) - reserved.cpu),
+    memory: Math.max(
+      1,
+      Math.round(Math.floor(host.memoryBytes / mebibyte) * share) - reserved.memory,
+    ),
   };
+}
+
+/** The share of its host a node offers: SKIFF_LOCAL_FARGATE_SHARE split by the node's pool. */
+export function hostShareFor(pool: string, fargateShare: number): number {
+  if (fargateShare <= 0) return 1;
+  return pool === fargatePool ? fargateShare : 1 - fargateShare;
 }
 
 /** Placement attributes: os, arch and hostname, overridden by the operator's own. */
@@ -149,10 +162,11 @@ export class Agent {
     const body = {
       joinToken,
       name: this.env.SKIFF_NODE_NAME,
-      capacity: capacityFrom(host, {
-        cpu: this.env.SKIFF_RESERVED_CPU,
-        memory: this.env.SKIFF_RESERVED_MEMORY,
-      }),
+      capacity: capacityFrom(
+        host,
+        { cpu: this.env.SKIFF_RESERVED_CPU, memory: this.env.SKIFF_RESERVED_MEMORY },
+        hostShareFor(this.env.SKIFF_POOL, this.env.SKIFF_LOCAL_FARGATE_SHARE),
+      ),
       attributes: attributesFor(this.env.SKIFF_NODE_ATTRIBUTES),
       ...(this.env.SKIFF_NODE_ADDRESS ? { address: this.env.SKIFF_NODE_ADDRESS } : {}),
     };

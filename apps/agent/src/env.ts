@@ -49,6 +49,13 @@ export const envSchema = z.object({
   SKIFF_RESERVED_CPU: z.coerce.number().int().min(0).default(0),
   /** MiB kept for the host and the agent itself, subtracted from the node's capacity. */
   SKIFF_RESERVED_MEMORY: z.coerce.number().int().min(0).default(256),
+  /**
+   * For two agents sharing one host (compose: one in pool default, one in pool fargate), as
+   * npm start's SKIFF_LOCAL_FARGATE_SHARE: the node of pool fargate offers this share of the
+   * host's cpu and memory and a node of any other pool the rest, so they never both claim the
+   * whole host. 0 (default): this node is alone on its host and offers all of it.
+   */
+  SKIFF_LOCAL_FARGATE_SHARE: z.coerce.number().min(0).max(0.9).default(0),
   /** The operator's own placement attributes, `k=v,k2=v2`; os, arch and hostname are added. */
   SKIFF_NODE_ATTRIBUTES: optionalText.transform((text, ctx) => {
     try {
@@ -95,7 +102,12 @@ export type Env = z.infer<typeof envSchema>;
 /** Parses the environment; a bad value ends the process with a message naming the variable. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const result = envSchema.safeParse(source);
-  if (result.success) return result.data;
+  if (result.success) {
+    // Beside a pool default node on the same host (compose), as npm start names its own.
+    if (!source.SKIFF_NODE_NAME?.trim() && result.data.SKIFF_POOL === "fargate")
+      result.data.SKIFF_NODE_NAME = `${hostname()}-fargate`;
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   throw new Error(`invalid environment: ${problems.join("; ")}`);
 }

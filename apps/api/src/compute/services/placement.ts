@@ -26,7 +26,7 @@ export type Choice = { ok: true; nodeId: string } | { ok: false; reason: string 
  * an attribute). Pure, so it is tested without a database; the caller holds the nodes' locks.
  */
 export function chooseNode(candidates: Candidate[], demand: Demand, placement: Placement): Choice {
-  if (candidates.length === 0) return { ok: false, reason: "no active node in the pool" };
+  if (candidates.length === 0) return { ok: false, reason: "no active node" };
   const afterConstraints = candidates.filter((node) =>
     placement.constraints.every((rule) => satisfies(node, rule)),
   );
