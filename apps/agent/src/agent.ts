@@ -125,6 +125,9 @@ export class Agent {
         pidsLimit: this.env.SKIFF_FARGATE_PIDS_LIMIT,
         storageSize: this.env.SKIFF_FARGATE_STORAGE_SIZE,
         subnetPool: this.env.SKIFF_TASK_SUBNET_POOL,
+        // openHostPorts: where the port of a server the agent runs for its tasks (the Lambda
+        // Runtime API) goes, so tasks reach that one port of this node and nothing else.
+        egress: { ...this.env.SKIFF_FARGATE_EGRESS_DENY, openHostPorts: [] },
       },
     });
     this.reconciler.start();

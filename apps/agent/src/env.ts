@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { defaultEgressDeny, parseEgressDeny } from "./egress-fence.js";
 
 const optionalText = z
   .string()
@@ -71,6 +72,20 @@ export const envSchema = z.object({
   SKIFF_FARGATE_PIDS_LIMIT: z.coerce.number().int().min(16).max(1_000_000).default(1024),
   /** Writable-layer limit of fargate containers, e.g. 20G; needs overlay2 on xfs with pquota. */
   SKIFF_FARGATE_STORAGE_SIZE: optionalText,
+  /**
+   * What fargate tasks may not reach: IPv4 CIDRs (or addresses), and `self` for every address of
+   * this node and every port published on them (the api, the registry, a TCP Docker socket,
+   * other tasks' ports). Enforced with iptables (needs root or NET_ADMIN in the host's network
+   * namespace); the internet and the task's own containers stay reachable. `none`: no fence.
+   */
+  SKIFF_FARGATE_EGRESS_DENY: optionalText.transform((text, ctx) => {
+    try {
+      return parseEgressDeny(text ?? defaultEgressDeny);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
   /** Fargate tasks' networks each take a /28 of this; give each engine on one host its own. */
   SKIFF_TASK_SUBNET_POOL: z
     .string()

@@ -3,6 +3,7 @@
 export { Agent, type AgentOptions } from "./agent.js";
 export type { ContainerRuntime } from "./container-runtime.js";
 export { DockerRuntime } from "./docker-runtime.js";
+export { EgressFence, parseEgressDeny } from "./egress-fence.js";
 export {
   type Env as AgentEnv,
   envSchema as agentEnvSchema,

@@ -1,5 +1,6 @@
 // How a fargate task is fenced in on a shared node: what its containers may do and which
 // network they sit on. Pool tasks run as Docker's defaults allow, like ECS tasks on EC2.
+import { defaultEgressDeny, type EgressFenceSettings, parseEgressDeny } from "./egress-fence.js";
 
 /**
  * Capabilities a fargate container keeps; every other one is dropped. Enough to run usual
@@ -27,9 +28,15 @@ export interface IsolationSettings {
   storageSize?: string | undefined;
   /** Where each fargate task's network gets a /28 from. */
   subnetPool: string;
+  /** What fargate tasks may not reach beyond their network (egress-fence.ts). */
+  egress: EgressFenceSettings;
 }
 
-export const defaultIsolation: IsolationSettings = { pidsLimit: 1024, subnetPool: "10.240.0.0/16" };
+export const defaultIsolation: IsolationSettings = {
+  pidsLimit: 1024,
+  subnetPool: "10.240.0.0/16",
+  egress: { ...parseEgressDeny(defaultEgressDeny), openHostPorts: [] },
+};
 
 /** The bridge network of one fargate task: its containers reach each other by name, no one else. */
 export function taskNetworkName(taskId: string): string {

@@ -1,4 +1,5 @@
 import { type ContainerRuntime, labels } from "./container-runtime.js";
+import { EgressFence } from "./egress-fence.js";
 import { type IsolationSettings, nextFreeSubnet, taskNetworkName } from "./isolation.js";
 
 /**
@@ -10,12 +11,16 @@ export class TaskNetworks {
   private queue: Promise<unknown> = Promise.resolve();
   /** Until the first sweep: a restarted agent may find networks its tasks left. */
   private mayHaveNetworks = true;
+  /** What the tasks may not reach beyond their network; follows each network's life. */
+  private readonly fence: EgressFence;
 
   constructor(
     private readonly nodeId: string,
     private readonly runtime: ContainerRuntime,
     private readonly settings: IsolationSettings,
-  ) {}
+  ) {
+    this.fence = new EgressFence(settings.egress);
+  }
 
   /** Makes the task's network unless it exists. */
   ensureFor(taskId: string): Promise<void> {
@@ -24,7 +29,9 @@ export class TaskNetworks {
       const all = await this.runtime.listNetworks({ [labels.task]: "" });
       this.mayHaveNetworks = true;
       const name = taskNetworkName(taskId);
-      if (all.some((network) => network.name === name)) return;
+      const existing = all.find((network) => network.name === name);
+      // Fenced before any container joins; an existing network again (idempotent).
+      if (existing) return this.fence.apply(existing.subnet ?? "");
       const used = all.flatMap((network) => (network.subnet ? [network.subnet] : []));
       const subnet = nextFreeSubnet(this.settings.subnetPool, used);
       if (!subnet) throw new Error(`no free /28 left in ${this.settings.subnetPool}`);
@@ -33,6 +40,7 @@ export class TaskNetworks {
         { [labels.node]: this.nodeId, [labels.task]: taskId },
         subnet,
       );
+      await this.fence.apply(subnet);
     });
     this.queue = run.catch(() => {});
     return run;
@@ -44,11 +52,22 @@ export class TaskNetworks {
     if (!this.mayHaveNetworks) return;
     const mine = await this.runtime.listNetworks({ [labels.node]: this.nodeId });
     this.mayHaveNetworks = mine.length > 0;
+    const kept: string[] = [];
     for (const network of mine) {
       const taskId = network.labels[labels.task];
-      if (!taskId || keep.has(taskId)) continue;
+      if (!taskId) continue;
+      if (keep.has(taskId)) {
+        if (network.subnet) kept.push(network.subnet);
+        continue;
+      }
       // A container still attached (being removed in this pass) makes the engine refuse.
-      await this.runtime.removeNetwork(network.name).catch(() => {});
+      const removed = await this.runtime.removeNetwork(network.name).then(
+        () => true,
+        () => false,
+      );
+      if (removed) await this.fence.release(network.subnet);
     }
+    // Fenced again after an agent restart, once each (rules a firewall reload dropped return).
+    for (const subnet of kept) await this.fence.apply(subnet);
   }
 }

@@ -1,3 +1,4 @@
+import { parseEgressDeny } from "@skiff/agent";
 import { z } from "zod";
 
 const optionalText = z
@@ -54,6 +55,17 @@ export const envSchema = z.object({
    * a second local node in pool fargate; the rest stays with pool default. 0: no local fargate.
    */
   SKIFF_LOCAL_FARGATE_SHARE: z.coerce.number().min(0).max(0.9).default(0.5),
+  /**
+   * What the local fargate node's tasks may not reach (the agent's setting, checked there):
+   * CIDRs and `self` (this host), `none` for no fence; 169.254.0.0/16,self when unset.
+   */
+  SKIFF_FARGATE_EGRESS_DENY: optionalText.superRefine((text, ctx) => {
+    try {
+      if (text) parseEgressDeny(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  }),
   /** Price of a fargate vCPU-hour in USD; AWS Fargate's Linux/x86 on-demand price by default. */
   SKIFF_FARGATE_VCPU_HOUR_PRICE: z.coerce.number().min(0).default(0.04048),
   /** Price of a fargate GB-hour in USD; AWS Fargate's Linux/x86 on-demand price by default. */

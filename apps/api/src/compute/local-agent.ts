@@ -144,6 +144,7 @@ async function startOne(
     SKIFF_RESERVED_CPU: String(node.reservedCpu),
     SKIFF_RESERVED_MEMORY: String(node.reservedMemory),
     DOCKER_HOST: env.DOCKER_HOST,
+    SKIFF_FARGATE_EGRESS_DENY: env.SKIFF_FARGATE_EGRESS_DENY,
     LOG_LEVEL: env.LOG_LEVEL,
     SKIFF_REGISTRY_ADDRESS: registryAddresses(env).join(","),
   });
