@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { SkiffClient } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker, removeNodeLeftovers } from "./test/docker-cli.js";
 import { freePort } from "./test/process.js";
 
 // Brings the repository's docker-compose.yml up for real (images built from the repo's own
@@ -73,6 +74,8 @@ async function waitForHealth(baseUrl: string, timeoutMs: number): Promise<void> 
 }
 
 const adminTokenLine = /skf_[A-Za-z0-9_-]{43}/g;
+/** The agents' nodes, whose task containers and networks the test removes at the end. */
+const nodeIds: string[] = [];
 
 describe("docker compose up -d", () => {
   let baseUrl = "";
@@ -85,10 +88,12 @@ describe("docker compose up -d", () => {
     await waitForHealth(baseUrl, 180_000);
   });
   afterAll(async () => {
-    // Task containers belong to the host's engine, not to the compose project.
+    // Task containers (and fargate networks, with their fence rules) belong to the host's
+    // engine, not to the compose project: `down -v` leaves them.
     const { stdout } = await run("docker", ["ps", "-aq", "--filter", "label=skiff.service=hello"]);
     if (stdout.trim())
       await run("docker", ["rm", "-f", ...stdout.trim().split("\n")]).catch(() => {});
+    for (const nodeId of nodeIds) await removeNodeLeftovers(nodeId).catch(() => {});
     await compose("down", "-v", "--remove-orphans").catch(() => {});
   });
 
@@ -125,6 +130,13 @@ describe("docker compose up -d", () => {
       if (health !== "healthy") await new Promise((done) => setTimeout(done, 1000));
     }
     expect(health).toBe("healthy");
+  });
+
+  it("runs every image on Node 24 LTS (Node 20 is end of life)", async () => {
+    for (const service of ["api", "registry", "agent", "agent-fargate"]) {
+      const id = (await compose("ps", "-q", service)).trim().split("\n")[0] ?? "";
+      expect(await docker("exec", id, "node", "--version"), service).toMatch(/^v24\./);
+    }
   });
 
   it("serves the registry as its own service: skopeo pushes and pulls with a Skiff token", async () => {
@@ -175,12 +187,66 @@ describe("docker compose up -d", () => {
     await waitForHealth(baseUrl, 60_000);
     const admin = new SkiffClient({ baseUrl, token: configuredAdminToken });
     let nodes = await admin.listNodes();
-    for (let i = 0; i < 90 && nodes.length === 0; i++) {
+    for (let i = 0; i < 90 && nodes.length < 2; i++) {
       await new Promise((done) => setTimeout(done, 1000));
       nodes = await admin.listNodes();
     }
-    expect(nodes, await compose("logs", "--no-color", "--tail", "30", "agent")).toHaveLength(1);
-    expect(nodes[0]).toMatchObject({ pool: "default", state: "active" });
+    const logs = await compose("logs", "--no-color", "--tail", "30", "agent", "agent-fargate");
+    expect(nodes, logs).toHaveLength(2);
+    nodeIds.push(...nodes.map((node) => node.id));
+    const pool = nodes.find((node) => node.pool === "default");
+    const fargate = nodes.find((node) => node.pool === "fargate");
+    expect(pool, logs).toMatchObject({ state: "active" });
+    expect(fargate, logs).toMatchObject({ state: "active" });
+    // SKIFF_LOCAL_FARGATE_SHARE's 0.5: the two halves of the host, never the whole host twice.
+    const { stdout: cpus } = await run("docker", ["info", "--format", "{{.NCPU}}"]);
+    expect((pool?.capacity.cpu ?? 0) + (fargate?.capacity.cpu ?? 0)).toBe(Number(cpus) * 1024);
+    expect(fargate?.capacity.cpu).toBe(Number(cpus) * 512);
+  });
+
+  it("runs a fargate task, fenced in: the api's published port is out of its reach", async () => {
+    const admin = new SkiffClient({ baseUrl, token: configuredAdminToken });
+    await admin.registerTaskDefinition({
+      family: "compose-fargate",
+      cpu: 256,
+      memory: 512,
+      compatibilities: ["fargate"],
+      containers: [{ name: "main", image: "skiff-test/busybox:latest", command: ["sleep", "300"] }],
+    });
+    const [started] = await admin.runTask({
+      taskDefinition: "compose-fargate",
+      launchType: "fargate",
+    });
+    let task = await admin.getTask(started?.id ?? "");
+    for (let i = 0; i < 60 && task.status !== "running" && task.status !== "stopped"; i++) {
+      await new Promise((done) => setTimeout(done, 1000));
+      task = await admin.getTask(task.id);
+    }
+    const logs = await compose("logs", "--no-color", "--tail", "30", "agent-fargate");
+    expect(task, logs).toMatchObject({ status: "running", pool: "fargate" });
+
+    // The host at its address on the task's network: the api's port is published there too.
+    const container = task.containers[0]?.containerId ?? "";
+    const host = await docker(
+      "inspect",
+      "--format",
+      "{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}",
+      container,
+    );
+    expect(await fetch(`http://${host}:${port}/v1/health`).then((r) => r.ok)).toBe(true);
+    const script = `(printf 'GET /v1/health HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n'; sleep 2) | nc -w 3 ${host} ${port}`;
+    const { stdout: fromTask } = await run("docker", ["exec", container, "sh", "-c", script]).catch(
+      (error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }),
+    );
+    expect(fromTask, logs).toBe("");
+
+    await admin.stopTask(task.id);
+    let networks = "x";
+    for (let i = 0; i < 30 && networks !== ""; i++) {
+      await new Promise((done) => setTimeout(done, 1000));
+      networks = await docker("network", "ls", "-q", "--filter", `label=skiff.task=${task.id}`);
+    }
+    expect(networks).toBe("");
   });
 
   it("serves a load-balanced service through the gateway", async () => {
