@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { ContainerRequestError, type ContainerRuntime } from "./container-runtime.js";
 import { defaultEgressDeny, fenceChains, parseEgressDeny } from "./egress-fence.js";
 import { parseEnv } from "./env.js";
+import { defaultIsolation } from "./isolation.js";
+import { TaskNetworks } from "./task-networks.js";
 
 describe("SKIFF_FARGATE_EGRESS_DENY", () => {
   it("denies the link-local range and this node by default", () => {
@@ -49,5 +52,26 @@ describe("fence chains", () => {
     expect(open.input.rules).toHaveLength(3);
     expect(open.input.name).not.toBe(fenceChains(settings).input.name);
     expect(open.input.name.length).toBeLessThanOrEqual(28);
+  });
+});
+
+describe("a node that cannot fence", () => {
+  it("fails the task to start, saying what the agent needs, instead of running it unfenced", async () => {
+    const runtime = {
+      listNetworks: async () => [],
+      ensureNetwork: async () => {},
+    } as unknown as ContainerRuntime;
+    const networks = new TaskNetworks("node_1", runtime, defaultIsolation);
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent"; // no iptables at all
+    try {
+      const failure = await networks.ensureFor("task_1").catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ContainerRequestError);
+      expect((failure as Error).message).toMatch(
+        /cannot fence the task's network in: .*NET_ADMIN.*SKIFF_FARGATE_EGRESS_DENY=none/,
+      );
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { type ContainerRuntime, labels } from "./container-runtime.js";
+import { ContainerRequestError, type ContainerRuntime, labels } from "./container-runtime.js";
 import { EgressFence } from "./egress-fence.js";
 import { type IsolationSettings, nextFreeSubnet, taskNetworkName } from "./isolation.js";
 
@@ -31,7 +31,7 @@ export class TaskNetworks {
       const name = taskNetworkName(taskId);
       const existing = all.find((network) => network.name === name);
       // Fenced before any container joins; an existing network again (idempotent).
-      if (existing) return this.fence.apply(existing.subnet ?? "");
+      if (existing) return this.fenceIn(existing.subnet ?? "");
       const used = all.flatMap((network) => (network.subnet ? [network.subnet] : []));
       const subnet = nextFreeSubnet(this.settings.subnetPool, used);
       if (!subnet) throw new Error(`no free /28 left in ${this.settings.subnetPool}`);
@@ -40,10 +40,20 @@ export class TaskNetworks {
         { [labels.node]: this.nodeId, [labels.task]: taskId },
         subnet,
       );
-      await this.fence.apply(subnet);
+      await this.fenceIn(subnet);
     });
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  /** The fence, or the task fails to start saying why: it never runs unfenced. */
+  private async fenceIn(subnet: string): Promise<void> {
+    try {
+      await this.fence.apply(subnet);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ContainerRequestError(`cannot fence the task's network in: ${reason}`);
+    }
   }
 
   /** Removes this node's task networks of tasks other than `keep`; retried next pass if busy. */
