@@ -17,7 +17,7 @@ import { ensurePoolExists } from "./pools.js";
 import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
 
 type TaskRow = typeof tasks.$inferSelect;
-type RunTaskInput = z.output<typeof runTaskSchema>;
+export type RunTaskInput = z.output<typeof runTaskSchema>;
 
 export function toTask(row: TaskRow): Task {
   return {
