@@ -142,7 +142,7 @@ function SecretRow({
       <td>{secret.version}</td>
       <td>{formatAgo(secret.updatedAt)}</td>
       <td>
-        <form className="inline-form" onSubmit={submit} aria-label={`New value of ${secret.name}`}>
+        <form className="inline-form" onSubmit={submit}>
           <input
             type="password"
             autoComplete="off"
