@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { queryRows } from "@skiff/registry";
 import { type RegisterTaskDefinition, SkiffApiError, tokenScopes } from "@skiff/shared";
 import { sql } from "drizzle-orm";
@@ -5,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToken } from "../../auth/services/tokens.js";
 import { ProtocolAgent } from "../../test/fake-agent.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
-import { decryptSecretValue } from "../services/secret-crypto.js";
+import { decryptSecretValue, secretsKeyFrom } from "../services/secret-crypto.js";
+import { createSecret } from "../services/secrets.js";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -259,5 +261,25 @@ describe("delivery to agents", () => {
     const stopped = await stack.admin.getTask(failing?.id ?? "");
     expect(stopped.stopCode).toBe("TaskFailedToStart");
     expect(stopped.stoppedReason).toContain("secret doomed does not exist");
+  });
+
+  it("stops a task whose secret was sealed with another api's key, naming the key to set", async () => {
+    // As if another replica, with its own generated key, had stored it.
+    const otherKey = secretsKeyFrom(randomBytes(32));
+    await createSecret(stack.database.db, otherKey, { name: "foreign", value });
+    await stack.admin.registerTaskDefinition(
+      definition("foreign", [{ name: "FOREIGN", valueFrom: "foreign" }]),
+    );
+    await stack.admin.createPool("foreign-pool");
+    const agent = await ProtocolAgent.join(stack, "foreign-pool");
+    const [task] = await stack.admin.runTask({ taskDefinition: "foreign", pool: "foreign-pool" });
+    const answer = await agent.assignments();
+    expect(JSON.stringify(answer)).not.toContain(value);
+    const mine = answer.assignments.find((assignment) => assignment.taskId === task?.id);
+    expect(mine?.desiredStatus).toBe("stopped");
+    const stopped = await stack.admin.getTask(task?.id ?? "");
+    expect(stopped.stopCode).toBe("TaskFailedToStart");
+    expect(stopped.stoppedReason).toContain(otherKey.id);
+    expect(stopped.stoppedReason).toContain("SKIFF_SECRETS_KEY");
   });
 });
