@@ -1,5 +1,5 @@
 import type { Assignment, ContainerDefinition } from "@skiff/shared";
-import { type ContainerSpec, labels } from "./container-runtime.js";
+import { ContainerRequestError, type ContainerSpec, labels } from "./container-runtime.js";
 import {
   defaultIsolation,
   fargateCapabilities,
@@ -40,7 +40,7 @@ export function containerSpecFor(
     name: containerNameFor(assignment.taskId, container.name),
     image: container.image,
     labels: specLabels,
-    env: container.env ?? {},
+    env: { ...container.env, ...secretEnv(assignment, container) },
     // Docker's minimum weight is 2; the container's own reservation, else the task's.
     cpuShares: Math.max(2, container.cpu ?? assignment.cpu),
     memoryBytes: (container.memory ?? assignment.memory) * mebibyte,
@@ -70,4 +70,23 @@ export function containerSpecFor(
     };
   }
   return spec;
+}
+
+/**
+ * The container's `secrets` as environment variables, from the values the api sent with this
+ * assignment only. A value that did not come fails the task rather than start it without it.
+ * Errors name the variable and the secret, never a value.
+ */
+function secretEnv(assignment: Assignment, container: ContainerDefinition): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const secret of container.secrets ?? []) {
+    const value = assignment.secrets?.[secret.valueFrom];
+    if (value === undefined) {
+      throw new ContainerRequestError(
+        `container ${container.name}: the value of secret ${secret.valueFrom} (env ${secret.name}) was not delivered`,
+      );
+    }
+    env[secret.name] = value;
+  }
+  return env;
 }

@@ -31,6 +31,21 @@ export const envSchema = z.object({
   SKIFF_ADMIN_TOKEN: optionalText.pipe(
     z.string().min(24, "must be at least 24 characters").optional(),
   ),
+  /**
+   * Key of secrets' values at rest (AES-256-GCM): base64 of 32 bytes (`openssl rand -base64 32`).
+   * Unset: a key generated at first boot in SKIFF_DATA_DIR/secrets.key (mode 0600), never in the
+   * database. Several api replicas (PostgreSQL) must all have the same key: set it on each.
+   */
+  SKIFF_SECRETS_KEY: optionalText.pipe(
+    z
+      .string()
+      .refine(
+        (text) => /^[A-Za-z0-9+/]+={0,2}$/.test(text) && Buffer.from(text, "base64").length === 32,
+        "must be the base64 of 32 bytes (openssl rand -base64 32)",
+      )
+      .transform((text) => Buffer.from(text, "base64"))
+      .optional(),
+  ),
   /** Largest request body accepted, in bytes. */
   SKIFF_MAX_BODY_BYTES: z.coerce
     .number()

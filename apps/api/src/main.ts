@@ -27,6 +27,7 @@ import {
 import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { checkSecretsKey } from "./secrets/services/boot.js";
 import type { Services } from "./services.js";
 
 /** Everything main started, in the order it must be stopped. */
@@ -71,6 +72,8 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
   if (adminToken) printFirstAdminToken(adminToken);
 
+  const secretsKey = await checkSecretsKey(database.db, env, logger);
+
   const notifier = new AssignmentNotifier(redis);
   await notifier.start();
   running.notifier = notifier;
@@ -80,6 +83,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     logger,
     clock: systemClock,
     notifier,
+    secretsKey,
     settings: {
       nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
       prices: {

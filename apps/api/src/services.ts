@@ -3,6 +3,7 @@ import type { AssignmentNotifier } from "./compute/services/assignment-notifier.
 import type { Database } from "./db/client.js";
 import type { Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
+import type { SecretsKey } from "./secrets/services/secret-crypto.js";
 import type { Prices } from "./usage/services/usage.js";
 
 /** What route handlers and jobs need, built once by main.ts (or a test) and handed down. */
@@ -11,6 +12,8 @@ export interface Services {
   redis: Redis;
   logger: Logger;
   clock: Clock;
+  /** Encrypts secrets' values at rest; SKIFF_SECRETS_KEY or the key file, never in the database. */
+  secretsKey: SecretsKey;
   /** Wakes agents' long polls, on every replica. */
   notifier: AssignmentNotifier;
   settings: {

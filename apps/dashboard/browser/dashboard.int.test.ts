@@ -256,6 +256,38 @@ describe("the dashboard", () => {
     await screenshot(page, "registry");
   });
 
+  it("creates a secret, sets a new value and deletes it, never showing a value", async () => {
+    const first = "browser-first-value-41c7";
+    const second = "browser-second-value-9d2e";
+    await openSection("Secrets");
+    const form = page.getByRole("form", { name: "New secret" });
+    await form.getByLabel("Name").fill("browser-secret");
+    await form.getByLabel("Value").fill(first);
+    await form.getByRole("button", { name: "Create secret" }).click();
+    const row = page.locator("tr", { hasText: "browser-secret" });
+    await row.waitFor();
+    await row.locator('input[type="password"]').fill(second);
+    await row.getByRole("button", { name: "Set value" }).click();
+    await waitFor("version 2", 10_000, async () =>
+      (await stack.client.getSecret("browser-secret")).version === 2 ? true : undefined,
+    );
+    await row.getByRole("cell", { name: "2", exact: true }).waitFor();
+    // Write-only: neither value is anywhere on the page, typed fields included.
+    const html = await page.content();
+    const typed = await page
+      .locator("input")
+      .evaluateAll((inputs) => inputs.map((input) => (input as HTMLInputElement).value).join(" "));
+    for (const value of [first, second]) {
+      expect(html).not.toContain(value);
+      expect(typed).not.toContain(value);
+    }
+    await screenshot(page, "secrets");
+    await row.getByRole("button", { name: "Delete", exact: true }).click();
+    await row.getByRole("button", { name: "Yes, delete" }).click();
+    await row.waitFor({ state: "detached" });
+    await expect(stack.client.getSecret("browser-secret")).rejects.toThrow(/not found/);
+  });
+
   it("fits a phone's width in dark mode, and the theme toggle forces light", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: "dark" });

@@ -17,6 +17,12 @@ import {
   type UpdateRepository,
 } from "./schemas/registry.js";
 import {
+  type CreateSecret,
+  type Secret,
+  secretSchema,
+  type UpdateSecret,
+} from "./schemas/secrets.js";
+import {
   type CreateService,
   type Service,
   serviceSchema,
@@ -266,6 +272,33 @@ export class SkiffClient {
     await this.request("DELETE", `/v1/services/${encodeURIComponent(name)}`, undefined);
   }
 
+  /** Secrets, by name; never their values. */
+  listSecrets(
+    query: { limit?: number; cursor?: string } = {},
+  ): Promise<{ items: Secret[]; nextCursor: string | null }> {
+    return this.request("GET", `/v1/secrets${toQuery(query)}`, pageSchema(secretSchema));
+  }
+
+  getSecret(name: string): Promise<Secret> {
+    return this.request("GET", secretPath(name), secretSchema);
+  }
+
+  /** Stores a secret encrypted; the answer (and every later one) holds no value. */
+  createSecret(body: CreateSecret): Promise<Secret> {
+    return this.request("POST", "/v1/secrets", secretSchema, body);
+  }
+
+  /** A new version of the value: tasks started from now on get it. */
+  updateSecret(name: string, body: UpdateSecret): Promise<Secret> {
+    return this.request("PUT", secretPath(name), secretSchema, body);
+  }
+
+  /** `force`: even while task definition revisions reference it (their new tasks then fail). */
+  async deleteSecret(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const query = options.force ? "?force=true" : "";
+    await this.request("DELETE", `${secretPath(name)}${query}`, undefined);
+  }
+
   /** Metered usage (fargate) over a time range, grouped by service or task. */
   usage(query: UsageQuery = {}): Promise<Usage> {
     return this.request("GET", `/v1/usage${toQuery({ ...query })}`, usageSchema);
@@ -343,6 +376,10 @@ async function toApiError(response: Response): Promise<SkiffApiError> {
 /** A repository's name may hold `/`: it travels as one encoded path segment. */
 function repositoryPath(name: string): string {
   return `/v1/registry/repositories/${encodeURIComponent(name)}`;
+}
+
+function secretPath(name: string): string {
+  return `/v1/secrets/${encodeURIComponent(name)}`;
 }
 
 async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<string> {

@@ -8,6 +8,7 @@ import { AssignmentNotifier } from "../compute/services/assignment-notifier.js";
 import { type OpenDatabase, openDatabase } from "../db/client.js";
 import { systemClock } from "../lib/clock.js";
 import { createLogger } from "../lib/logger.js";
+import { secretsKeyFrom } from "../secrets/services/secret-crypto.js";
 import type { Services } from "../services.js";
 import { defaultPrices } from "../usage/services/usage.js";
 import { withDatabase } from "./global-setup.js";
@@ -58,6 +59,7 @@ export async function createTestStack(
   await notifier.start();
   const services: Services = {
     notifier,
+    secretsKey: secretsKeyFrom(randomBytes(32)),
     settings: { nodeDownAfterMs: 15_000, prices: defaultPrices, registryAddress: "localhost:5000" },
     db: database.db,
     redis,

@@ -52,6 +52,11 @@ export const assignmentSchema = z.object({
   cpu: z.number(),
   memory: z.number(),
   containers: z.array(assignedContainerSchema),
+  /**
+   * The values of the secrets this task's containers name in `secrets[].valueFrom`, by secret
+   * name. Sent only to the node the task runs on; the agent puts them in the containers' env.
+   */
+  secrets: z.record(z.string(), z.string()).optional(),
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 

@@ -13,6 +13,7 @@ import {
 import type { Context } from "hono";
 import { nodeAuthorized } from "../../lib/auth.js";
 import { errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
+import { withSecretValues } from "../../secrets/services/assignment-secrets.js";
 import { recordHeartbeat, registerNode } from "../services/nodes.js";
 import { recordUsage } from "../services/stats.js";
 import { appendTaskLogs } from "../services/task-logs.js";
@@ -135,7 +136,7 @@ export const agentRoutes = newRouter()
     return c.json({ nodeState }, 200);
   })
   .openapi(assignments, async (c) => {
-    const { db, notifier, settings } = c.get("services");
+    const { db, notifier, settings, clock } = c.get("services");
     const nodeId = c.get("node").id;
     const { index, wait } = c.req.valid("query");
     const deadline = Date.now() + wait * 1000;
@@ -144,7 +145,9 @@ export const agentRoutes = newRouter()
       const current = await findAssignments(db, nodeId);
       if (current.index > index || Date.now() >= deadline) {
         next.cancel();
-        return c.json({ ...current, registryAddress: settings.registryAddress }, 200);
+        // Secret values only here, in the node's own answer, for the node's own tasks.
+        const delivered = await withSecretValues(c.get("services"), current, clock.now());
+        return c.json({ ...delivered, registryAddress: settings.registryAddress }, 200);
       }
       await next.changed;
     }

@@ -10,6 +10,7 @@ import type { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { taskDefinitions } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
+import { ensureSecretsExist } from "../../secrets/services/secrets.js";
 
 type Row = typeof taskDefinitions.$inferSelect;
 type Input = z.output<typeof registerTaskDefinitionSchema>;
@@ -35,6 +36,7 @@ export async function registerTaskDefinition(db: Database, given: Input): Promis
     await tx.execute(
       sql`select pg_advisory_xact_lock(hashtext(${`skiff:family:${input.family}`}))`,
     );
+    await ensureSecretsExist(tx, input.containers);
     const [latest] = await tx
       .select({ revision: taskDefinitions.revision })
       .from(taskDefinitions)

@@ -4,3 +4,4 @@ export * from "../../compute/schema/pools.js";
 export * from "../../compute/schema/services.js";
 export * from "../../compute/schema/task-definitions.js";
 export * from "../../compute/schema/tasks.js";
+export * from "../../secrets/schema/secrets.js";
