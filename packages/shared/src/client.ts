@@ -4,7 +4,14 @@ import { type Health, healthSchema } from "./schemas/health.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
-import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
+import {
+  type JoinToken,
+  type JoinTokenInfo,
+  joinTokenInfoSchema,
+  joinTokenSchema,
+  type Pool,
+  poolSchema,
+} from "./schemas/pools.js";
 import {
   type ImageTag,
   imageTagListSchema,
@@ -109,13 +116,35 @@ export class SkiffClient {
     return this.request("POST", "/v1/pools", poolSchema, { name });
   }
 
-  createJoinToken(pool: string, ttlSeconds?: number): Promise<JoinToken> {
-    const body = ttlSeconds === undefined ? {} : { ttlSeconds };
+  /** `maxUses`: how many nodes may join with it; unset or null for any number until it expires. */
+  createJoinToken(pool: string, ttlSeconds?: number, maxUses?: number | null): Promise<JoinToken> {
+    const body = {
+      ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+      ...(maxUses === undefined ? {} : { maxUses }),
+    };
     return this.request(
       "POST",
       `/v1/pools/${encodeURIComponent(pool)}/join-tokens`,
       joinTokenSchema,
       body,
+    );
+  }
+
+  async listJoinTokens(pool: string): Promise<JoinTokenInfo[]> {
+    return (
+      await this.request(
+        "GET",
+        `/v1/pools/${encodeURIComponent(pool)}/join-tokens`,
+        z.object({ items: z.array(joinTokenInfoSchema) }),
+      )
+    ).items;
+  }
+
+  async revokeJoinToken(pool: string, id: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `/v1/pools/${encodeURIComponent(pool)}/join-tokens/${encodeURIComponent(id)}`,
+      undefined,
     );
   }
 
