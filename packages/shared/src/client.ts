@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type ErrorCode, errorBodySchema } from "./errors.js";
+import { type ErrorCode, errorBodySchema, errorStatus } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
@@ -260,6 +260,16 @@ export class SkiffClient {
     const text = response.body.pipeThrough(new TextDecoderStream());
     try {
       for await (const event of parseServerSentEvents(streamChunks(text))) {
+        // The server ends a stream with an `error` event, e.g. once the token is revoked.
+        if (event.event === "error") {
+          const body = errorBodySchema.safeParse(JSON.parse(event.data));
+          throw new SkiffApiError(
+            body.success ? errorStatus[body.data.error.code] : 500,
+            body.success ? body.data.error.code : "Unknown",
+            body.success ? body.data.error.message : event.data,
+            body.success ? body.data.error.requestId : undefined,
+          );
+        }
         yield logLineSchema.parse(JSON.parse(event.data));
       }
     } catch (error) {

@@ -151,3 +151,14 @@ export async function ensureAdminToken(
     return created.token;
   });
 }
+
+/** Whether the token with this id still signs in (not deleted, not expired). */
+export async function isTokenUsable(db: Database, id: string, now: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(
+      and(eq(apiTokens.id, id), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now))),
+    );
+  return row !== undefined;
+}
