@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { nodeAddressSchema } from "@skiff/shared";
 import { z } from "zod";
 
 const optionalText = z
@@ -43,8 +44,11 @@ export const envSchema = z.object({
   SKIFF_AGENT_STATE_DIR: z.string().default("./.skiff-agent"),
   /** Name shown for this node; the host name when unset. */
   SKIFF_NODE_NAME: optionalText.transform((value) => value ?? hostname()),
-  /** Address other hosts reach published ports at; the api uses the request's source when unset. */
-  SKIFF_NODE_ADDRESS: optionalText,
+  /**
+   * Address other hosts reach published ports at (a host name or IP, no scheme or port); the api
+   * uses the request's source when unset.
+   */
+  SKIFF_NODE_ADDRESS: optionalText.pipe(nodeAddressSchema.optional()),
   /** Cpu units kept for the host and the agent itself, subtracted from the node's capacity. */
   SKIFF_RESERVED_CPU: z.coerce.number().int().min(0).default(0),
   /** MiB kept for the host and the agent itself, subtracted from the node's capacity. */

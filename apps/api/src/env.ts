@@ -121,6 +121,15 @@ export const envSchema = z.object({
   SKIFF_REGISTRY_GC_GRACE_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** How often registry garbage collection, lifecycle rules and the upload purge run. */
   SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** Task log follow streams (`logs?follow=true`) one API token may hold open at once, per api process. */
+  SKIFF_LOG_FOLLOWS_PER_TOKEN: z.coerce.number().int().min(1).default(10),
+  /** Task log follow streams one api process serves at once, all tokens together. */
+  SKIFF_LOG_FOLLOWS_MAX: z.coerce.number().int().min(1).default(500),
+  /**
+   * How often an open follow stream checks that its token is still valid: a revoked or expired
+   * token's stream ends within this.
+   */
+  SKIFF_LOG_FOLLOW_RECHECK_SECONDS: z.coerce.number().int().min(1).max(25).default(10),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -11,6 +11,7 @@ import { newApp } from "./app.js";
 import { ensureAdminToken } from "./auth/services/tokens.js";
 import { type LocalAgent, startLocalAgent } from "./compute/local-agent.js";
 import { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
+import { LogFollowHub } from "./compute/services/log-follows.js";
 import { type OpenDatabase, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
@@ -38,6 +39,7 @@ interface Running {
   loops?: LeaderLoop[];
   server?: ServerType;
   notifier?: AssignmentNotifier;
+  logFollows?: LogFollowHub;
   redis?: Redis;
   embeddedRedis?: EmbeddedRedis;
   database?: OpenDatabase;
@@ -77,6 +79,12 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   const notifier = new AssignmentNotifier(redis);
   await notifier.start();
   running.notifier = notifier;
+  const logFollows = new LogFollowHub(redis, {
+    perToken: env.SKIFF_LOG_FOLLOWS_PER_TOKEN,
+    total: env.SKIFF_LOG_FOLLOWS_MAX,
+  });
+  await logFollows.start();
+  running.logFollows = logFollows;
   const services: Services = {
     db: database.db,
     redis,
@@ -84,6 +92,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     clock: systemClock,
     notifier,
     secretsKey,
+    logFollows,
     settings: {
       nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
       prices: {
@@ -94,6 +103,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
         pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
       },
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
+      logFollowRecheckMs: env.SKIFF_LOG_FOLLOW_RECHECK_SECONDS * 1000,
     },
     ping: async () => {
       await database.db.execute("select 1");
@@ -193,6 +203,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
     clearTimeout(timeout);
   }
   await running.notifier?.stop();
+  await running.logFollows?.stop();
   await running.redis?.quit().catch(() => running.redis?.disconnect());
   await running.database?.close();
   await running.embeddedRedis?.stop();

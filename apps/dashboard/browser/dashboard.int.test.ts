@@ -11,12 +11,17 @@ const stepTimeout = 150_000;
 let stack: DashboardStack;
 let browser: Browser;
 let page: Page;
+/** What the browser refused under the api's Content-Security-Policy, on any page of the run. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   stack = await startDashboardStack(adminToken);
   browser = await openBrowser();
   page = browser.page;
   page.setDefaultTimeout(30_000);
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -234,6 +239,9 @@ describe("the dashboard", () => {
       ),
     );
     await screenshot(page, "pools");
+    // The dashboard's token admits one node: a leaked command lets no second one join.
+    const [made] = await stack.client.listJoinTokens("default");
+    expect(made).toMatchObject({ maxUses: 1, uses: 0, state: "active" });
 
     const node = await stack.client.getNode(stack.nodeId);
     await page.getByRole("link", { name: node.name, exact: true }).click();
@@ -326,5 +334,11 @@ describe("the dashboard", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API token").waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem("skiff.token"))).toBeNull();
+  });
+
+  it("ran every step under the api's Content-Security-Policy without a violation", async () => {
+    const response = await page.request.get(`${stack.skiff.baseUrl}/`);
+    expect(response.headers()["content-security-policy"]).toContain("script-src 'self'");
+    expect(cspViolations).toEqual([]);
   });
 });

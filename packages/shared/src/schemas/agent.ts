@@ -4,6 +4,11 @@ import { taskUsageSchema, usageSampleSchema } from "./stats.js";
 import { containerDefinitionSchema } from "./task-definitions.js";
 import { launchTypeSchema, stopCodeSchema, taskContainerSchema } from "./tasks.js";
 
+/** A host name or an IP address, nothing else (no scheme, user info, port, path or query). */
+export const nodeAddressSchema = z.union([z.ipv6(), z.hostname().max(253)], {
+  error: "must be a host name or an IP address, without scheme, port or path",
+});
+
 // The agent <-> control plane protocol (DESIGN.md, "Agent <-> control plane"). Agents speak HTTP
 // to the api only. Every call but register carries `Authorization: Bearer <node credential>`.
 
@@ -24,8 +29,12 @@ export const registerNodeSchema = z.strictObject({
       .max(64 * 1024 * 1024),
   }),
   attributes: attributesSchema.default({}),
-  /** Where other hosts reach this node's published ports; the request's source address when absent. */
-  address: z.string().min(1).max(253).optional(),
+  /**
+   * Where other hosts reach this node's published ports; the request's source address when absent.
+   * Only a host name or an IP: the gateway builds its target URLs from it, so a scheme, port, path
+   * or user info here would let a node point the gateway at any URL.
+   */
+  address: nodeAddressSchema.optional(),
 });
 export type RegisterNode = z.input<typeof registerNodeSchema>;
 

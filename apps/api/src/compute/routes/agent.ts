@@ -43,7 +43,7 @@ const register = createRoute({
   request: { body: { required: true, content: jsonContent(registerNodeSchema) } },
   responses: {
     201: { description: "Registered", content: jsonContent(registeredNodeSchema) },
-    ...errorResponses("ValidationError", "Unauthorized"),
+    ...errorResponses("ValidationError", "Unauthorized", "Forbidden"),
   },
 });
 
