@@ -18,6 +18,8 @@ export interface TestS3 {
   client: S3Client;
   /** The store settings for this server, pulls by `pull`, keys under `prefix`. */
   config(pull: "redirect" | "stream", prefix?: string): BlobStoreConfig & { kind: "s3" };
+  /** Every object in the bucket under `prefix`, by key, with its size. */
+  objects(prefix?: string): Promise<{ key: string; size: number }[]>;
   /** Every key in the bucket under `prefix`. */
   keys(prefix?: string): Promise<string[]>;
   close(): Promise<void>;
@@ -56,25 +58,32 @@ export async function startTestS3(): Promise<TestS3> {
     client,
     config: (pull, prefix = "registry/") => ({ kind: "s3", ...connection, bucket, prefix, pull }),
     async keys(prefix = "") {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix,
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-        );
-        for (const entry of page.Contents ?? []) if (entry.Key) keys.push(entry.Key);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return keys.sort();
+      return (await objects(prefix)).map((object) => object.key);
     },
+    objects,
     async close() {
       client.destroy();
       await server.close();
       await rm(directory, { recursive: true, force: true });
     },
   };
+
+  async function objects(prefix = "") {
+    const found: { key: string; size: number }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const entry of page.Contents ?? []) {
+        if (entry.Key) found.push({ key: entry.Key, size: entry.Size ?? 0 });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return found.sort((a, b) => a.key.localeCompare(b.key));
+  }
 }
