@@ -37,6 +37,28 @@ describe("registry storage settings", () => {
     });
   });
 
+  it("takes compose's empty pass-through values as unset", () => {
+    const env = parseEnv({
+      ...base,
+      SKIFF_REGISTRY_STORAGE: "s3",
+      SKIFF_REGISTRY_S3_BUCKET: "blobs",
+      SKIFF_REGISTRY_S3_ENDPOINT: "",
+      SKIFF_REGISTRY_S3_PUBLIC_ENDPOINT: "",
+      SKIFF_REGISTRY_S3_ACCESS_KEY_ID: "",
+      SKIFF_REGISTRY_S3_SECRET_ACCESS_KEY: "",
+      SKIFF_REGISTRY_S3_FORCE_PATH_STYLE: "false",
+      SKIFF_REGISTRY_S3_PREFIX: "",
+    });
+    expect(blobStoreConfig(env, "/data")).toEqual({
+      kind: "s3",
+      bucket: "blobs",
+      region: "us-east-1",
+      forcePathStyle: false,
+      prefix: "",
+      pull: "redirect",
+    });
+  });
+
   it("names what is missing or wrong", () => {
     const s3 = { ...base, SKIFF_REGISTRY_STORAGE: "s3" };
     expect(() => blobStoreConfig(parseEnv(s3), "/d")).toThrow(/SKIFF_REGISTRY_S3_BUCKET/);
