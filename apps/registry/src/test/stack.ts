@@ -33,6 +33,8 @@ export interface TestRegistry {
   address: string;
   server: RegistryServer;
   db: RegistryDatabase;
+  /** The database's URL, for a registry process of its own. */
+  databaseUrl: string;
   /** The client under `db`, for what needs one connection (a session lock). */
   sql: Sql;
   dataDir: string;
@@ -67,7 +69,8 @@ export async function startTestRegistry(
   const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name} template ${inject("templateDatabase")}`);
   await admin.end();
-  const sql = postgres(withDatabase(inject("postgresUrl"), name), { max: 6, onnotice: () => {} });
+  const databaseUrl = withDatabase(inject("postgresUrl"), name);
+  const sql = postgres(databaseUrl, { max: 6, onnotice: () => {} });
   const db = drizzle(sql);
   const dataDir = await mkdtemp(join(tmpdir(), "skiff-registry-"));
   const s3 = storage === "fs" ? undefined : await startTestS3();
@@ -113,6 +116,7 @@ export async function startTestRegistry(
     address: `127.0.0.1:${server.port}`,
     server,
     db,
+    databaseUrl,
     sql,
     dataDir,
     ...(s3 ? { s3 } : {}),
