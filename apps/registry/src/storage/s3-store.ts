@@ -89,7 +89,7 @@ export class S3BlobStore implements BlobStore {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }),
       );
     } catch (error) {
-      throw new Error(`S3 bucket ${this.bucket} is not reachable: ${describe(error)}`);
+      throw new Error(`S3 bucket ${this.bucket} is not reachable: ${describeFailure(error)}`);
     }
   }
 
@@ -229,7 +229,9 @@ export class S3BlobStore implements BlobStore {
     } else {
       await copyInParts(this.client, this.bucket, state.chunks, target);
     }
-    await this.deleteUpload(id);
+    // The blob is in place: an object left over here fails no push, and the stale upload purge
+    // takes it later.
+    await this.deleteUpload(id).catch(() => {});
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -246,7 +248,8 @@ export class S3BlobStore implements BlobStore {
     const newest = new Map<string, number>();
     for (const entry of await this.listKeys(root)) {
       const id = entry.key.slice(root.length).split("/")[0];
-      if (!id) continue;
+      // Keys under the prefix the store did not write are not its to delete.
+      if (!id || !safeId.test(id)) continue;
       newest.set(id, Math.max(newest.get(id) ?? 0, entry.modified));
     }
     return [...newest].filter(([, modified]) => modified < before.getTime()).map(([id]) => id);
@@ -342,7 +345,7 @@ function isMissing(error: unknown): boolean {
 }
 
 /** An SDK error in a line, without the request (which carries a signature). */
-function describe(error: unknown): string {
+function describeFailure(error: unknown): string {
   const failure = error as {
     name?: string;
     message?: string;
