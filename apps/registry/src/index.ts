@@ -30,5 +30,4 @@ export {
 } from "./services/management.js";
 export { type BlobStoreConfig, createBlobStore } from "./storage/create-store.js";
 export { FsBlobStore } from "./storage/fs-store.js";
-export { S3BlobStore, type S3BlobStoreOptions } from "./storage/s3-store.js";
 export type { BlobStore } from "./storage/store.js";

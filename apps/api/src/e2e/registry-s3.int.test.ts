@@ -89,6 +89,13 @@ beforeAll(async () => {
     SKIFF_REGISTRY_S3_PULL: "redirect",
   });
   await waitForHealth(skiff, 15_000);
+  // The registry starts after the api answers, once its store has reached the bucket.
+  for (let tries = 0; ; tries++) {
+    const answer = await fetch(`http://${registry}/v2/`).catch(() => undefined);
+    if (answer?.status === 401) break;
+    if (tries > 150) throw new Error(`the registry never answered: ${skiff.output()}`);
+    await new Promise((wait) => setTimeout(wait, 100));
+  }
   await docker("login", registry, "-u", "ci", "-p", adminToken);
 }, 180_000);
 

@@ -1,6 +1,5 @@
 import { FsBlobStore } from "./fs-store.js";
-import { newS3Client, type S3Connection } from "./s3-client.js";
-import { S3BlobStore } from "./s3-store.js";
+import type { S3Connection } from "./s3-client.js";
 import type { BlobStore } from "./store.js";
 
 /** Where a registry keeps its blobs: a directory, or a bucket that replicas share. */
@@ -22,6 +21,10 @@ export async function createBlobStore(config: BlobStoreConfig): Promise<BlobStor
     await store.init();
     return store;
   }
+  // Loaded only for S3: the AWS SDK takes a second to import, which a filesystem registry
+  // (and every api start) would pay for nothing.
+  const { newS3Client } = await import("./s3-client.js");
+  const { S3BlobStore } = await import("./s3-store.js");
   const client = newS3Client(config);
   const store = new S3BlobStore({
     client,

@@ -27,9 +27,11 @@ export function newS3Client(connection: S3Connection): S3Client {
           },
         }
       : {}),
-    // The SDK's default adds CRC32 checksum headers to every upload, which some S3-compatible
-    // services refuse; the registry verifies each blob's digest itself before it is committed.
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
+    // AWS checks a CRC32 of every upload against the bytes it stores. Services of other makers
+    // (an endpoint is set) may refuse those headers: there the payload's signed SHA-256 (plain
+    // HTTP) or TLS guards the bytes in transit.
+    ...(connection.endpoint
+      ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" }
+      : {}),
   });
 }
