@@ -1,3 +1,4 @@
+import { registryStorageEnv } from "@skiff/registry";
 import { z } from "zod";
 
 const optionalText = z
@@ -107,6 +108,11 @@ export const envSchema = z.object({
   SKIFF_REGISTRY_PORT: z.coerce.number().int().min(0).max(65535).default(5000),
   /** Where the registry keeps blobs and uploads; `<SKIFF_DATA_DIR>/registry` when unset. */
   SKIFF_REGISTRY_DATA_DIR: optionalText,
+  /**
+   * The registry's blob storage, `fs` or `s3` and the bucket's settings: the variables of the
+   * standalone registry, commented in apps/registry/src/env.ts.
+   */
+  ...registryStorageEnv,
   /**
    * The registry as users and nodes reach it (`docker push <address>/team/app`), answered by
    * GET /v1/registry; `localhost:<SKIFF_REGISTRY_PORT>` when unset.

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import {
+  blobStoreConfig,
+  createBlobStore,
   type RegistryServer,
   redisPushHook,
   runRegistryMigrations,
@@ -137,9 +139,11 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {
     const publicUrl = env.SKIFF_API_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+    const dataDir = env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry");
     running.registry = await startRegistryServer({
       db: database.db,
-      dataDir: env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry"),
+      dataDir,
+      store: await createBlobStore(blobStoreConfig(env, dataDir)),
       port: env.SKIFF_REGISTRY_PORT,
       host: env.HOST,
       realm: `${publicUrl.replace(/\/+$/, "")}/v1/registry/token`,

@@ -2,8 +2,8 @@ import type { Readable, Writable } from "node:stream";
 
 /**
  * Where blob bytes live. Blobs are content-addressed and immutable; uploads are written to a
- * private area and only become visible, whole, through `commitUpload`. A driver for
- * S3-compatible storage implements the same interface.
+ * private area and only become visible, whole, through `commitUpload`. Drivers: `FsBlobStore`
+ * (a directory) and `S3BlobStore` (an S3-compatible bucket).
  */
 export interface BlobStore {
   /** Starts an empty upload. */
@@ -32,5 +32,10 @@ export interface BlobStore {
    * stores that can do it cheaper than a stream of fresh buffers.
    */
   send?(digest: string, out: Writable, range: { start: number; end: number }): Promise<void>;
+  /**
+   * A URL the client may download the blob from itself (a GET of it answers 307 there, and the
+   * client sends its `Range` along), or undefined to have the registry stream it.
+   */
+  downloadUrl?(digest: string): Promise<string | undefined>;
   delete(digest: string): Promise<void>;
 }

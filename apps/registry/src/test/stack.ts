@@ -10,6 +10,8 @@ import { type Access, signToken, tokenIssuer, tokenService } from "../auth/jwt.j
 import { withAdvisoryTryLock } from "../db/advisory-lock.js";
 import type { RegistryDatabase } from "../db/client.js";
 import { type RegistryServer, type RegistryServerOptions, startRegistryServer } from "../server.js";
+import { createBlobStore } from "../storage/create-store.js";
+import { startTestS3, type TestS3 } from "./s3.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -31,9 +33,13 @@ export interface TestRegistry {
   address: string;
   server: RegistryServer;
   db: RegistryDatabase;
+  /** The database's URL, for a registry process of its own. */
+  databaseUrl: string;
   /** The client under `db`, for what needs one connection (a session lock). */
   sql: Sql;
   dataDir: string;
+  /** The S3 server under the store, when it is one. */
+  s3?: TestS3;
   /** A token granting `actions` on each named repository. */
   token(grants: Record<string, string[]>, extra?: Access[]): string;
   /** `fetch` against the registry with a bearer token. */
@@ -41,17 +47,36 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** Blob storage of a test registry: a directory, or an S3 server pulled from each way. */
+export type TestStorage = "fs" | "s3-redirect" | "s3-stream";
+
+let defaultStorage: TestStorage = "fs";
+
+/**
+ * The storage of the registries this test file starts when it names none: a suite written
+ * once (conformance) runs over every store by a file that sets this and imports it.
+ */
+export function useTestStorage(storage: TestStorage): void {
+  defaultStorage = storage;
+}
+
 /** A registry on a free port over a fresh copy of the migrated template database. */
 export async function startTestRegistry(
-  options: Partial<RegistryServerOptions> = {},
+  options: Partial<RegistryServerOptions> & { storage?: TestStorage } = {},
 ): Promise<TestRegistry> {
+  const { storage = defaultStorage, ...serverOptions } = options;
   const name = `skiff_reg_${randomBytes(6).toString("hex")}`;
   const admin = postgres(inject("postgresUrl"), { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name} template ${inject("templateDatabase")}`);
   await admin.end();
-  const sql = postgres(withDatabase(inject("postgresUrl"), name), { max: 6, onnotice: () => {} });
+  const databaseUrl = withDatabase(inject("postgresUrl"), name);
+  const sql = postgres(databaseUrl, { max: 6, onnotice: () => {} });
   const db = drizzle(sql);
   const dataDir = await mkdtemp(join(tmpdir(), "skiff-registry-"));
+  const s3 = storage === "fs" ? undefined : await startTestS3();
+  const store = s3
+    ? await createBlobStore(s3.config(storage === "s3-redirect" ? "redirect" : "stream"))
+    : undefined;
   const server = await startRegistryServer({
     db,
     dataDir,
@@ -61,7 +86,8 @@ export async function startTestRegistry(
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     maintenanceIntervalMs: 3600_000,
     exclusive: (key, work) => withAdvisoryTryLock(sql, key, work),
-    ...options,
+    ...(store ? { store } : {}),
+    ...serverOptions,
   });
   const url = `http://127.0.0.1:${server.port}`;
   const token = (grants: Record<string, string[]>, extra: Access[] = []) => {
@@ -90,8 +116,10 @@ export async function startTestRegistry(
     address: `127.0.0.1:${server.port}`,
     server,
     db,
+    databaseUrl,
     sql,
     dataDir,
+    ...(s3 ? { s3 } : {}),
     token,
     fetch: (path, init = {}) => {
       const headers = new Headers(init.headers);
@@ -105,6 +133,7 @@ export async function startTestRegistry(
       await again.unsafe(`drop database if exists ${name} with (force)`);
       await again.end();
       await rm(dataDir, { recursive: true, force: true });
+      await s3?.close();
     },
   };
 }
