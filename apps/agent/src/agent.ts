@@ -105,6 +105,7 @@ export class Agent {
       ),
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
       intervalMs: this.reconcileIntervalMs,
+      pullTimeoutMs: this.env.SKIFF_IMAGE_PULL_TIMEOUT_SECONDS * 1000,
       onError: (error, context) =>
         this.logger.warn({ err: error, ...context }, "reconcile step failed; retrying next pass"),
       isolation: {

@@ -130,9 +130,9 @@ export interface ContainerRuntime {
   inspectContainer(idOrName: string): Promise<ContainerState | null>;
   /**
    * Pulls the image only when it is not present locally, with `auth` when given (Skiff's own
-   * registry); throws ImagePullError.
+   * registry); throws ImagePullError. An aborted `signal` ends the pull: rejects with its reason.
    */
-  ensureImage(image: string, auth?: RegistryAuth): Promise<void>;
+  ensureImage(image: string, auth?: RegistryAuth, signal?: AbortSignal): Promise<void>;
   /** Creates and starts a container; returns its id. Throws ContainerRequestError when refused. */
   createContainer(spec: ContainerSpec): Promise<string>;
   /** Starts a created (or exited) container. */

@@ -199,7 +199,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async ensureImage(image: string, auth?: RegistryAuth): Promise<void> {
+  async ensureImage(image: string, auth?: RegistryAuth, signal?: AbortSignal): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
       return;
@@ -208,19 +208,30 @@ export class DockerRuntime implements ContainerRuntime {
     }
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.pull(image, auth ? { authconfig: auth } : {});
+      stream = await this.docker.pull(image, {
+        ...(auth ? { authconfig: auth } : {}),
+        ...(signal ? { abortSignal: signal } : {}),
+      });
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       if (statusOf(error) === undefined) throw error;
       throw new ImagePullError(image, messageOf(error));
     }
     // Errors that happen mid-pull arrive as events in the stream, not as an HTTP status.
     await new Promise<void>((resolve, reject) => {
+      // An aborted request may close the stream without an end or error event: settle here.
+      const onAbort = () => reject(signal?.reason);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.docker.modem.followProgress(stream, (error: Error | null, events: unknown[]) => {
+        signal?.removeEventListener("abort", onAbort);
         const failed = (events ?? []).find(
           (event): event is { error: string } =>
             typeof (event as { error?: unknown }).error === "string",
         );
-        if (error || failed) reject(new ImagePullError(image, failed?.error ?? messageOf(error)));
+        if (signal?.aborted) reject(signal.reason);
+        else if (error || failed)
+          reject(new ImagePullError(image, failed?.error ?? messageOf(error)));
         else resolve();
       });
     });

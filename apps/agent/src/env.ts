@@ -84,6 +84,11 @@ export const envSchema = z.object({
    * uses for images of other private registries; read at each pull. Unset: none.
    */
   SKIFF_REGISTRY_AUTH_FILE: optionalText,
+  /**
+   * Longest one image pull may take; past it the task stops (TaskFailedToStart,
+   * CannotPullContainerError). Other tasks never wait for a pull, whatever this is.
+   */
+  SKIFF_IMAGE_PULL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
