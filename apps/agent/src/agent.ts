@@ -106,6 +106,12 @@ export class Agent {
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
       intervalMs: this.reconcileIntervalMs,
       pullTimeoutMs: this.env.SKIFF_IMAGE_PULL_TIMEOUT_SECONDS * 1000,
+      containerSettings: {
+        logRotation: {
+          maxSize: this.env.SKIFF_CONTAINER_LOG_MAX_SIZE,
+          maxFiles: this.env.SKIFF_CONTAINER_LOG_MAX_FILES,
+        },
+      },
       onError: (error, context) =>
         this.logger.warn({ err: error, ...context }, "reconcile step failed; retrying next pass"),
       isolation: {

@@ -6,7 +6,11 @@ import {
   ImagePullError,
   labels,
 } from "./container-runtime.js";
-import { containerNameFor, containerSpecFor } from "./container-spec.js";
+import {
+  containerNameFor,
+  containerSpecFor,
+  type NodeContainerSettings,
+} from "./container-spec.js";
 import { defaultIsolation, type IsolationSettings } from "./isolation.js";
 import {
   type CleanupAction,
@@ -42,6 +46,8 @@ export interface ReconcilerOptions {
   isolation?: IsolationSettings;
   /** Longest one image pull may take; then the task stops with CannotPullContainerError. Default 10 min. */
   pullTimeoutMs?: number;
+  /** What the node adds to each container: its cluster label, log rotation. */
+  containerSettings?: NodeContainerSettings;
 }
 
 /**
@@ -62,6 +68,7 @@ export class Reconciler {
   private readonly isolation: IsolationSettings;
   private readonly networks: TaskNetworks;
   private readonly pullTimeoutMs: number;
+  private readonly containerSettings: NodeContainerSettings;
   /** The action under way per task; a task is not planned again until its action ends. */
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Ends pulls under way when the reconciler stops, so stopping never waits out a pull. */
@@ -85,6 +92,7 @@ export class Reconciler {
     this.isolation = opts.isolation ?? defaultIsolation;
     this.networks = new TaskNetworks(this.nodeId, this.runtime, this.isolation);
     this.pullTimeoutMs = opts.pullTimeoutMs ?? defaultPullTimeoutMs;
+    this.containerSettings = opts.containerSettings ?? {};
   }
 
   /**
@@ -260,7 +268,13 @@ export class Reconciler {
           continue;
         }
         await this.runtime.createContainer(
-          containerSpecFor(this.nodeId, assignment, definition, this.isolation),
+          containerSpecFor(
+            this.nodeId,
+            assignment,
+            definition,
+            this.isolation,
+            this.containerSettings,
+          ),
         );
       }
       for (const container of action.toStart) await this.runtime.startContainer(container.id);
