@@ -171,3 +171,19 @@ describe("the agent under a task that floods its log", () => {
     expect(logs.lines.at(-1)?.text).toBe("flood-done");
   }, 120_000);
 });
+
+describe("a node deleted under its running agent", () => {
+  it("makes the agent exit non-zero saying why, instead of retrying 401s forever", async () => {
+    const { agent, node } = await startNode("deleted");
+    const exited = new Promise<number | null>((done) => agent.child.once("exit", done));
+    await admin.deregisterNode(node.id);
+    const code = await Promise.race([
+      exited,
+      new Promise<"still running">((done) => setTimeout(() => done("still running"), 20_000)),
+    ]);
+    expect(code, agent.output()).not.toBe("still running");
+    expect(code).not.toBe(0);
+    expect(agent.output()).toContain(`node ${node.id} is not registered at`);
+    expect(agent.output()).toContain("SKIFF_JOIN_TOKEN");
+  }, 60_000);
+});
