@@ -5,6 +5,7 @@ import { ApiClient } from "./api-client.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { DockerRuntime } from "./docker-runtime.js";
 import type { Env } from "./env.js";
+import { removeGoneNodesContainers } from "./gone-nodes.js";
 import { backoffDelay, sleep } from "./lib/backoff.js";
 import type { Logger } from "./lib/logger.js";
 import { LogShipper } from "./log-shipper.js";
@@ -14,6 +15,8 @@ import { type AgentState, loadAgentState, saveAgentState, stateFilePath } from "
 import { UsageSampler } from "./usage-sampler.js";
 
 const mebibyte = 1024 * 1024;
+/** How often the agent looks for containers that gone nodes of its install left on the engine. */
+const goneNodesSweepIntervalMs = 60_000;
 
 export interface AgentOptions {
   env: Env;
@@ -132,6 +135,7 @@ export class Agent {
       intervalMs: this.reconcileIntervalMs,
       pullTimeoutMs: this.env.SKIFF_IMAGE_PULL_TIMEOUT_SECONDS * 1000,
       containerSettings: {
+        ...(state.clusterId ? { clusterId: state.clusterId } : {}),
         logRotation: {
           maxSize: this.env.SKIFF_CONTAINER_LOG_MAX_SIZE,
           maxFiles: this.env.SKIFF_CONTAINER_LOG_MAX_FILES,
@@ -156,6 +160,7 @@ export class Agent {
     });
     this.logShipper.start();
     this.loops = [this.heartbeatLoop(state), this.assignmentsLoop(nodeId)];
+    if (state.clusterId) this.loops.push(this.goneNodesLoop(nodeId, state.clusterId));
     this.logger.info({ nodeId, pool: state.pool }, "agent started");
   }
 
@@ -196,6 +201,7 @@ export class Agent {
       pool: registered.pool,
       heartbeatIntervalSeconds: registered.heartbeatIntervalSeconds,
       apiUrl: this.env.SKIFF_API_URL,
+      ...(registered.clusterId ? { clusterId: registered.clusterId } : {}),
     };
     await saveAgentState(this.env.SKIFF_AGENT_STATE_DIR, state);
     this.logger.info({ nodeId: state.nodeId, capacity: body.capacity }, "node registered");
@@ -269,6 +275,29 @@ export class Agent {
         this.logger.warn({ err: error, delayMs: delay }, "heartbeat failed");
       }
       await sleep(delay, this.stopping.signal);
+    }
+  }
+
+  /**
+   * At start (a node that joined anew finds what its former self left) and then now and again
+   * (a node goes down some time after its agent died): removes the containers of this install's
+   * gone nodes. Never those of another install, nor of a live node sharing the engine.
+   */
+  private async goneNodesLoop(nodeId: string, clusterId: string): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      try {
+        const removed = await removeGoneNodesContainers({
+          nodeId,
+          clusterId,
+          runtime: this.runtime,
+          goneNodes: (nodeIds) => this.api.goneNodes(nodeId, nodeIds),
+        });
+        if (removed > 0) this.logger.info({ removed }, "removed containers of gone nodes");
+      } catch (error) {
+        if (this.refused(nodeId, error)) return;
+        this.logger.warn({ err: error }, "looking for gone nodes' containers failed");
+      }
+      await sleep(goneNodesSweepIntervalMs, this.stopping.signal);
     }
   }
 

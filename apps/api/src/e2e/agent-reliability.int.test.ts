@@ -187,3 +187,76 @@ describe("a node deleted under its running agent", () => {
     expect(agent.output()).toContain("SKIFF_JOIN_TOKEN");
   }, 60_000);
 });
+
+describe("an agent joining as a new node on an engine with leftovers", () => {
+  const foreign: string[] = [];
+  afterEach(async () => {
+    if (foreign.length > 0) await docker("rm", "-f", ...foreign.splice(0)).catch(() => "");
+  });
+
+  /** A sleeping container with these labels, as a node's task container would have. */
+  async function leftover(name: string, labels: Record<string, string>): Promise<string> {
+    const id = await docker(
+      "run",
+      "-d",
+      "--name",
+      `${name}-${run}`,
+      ...Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]),
+      image,
+      "sleep",
+      "600",
+    );
+    foreign.push(id);
+    return id;
+  }
+
+  async function exists(id: string): Promise<boolean> {
+    const ids = await docker("ps", "-aq", "--no-trunc", "--filter", `id=${id}`);
+    return ids.includes(id);
+  }
+
+  it("removes its install's gone nodes' containers, never a live node's or another install's", async () => {
+    // A live node of this install, running a task on the same engine.
+    const live = await startNode("live");
+    const task = await runTask(live.pool, `live-${run}`, ["sleep", "600"]);
+    const running = await waitForStatus(task.id, "running", live.agent);
+    const liveContainer = running.containers[0]?.containerId ?? "";
+    const clusterId = await docker(
+      "inspect",
+      "-f",
+      '{{index .Config.Labels "skiff.cluster"}}',
+      liveContainer,
+    );
+    expect(clusterId).toMatch(/^cluster_/);
+
+    // What a node of this install left behind before it lost its state, and two strangers.
+    const goneNode = `node_gone${run}`;
+    const gone = await leftover("gone", {
+      "skiff.cluster": clusterId,
+      "skiff.node": goneNode,
+      "skiff.task": `task_gone${run}`,
+      "skiff.stop-timeout": "1",
+    });
+    const otherInstall = await leftover("other-install", {
+      "skiff.cluster": `cluster_other${run}`,
+      "skiff.node": goneNode,
+      "skiff.task": `task_other${run}`,
+    });
+    const noInstall = await leftover("no-install", {
+      "skiff.node": goneNode,
+      "skiff.task": `task_none${run}`,
+    });
+
+    const fresh = await startNode("fresh");
+    await waitFor(
+      "the gone node's container removed",
+      20_000,
+      async () => ((await exists(gone)) ? undefined : true),
+      () => fresh.agent.output(),
+    );
+    expect(await exists(otherInstall)).toBe(true);
+    expect(await exists(noInstall)).toBe(true);
+    expect(await exists(liveContainer)).toBe(true);
+    expect((await admin.getTask(task.id)).status).toBe("running");
+  }, 90_000);
+});
