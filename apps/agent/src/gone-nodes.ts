@@ -1,5 +1,5 @@
 import { type ContainerRuntime, type ContainerState, labels } from "./container-runtime.js";
-import { hasExited } from "./plan.js";
+import { hasExited, stopTimeoutOf } from "./plan.js";
 
 export interface GoneNodesSweepOptions {
   nodeId: string;
@@ -9,9 +9,6 @@ export interface GoneNodesSweepOptions {
   /** Which of these node ids the api says are gone (unknown or down). */
   goneNodes: (nodeIds: string[]) => Promise<string[]>;
 }
-
-/** Seconds a stop waits before SIGKILL when a container carries no stop timeout label. */
-const defaultStopTimeoutSeconds = 10;
 
 /**
  * Removes the containers (and task networks) that nodes of this install left on the engine and
@@ -49,9 +46,4 @@ export async function removeGoneNodesContainers(opts: GoneNodesSweepOptions): Pr
     }
   }
   return removed;
-}
-
-function stopTimeoutOf(container: ContainerState): number {
-  const seconds = Number(container.labels[labels.stopTimeout]);
-  return Number.isInteger(seconds) && seconds >= 0 ? seconds : defaultStopTimeoutSeconds;
 }

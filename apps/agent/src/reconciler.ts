@@ -20,13 +20,12 @@ import {
   runningReport,
   type StopAction,
   stoppedReport,
+  stopTimeoutOf,
   type TaskAction,
 } from "./plan.js";
 import type { RegistryAuth } from "./registry-auth.js";
 import { TaskNetworks } from "./task-networks.js";
 
-/** Seconds to wait before SIGKILL when a container carries no stop timeout label. */
-const defaultStopTimeoutSeconds = 10;
 /** How long one image pull may take before its task is stopped (SKIFF_IMAGE_PULL_TIMEOUT_SECONDS). */
 const defaultPullTimeoutMs = 10 * 60 * 1000;
 
@@ -346,9 +345,4 @@ export class Reconciler {
   private taskContainers(taskId: string): Promise<ContainerState[]> {
     return this.runtime.listContainers({ [labels.node]: this.nodeId, [labels.task]: taskId });
   }
-}
-
-function stopTimeoutOf(container: ContainerState): number {
-  const seconds = Number(container.labels[labels.stopTimeout]);
-  return Number.isInteger(seconds) && seconds >= 0 ? seconds : defaultStopTimeoutSeconds;
 }
