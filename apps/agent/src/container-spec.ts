@@ -1,5 +1,10 @@
 import type { Assignment, ContainerDefinition } from "@skiff/shared";
-import { ContainerRequestError, type ContainerSpec, labels } from "./container-runtime.js";
+import {
+  ContainerRequestError,
+  type ContainerSpec,
+  type LogRotation,
+  labels,
+} from "./container-runtime.js";
 import {
   defaultIsolation,
   fargateCapabilities,
@@ -16,6 +21,14 @@ export function containerNameFor(taskId: string, containerName: string): string 
   return `skiff-${taskId}-${containerName}`;
 }
 
+/** What the node adds to every container it creates. */
+export interface NodeContainerSettings {
+  /** The install the node belongs to, as the api said at registration (`skiff.cluster`). */
+  clusterId?: string;
+  /** Rotation of the container's log files; absent: the engine's default logging. */
+  logRotation?: LogRotation;
+}
+
 /**
  * What to create for one container of an assignment. The labels carry everything the
  * reconciler needs to recognise the container after an agent restart.
@@ -25,6 +38,7 @@ export function containerSpecFor(
   assignment: Assignment,
   container: ContainerDefinition,
   isolation: IsolationSettings = defaultIsolation,
+  node: NodeContainerSettings = {},
 ): ContainerSpec {
   const specLabels: Record<string, string> = {
     [labels.task]: assignment.taskId,
@@ -35,6 +49,7 @@ export function containerSpecFor(
     [labels.stopTimeout]: String(container.stopTimeoutSeconds),
   };
   if (assignment.service) specLabels[labels.service] = assignment.service;
+  if (node.clusterId) specLabels[labels.cluster] = node.clusterId;
 
   const spec: ContainerSpec = {
     name: containerNameFor(assignment.taskId, container.name),
@@ -55,6 +70,7 @@ export function containerSpecFor(
   if (assignment.cpu > 0) {
     spec.nanoCpus = Math.max(minimumNanoCpus, Math.round((assignment.cpu / 1024) * 1e9));
   }
+  if (node.logRotation) spec.logRotation = node.logRotation;
   if (container.command) spec.command = container.command;
   if (container.entryPoint) spec.entryPoint = container.entryPoint;
   if (container.healthCheck) spec.healthCheck = container.healthCheck;

@@ -44,8 +44,23 @@ export const registeredNodeSchema = z.object({
   /** Shown once; the agent keeps it in its state file and sends it as a bearer token. */
   credential: z.string(),
   heartbeatIntervalSeconds: z.number(),
+  /**
+   * This Skiff install's id. The agent labels its containers with it (`skiff.cluster`) and only
+   * ever cleans up after other nodes' containers carrying the same id. Absent from older apis.
+   */
+  clusterId: z.string().optional(),
 });
 export type RegisteredNode = z.infer<typeof registeredNodeSchema>;
+
+/** POST /v1/agent/nodes/:id/gone-nodes: which of these node ids no longer run anything. */
+export const goneNodesQuerySchema = z.strictObject({
+  nodeIds: z.array(z.string().min(1).max(64)).max(1000),
+});
+export type GoneNodesQuery = z.infer<typeof goneNodesQuerySchema>;
+
+/** The asked ids that are not registered, or are down (their tasks were stopped as lost). */
+export const goneNodesSchema = z.object({ nodeIds: z.array(z.string()) });
+export type GoneNodes = z.infer<typeof goneNodesSchema>;
 
 /** A container to run; a port mapping without hostPort gets an ephemeral host port. */
 export const assignedContainerSchema = containerDefinitionSchema;

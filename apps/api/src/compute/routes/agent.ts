@@ -3,6 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import {
   assignmentsQuerySchema,
   assignmentsSchema,
+  goneNodesQuerySchema,
+  goneNodesSchema,
   heartbeatAnswerSchema,
   heartbeatSchema,
   registeredNodeSchema,
@@ -14,7 +16,7 @@ import type { Context } from "hono";
 import { nodeAuthorized } from "../../lib/auth.js";
 import { errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import { withSecretValues } from "../../secrets/services/assignment-secrets.js";
-import { recordHeartbeat, registerNode } from "../services/nodes.js";
+import { findGoneNodes, recordHeartbeat, registerNode } from "../services/nodes.js";
 import { recordUsage } from "../services/stats.js";
 import { appendTaskLogs } from "../services/task-logs.js";
 import {
@@ -105,6 +107,22 @@ const shipLogs = createRoute({
   },
 });
 
+const goneNodes = createRoute({
+  method: "post",
+  path: "/v1/agent/nodes/{id}/gone-nodes",
+  tags: ["agent"],
+  summary: "Which of these nodes are gone (unknown or down), so their containers may be removed",
+  ...nodeAuthorized(),
+  request: {
+    params: nodeParam,
+    body: { required: true, content: jsonContent(goneNodesQuerySchema) },
+  },
+  responses: {
+    200: { description: "The gone ones", content: jsonContent(goneNodesSchema) },
+    ...errorResponses("ValidationError", "Unauthorized"),
+  },
+});
+
 export const agentRoutes = newRouter()
   .openapi(register, async (c) => {
     const { db, clock, settings } = c.get("services");
@@ -158,6 +176,12 @@ export const agentRoutes = newRouter()
     await applyTaskReport(db, id, taskId, c.req.valid("json"), clock.now());
     await notifier.notify([id]);
     return c.body(null, 204);
+  })
+  .openapi(goneNodes, async (c) => {
+    const { db } = c.get("services");
+    const own = c.get("node").id;
+    const asked = c.req.valid("json").nodeIds.filter((id) => id !== own);
+    return c.json({ nodeIds: await findGoneNodes(db, asked) }, 200);
   })
   .openapi(shipLogs, async (c) => {
     const { db, redis } = c.get("services");

@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import type { Database } from "../../db/client.js";
 import { nodes, tasks } from "../../db/schema/index.js";
 import { conflict, notFound } from "../../lib/errors.js";
+import { ensureClusterId } from "./cluster.js";
 import { flushHeartbeats, noteHeartbeat } from "./heartbeats.js";
 import { useJoinToken } from "./pools.js";
 import { hashSecret, newSecret } from "./secrets.js";
@@ -42,6 +43,7 @@ export async function registerNode(
   nodeDownAfterMs: number,
 ): Promise<RegisteredNode> {
   const credential = newSecret("skn");
+  const clusterId = await ensureClusterId(db);
   // The token's use and the node are one transaction: a failed insert gives the use back.
   return db.transaction(async (tx) => {
     const pool = await useJoinToken(tx, input.joinToken, now);
@@ -66,8 +68,24 @@ export async function registerNode(
       pool,
       credential,
       heartbeatIntervalSeconds: heartbeatIntervalFor(nodeDownAfterMs),
+      clusterId,
     };
   });
+}
+
+/**
+ * Of these node ids, the ones whose containers nobody will look after: not registered (deleted,
+ * or never in this install) or down (the api stopped their tasks as lost). An agent removes such
+ * nodes' containers from its engine; containers of live nodes are their own agent's business.
+ */
+export async function findGoneNodes(db: Database, nodeIds: string[]): Promise<string[]> {
+  if (nodeIds.length === 0) return [];
+  const live = await db
+    .select({ id: nodes.id })
+    .from(nodes)
+    .where(and(inArray(nodes.id, nodeIds), ne(nodes.state, "down")));
+  const liveIds = new Set(live.map((row) => row.id));
+  return nodeIds.filter((id) => !liveIds.has(id));
 }
 
 /** The node a credential belongs to, when it matches the node id in the path. */

@@ -1,4 +1,5 @@
 export * from "../../auth/schema/api-tokens.js";
+export * from "../../compute/schema/cluster.js";
 export * from "../../compute/schema/nodes.js";
 export * from "../../compute/schema/pools.js";
 export * from "../../compute/schema/services.js";
