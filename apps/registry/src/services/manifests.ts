@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { PushEvent, RegistryContext } from "../context.js";
 import type { Queryable, RegistryDatabase } from "../db/client.js";
+import { queryRows } from "../db/rows.js";
 import {
   registryBlobLinks,
   registryBlobs,
@@ -116,7 +117,9 @@ export async function putManifest(
       );
     }
     // The manifest, what it names and its tags, in one statement.
-    await tx.execute(sql`
+    await queryRows(
+      tx,
+      sql`
       with manifest as (
         insert into ${registryManifests}
           (repository, digest, media_type, size, content, subject, artifact_type, annotations)
@@ -133,7 +136,8 @@ export async function putManifest(
       insert into ${registryTags} (repository, tag, digest)
       select ${input.repository}, tag.value, ${digest}
       from json_array_elements_text(${JSON.stringify(tags)}::json) as tag
-      on conflict (repository, tag) do update set digest = excluded.digest, pushed_at = now()`);
+      on conflict (repository, tag) do update set digest = excluded.digest, pushed_at = now()`,
+    );
   });
 
   const pushedAt = new Date().toISOString();
@@ -166,7 +170,13 @@ async function touchReferences(
   immutableTags: boolean;
   tagged: { tag: string; digest: string }[];
 }> {
-  const [row] = (await tx.execute(sql`
+  const [row] = await queryRows<{
+    immutableTags: boolean;
+    present: string[];
+    tagged: { tag: string; digest: string }[];
+  }>(
+    tx,
+    sql`
     with repository as (
       insert into ${registryRepositories} (name, last_pushed_at) values (${repository}, now())
       on conflict (name) do update set last_pushed_at = now()
@@ -186,11 +196,8 @@ async function touchReferences(
       coalesce((
         select json_agg(json_build_object('tag', tag, 'digest', digest)) from ${registryTags}
         where repository = ${repository} and ${inArray(registryTags.tag, tags)}
-      ), '[]') as "tagged"`)) as unknown as {
-    immutableTags: boolean;
-    present: string[];
-    tagged: { tag: string; digest: string }[];
-  }[];
+      ), '[]') as "tagged"`,
+  );
   if (!row) throw new Error("the repository upsert returned no row");
   return { present: new Set(row.present), immutableTags: row.immutableTags, tagged: row.tagged };
 }

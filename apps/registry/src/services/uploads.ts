@@ -4,6 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { and, eq, lt, sql } from "drizzle-orm";
 import type { RegistryContext } from "../context.js";
 import type { Queryable } from "../db/client.js";
+import { queryRows } from "../db/rows.js";
 import {
   registryBlobLinks,
   registryBlobs,
@@ -142,7 +143,9 @@ export async function completeUpload(
  * repository's link to it, and the end of the upload session.
  */
 async function recordBlob(tx: Queryable, upload: Upload, digest: string): Promise<void> {
-  await tx.execute(sql`
+  await queryRows(
+    tx,
+    sql`
     with repository as (
       insert into ${registryRepositories} (name, last_pushed_at) values (${upload.repository}, now())
       on conflict (name) do update set last_pushed_at = now()
@@ -156,7 +159,8 @@ async function recordBlob(tx: Queryable, upload: Upload, digest: string): Promis
     )
     insert into ${registryBlobLinks} (repository, digest)
     select repository.name, blob.digest from repository, blob
-    on conflict do nothing`);
+    on conflict do nothing`,
+  );
 }
 
 export async function cancelUpload(ctx: RegistryContext, id: string): Promise<void> {
