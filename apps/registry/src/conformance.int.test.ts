@@ -210,10 +210,16 @@ describe.each(testDrivers)("over %s", (driver) => {
       expect(put.status).toBe(201);
     });
 
-    it("cancels an upload with DELETE; the session is then unknown", async () => {
-      const post = await registry.fetch(`/v2/${repo}/blobs/uploads/`, { method: "POST", token });
+    it("cancels an upload with DELETE (a push token may); the session is then unknown", async () => {
+      // Cancelling is part of pushing: a token with pull and push, without delete, may.
+      const pusher = registry.token({ [repo]: ["pull", "push"] });
+      const post = await registry.fetch(`/v2/${repo}/blobs/uploads/`, {
+        method: "POST",
+        token: pusher,
+      });
       const location = post.headers.get("location") ?? "";
-      expect((await registry.fetch(location, { method: "DELETE", token })).status).toBe(204);
+      const cancel = await registry.fetch(location, { method: "DELETE", token: pusher });
+      expect(cancel.status, await cancel.clone().text()).toBe(204);
       const status = await registry.fetch(location, { token });
       expect(status.status).toBe(404);
       expect(await errorCode(status)).toBe("BLOB_UPLOAD_UNKNOWN");
@@ -303,6 +309,32 @@ describe.each(testDrivers)("over %s", (driver) => {
       expect(await errorCode(wrong)).toBe("DIGEST_INVALID");
     });
 
+    it("answers the sha512 digest a manifest was pushed by, on the PUT and on GET/HEAD by tag", async () => {
+      const image = randomImage();
+      await pushImage(registry, repo, "plain", token, image);
+      const digest = `sha512:${createHash("sha512").update(image.bytes).digest("hex")}`;
+      const put = await registry.fetch(`/v2/${repo}/manifests/${digest}?tag=long`, {
+        method: "PUT",
+        token,
+        body: image.bytes,
+        headers: { "content-type": image.manifest.mediaType },
+      });
+      expect(put.status, await put.clone().text()).toBe(201);
+      expect(put.headers.get("docker-content-digest")).toBe(digest);
+      expect(put.headers.get("location")).toBe(`/v2/${repo}/manifests/${digest}`);
+      for (const method of ["GET", "HEAD"]) {
+        const byTag = await registry.fetch(`/v2/${repo}/manifests/long`, { method, token });
+        expect(byTag.status).toBe(200);
+        expect(byTag.headers.get("docker-content-digest"), method).toBe(digest);
+        const byDigest = await registry.fetch(`/v2/${repo}/manifests/${digest}`, { method, token });
+        expect(byDigest.status).toBe(200);
+        expect(byDigest.headers.get("docker-content-digest"), method).toBe(digest);
+      }
+      // The same bytes pushed by tag alone stay under their sha256 digest.
+      const plain = await registry.fetch(`/v2/${repo}/manifests/plain`, { method: "HEAD", token });
+      expect(plain.headers.get("docker-content-digest")).toBe(sha256(image.bytes));
+    });
+
     it("refuses a manifest naming a missing blob with MANIFEST_BLOB_UNKNOWN, storing nothing", async () => {
       const image = randomImage();
       await pushBlob(registry, repo, image.config, token);
@@ -346,7 +378,7 @@ describe.each(testDrivers)("over %s", (driver) => {
       expect(await errorCode(tooLarge)).toBe("MANIFEST_TOO_LARGE");
     });
 
-    it("stores an index whose children are in the repository, and refuses one that is not", async () => {
+    it("stores an index whose children are in the repository, and a sparse one whose are not", async () => {
       const amd = await pushImage(registry, repo, "amd64", token);
       const arm = await pushImage(registry, repo, "arm64", token);
       const index = {
@@ -377,14 +409,22 @@ describe.each(testDrivers)("over %s", (driver) => {
       expect(put.status).toBe(201);
       const get = await registry.fetch(`/v2/${repo}/manifests/multi`, { token });
       expect(get.headers.get("content-type")).toBe(index.mediaType);
-      const orphan = { ...index, manifests: [{ ...index.manifests[0], digest: sha256("nope") }] };
-      const refused = await registry.fetch(`/v2/${repo}/manifests/orphan`, {
+      // The spec lets an index name manifests the registry does not hold (a sparse index, as a
+      // partial mirror pushes); only an image manifest's blobs must be there.
+      const absent = sha256("a manifest pushed elsewhere");
+      const sparse = { ...index, manifests: [{ ...index.manifests[0], digest: absent }] };
+      const sparseBody = JSON.stringify(sparse);
+      const accepted = await registry.fetch(`/v2/${repo}/manifests/sparse`, {
         method: "PUT",
         token,
-        body: JSON.stringify(orphan),
+        body: sparseBody,
         headers: { "content-type": index.mediaType },
       });
-      expect(await errorCode(refused)).toBe("MANIFEST_BLOB_UNKNOWN");
+      expect(accepted.status, await accepted.clone().text()).toBe(201);
+      const pulled = await registry.fetch(`/v2/${repo}/manifests/sparse`, { token });
+      expect(await pulled.text()).toBe(sparseBody);
+      // The child that arrives later is pushed by digest as usual.
+      expect((await registry.fetch(`/v2/${repo}/manifests/${absent}`, { token })).status).toBe(404);
     });
 
     it("deletes a tag alone, or a manifest by digest with its tags", async () => {

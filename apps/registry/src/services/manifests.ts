@@ -67,8 +67,9 @@ export interface PutManifest {
 }
 
 /**
- * Stores a manifest and its tags. Every blob it names must be in the repository, every manifest
- * an index names too (MANIFEST_BLOB_UNKNOWN, nothing stored). The named blobs are touched inside
+ * Stores a manifest and its tags. Every blob an image manifest names must be in the repository
+ * (MANIFEST_BLOB_UNKNOWN, nothing stored); the manifests an index names need not be: the spec
+ * allows sparse indexes (a partial mirror, children pushed after their index). The named blobs are touched inside
  * the transaction, which orders this push against the collector.
  */
 export async function putManifest(
@@ -100,8 +101,8 @@ export async function putManifest(
   ];
 
   await ctx.db.transaction(async (tx) => {
-    const found = await touchReferences(tx, input.repository, blobDigests, childDigests, tags);
-    const missing = [...blobDigests, ...childDigests].filter((ref) => !found.present.has(ref));
+    const found = await touchReferences(tx, input.repository, blobDigests, tags);
+    const missing = blobDigests.filter((ref) => !found.present.has(ref));
     if (missing.length) {
       throw new RegistryError(
         "MANIFEST_BLOB_UNKNOWN",
@@ -156,14 +157,13 @@ export async function putManifest(
 /**
  * In one statement (each round trip counts in a push): creates the repository or marks it
  * pushed, touches the blobs the manifest names that the repository links (their row locks,
- * held to the end of the transaction, order this push against the collector), finds the child
- * manifests it has, and reads the tags about to be set.
+ * held to the end of the transaction, order this push against the collector), and reads the
+ * tags about to be set.
  */
 async function touchReferences(
   tx: Queryable,
   repository: string,
   blobDigests: string[],
-  childDigests: string[],
   tags: string[],
 ): Promise<{
   present: Set<string>;
@@ -189,10 +189,7 @@ async function touchReferences(
     )
     select
       (select immutable_tags from repository) as "immutableTags",
-      array(select digest from touched) || array(
-        select digest from ${registryManifests}
-        where repository = ${repository} and ${inArray(registryManifests.digest, childDigests)}
-      ) as "present",
+      array(select digest from touched) as "present",
       coalesce((
         select json_agg(json_build_object('tag', tag, 'digest', digest)) from ${registryTags}
         where repository = ${repository} and ${inArray(registryTags.tag, tags)}
