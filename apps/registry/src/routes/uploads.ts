@@ -66,8 +66,18 @@ export async function postUpload(
   const started = await startUpload(ctx, name);
   try {
     if (!digest) return c.body(null, 202, uploadHeaders(started.upload));
-    const filled = await appendChunk(ctx, started, bodyStream(c), chunkOptions(c, false));
-    return blobCreated(c, name, await completeUpload(ctx, { ...started, upload: filled }, digest));
+    try {
+      const filled = await appendChunk(ctx, started, bodyStream(c), chunkOptions(c, false));
+      return blobCreated(
+        c,
+        name,
+        await completeUpload(ctx, { ...started, upload: filled }, digest),
+      );
+    } catch (error) {
+      // The client never learnt of this session: nothing of it may stay behind.
+      await cancelUpload(ctx, started.upload.id);
+      throw error;
+    }
   } finally {
     await started.release();
   }
