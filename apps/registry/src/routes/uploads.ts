@@ -140,6 +140,9 @@ export async function deleteUpload(
   name: string,
   id: string,
 ): Promise<Response> {
-  await withClaimedUpload(ctx, name, id, () => cancelUpload(ctx, id));
+  await withClaimedUpload(ctx, name, id, async ({ claim }) => {
+    await cancelUpload(ctx, id);
+    claim.ended = true;
+  });
   return c.body(null, 204);
 }

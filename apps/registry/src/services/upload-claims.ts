@@ -24,6 +24,8 @@ export interface UploadClaim {
   signal: AbortSignal;
   /** The repository's storage quota in bytes, read with the claim; null for none. */
   quota: number | null;
+  /** Set once the session is gone (committed or cancelled): releasing it costs no query then. */
+  ended: boolean;
 }
 
 /** The claim columns of a session claimed now, for an insert or an update. */
@@ -121,8 +123,10 @@ export function holdClaim(
     token,
     signal: lost.signal,
     quota,
+    ended: false,
     async release() {
       clearInterval(timer);
+      if (this.ended) return;
       // Gone already when the upload was committed or cancelled.
       await ctx.db
         .update(registryUploads)

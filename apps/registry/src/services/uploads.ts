@@ -49,7 +49,7 @@ export async function startUpload(
   const quota = row?.quota === null || row?.quota === undefined ? null : Number(row.quota);
   const claim = holdClaim(ctx, id, token, quota);
   ctx.uploadHashes.set(id, { hash: newHash("sha256"), size: 0 });
-  return { upload: { id, repository, size: 0 }, claim, release: claim.release };
+  return { upload: { id, repository, size: 0 }, claim, release: () => claim.release() };
 }
 
 /** The upload, which must belong to `repository`; BLOB_UPLOAD_UNKNOWN otherwise. */
@@ -155,8 +155,13 @@ export async function appendChunk(
   } finally {
     claim.signal.removeEventListener("abort", stop);
   }
-  if (running && size === upload.size + written) running.size = size;
-  else ctx.uploadHashes.delete(upload.id);
+  if (running && size === upload.size + written) {
+    running.size = size;
+    // Again, with a fresh idle timer: a long chunk may have outlived the entry.
+    ctx.uploadHashes.set(upload.id, running);
+  } else {
+    ctx.uploadHashes.delete(upload.id);
+  }
   await ctx.db
     .update(registryUploads)
     .set({ size, updatedAt: sql`now()` })
@@ -258,6 +263,7 @@ export async function completeUpload(
     }
     await ctx.store.commitUpload(upload.id, expected.text);
   });
+  claim.ended = true;
   return expected.text;
 }
 
