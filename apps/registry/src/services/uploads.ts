@@ -145,13 +145,14 @@ export async function appendChunk(
     });
   } catch (error) {
     // The store dropped the partial chunk but the running hash has seen it: hash again at commit.
+    // What failed (a cut connection, a full disk) goes to the log; the client learns no paths.
     ctx.uploadHashes.delete(upload.id);
     if (error instanceof RegistryError) throw error;
     ctx.logger.warn(
       { err: error, upload: upload.id, repository: upload.repository },
       "an upload chunk failed",
     );
-    throw new RegistryError("BLOB_UPLOAD_INVALID", "the chunk was cut short; send it again");
+    throw new RegistryError("BLOB_UPLOAD_INVALID", "the chunk could not be stored; send it again");
   } finally {
     claim.signal.removeEventListener("abort", stop);
   }
