@@ -136,6 +136,15 @@ export const envSchema = z.object({
    * token's stream ends within this.
    */
   SKIFF_LOG_FOLLOW_RECHECK_SECONDS: z.coerce.number().int().min(1).max(25).default(10),
+  /**
+   * The largest blob (image layer) a push may upload, in bytes; larger ones are refused with
+   * 413 SIZE_INVALID. Default 20 GiB.
+   */
+  SKIFF_REGISTRY_MAX_BLOB_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024 ** 3),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

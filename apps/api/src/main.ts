@@ -151,6 +151,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       onPush: redisPushHook(redis),
       gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
       maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
+      maxBlobBytes: env.SKIFF_REGISTRY_MAX_BLOB_BYTES,
       exclusive: database.withTryLock,
     });
   }

@@ -108,6 +108,15 @@ export const envSchema = z.object({
   SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   /** Uploads untouched this many seconds are dropped. */
   SKIFF_REGISTRY_UPLOAD_MAX_AGE_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /**
+   * The largest blob (image layer) a push may upload, in bytes; larger ones are refused with
+   * 413 SIZE_INVALID. Default 20 GiB.
+   */
+  SKIFF_REGISTRY_MAX_BLOB_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024 ** 3),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

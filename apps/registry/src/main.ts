@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
       maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
       uploadMaxAgeMs: env.SKIFF_REGISTRY_UPLOAD_MAX_AGE_SECONDS * 1000,
+      maxBlobBytes: env.SKIFF_REGISTRY_MAX_BLOB_BYTES,
       exclusive: (key, work) => withAdvisoryTryLock(sql, key, work),
     });
   } catch (error) {

@@ -11,9 +11,11 @@ export interface BlobStore {
   /** Bytes received so far, or undefined when the upload does not exist. */
   uploadSize(id: string): Promise<number | undefined>;
   /**
-   * Appends `body` at the end of the upload, streaming; `onChunk` sees every chunk as it
-   * arrives (to hash it). Returns the new size. A failed append leaves the upload at its
-   * previous size.
+   * Appends `body` at the end of the upload, streaming, and returns the new size. `onChunk` sees
+   * the bytes (to hash them) in order and only once they are written at their offset, never
+   * while still buffered. When `onChunk` throws, the append fails with that error. A failed
+   * append leaves the upload at its previous size (what `onChunk` saw of it is void). The caller
+   * guarantees one append or commit at a time per upload (a claim in the database).
    */
   appendUpload(id: string, body: Readable, onChunk?: (chunk: Buffer) => void): Promise<number>;
   /** Reads the upload from the start (to hash it when no running hash is at hand). */

@@ -199,6 +199,7 @@ describe("management routes", () => {
       tagCount: 2,
       immutableTags: false,
       anonymousPull: false,
+      storageQuotaBytes: null,
       lifecycle: { keepLastTags: null, expireUntaggedAfterDays: null },
     });
     expect(repository.sizeBytes).toBeGreaterThan(0);
@@ -233,6 +234,45 @@ describe("management routes", () => {
       headers: { authorization: `Bearer ${stack.adminToken}` },
     });
     expect(invalid.status).toBe(400);
+  });
+
+  it("sets a storage quota that refuses a blob push beyond it with 403 DENIED", async () => {
+    const { token: deploy } = await createToken(stack.database.db, {
+      name: "q",
+      scopes: ["deploy"],
+    });
+    const issued = await registryToken(basic("x", deploy), "repository:team/quota:pull,push");
+    const token = String(issued.body.token);
+    await push("team/quota", "v1", token);
+    const used = (await stack.admin.getRepository("team/quota")).sizeBytes;
+    const changed = await stack.admin.updateRepository("team/quota", {
+      storageQuotaBytes: used + 1000,
+    });
+    expect(changed.storageQuotaBytes).toBe(used + 1000);
+
+    const { createHash, randomBytes } = await import("node:crypto");
+    const base = `http://127.0.0.1:${registry.port}/v2/team/quota/blobs/uploads/`;
+    const headers = { authorization: `Bearer ${token}` };
+    const pushBlob = async (data: Buffer) => {
+      const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+      return fetch(`${base}?digest=${digest}`, { method: "POST", headers, body: data });
+    };
+    expect((await pushBlob(randomBytes(500))).status).toBe(201);
+    const refused = await pushBlob(randomBytes(2000));
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe(
+      "DENIED",
+    );
+
+    const lifted = await stack.admin.updateRepository("team/quota", { storageQuotaBytes: null });
+    expect(lifted.storageQuotaBytes).toBeNull();
+    expect((await pushBlob(randomBytes(2000))).status).toBe(201);
+    const negative = await stack.request("/v1/registry/repositories/team%2Fquota", {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ storageQuotaBytes: -1 }),
+    });
+    expect(negative.status).toBe(400);
   });
 
   it("answers the registry address", async () => {
