@@ -15,6 +15,7 @@ import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
+import { refuseNul } from "./lib/nul-guard.js";
 import { healthRoutes } from "./platform/routes/health.js";
 import { registryRoutes } from "./registry/routes/registry.js";
 import { registryTokenRoutes } from "./registry/routes/registry-token.js";
@@ -66,6 +67,8 @@ export function newApp(services: Services, options: AppOptions = {}) {
         ),
     }),
   );
+
+  app.use(refuseNul);
 
   app.route("/", healthRoutes);
   app.route("/", tokenRoutes);
