@@ -17,6 +17,7 @@ import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
 import { refuseNul } from "./lib/nul-guard.js";
 import { healthRoutes } from "./platform/routes/health.js";
+import { infoRoutes } from "./platform/routes/info.js";
 import { registryRoutes } from "./registry/routes/registry.js";
 import { registryTokenRoutes } from "./registry/routes/registry-token.js";
 import type { Services } from "./services.js";
@@ -71,6 +72,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.use(refuseNul);
 
   app.route("/", healthRoutes);
+  app.route("/", infoRoutes);
   app.route("/", tokenRoutes);
   app.route("/", poolRoutes);
   app.route("/", nodeRoutes);

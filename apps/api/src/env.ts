@@ -86,6 +86,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9.-]{1,200}$/)
     .default("localhost"),
+  /**
+   * A service's URL on the gateway as users reach it, `{service}` standing for its name (e.g.
+   * `https://{service}.apps.example.com/` behind a TLS proxy); GET /v1/info answers it and the
+   * dashboard links to it. `http://{service}.<SKIFF_DOMAIN>:<gateway port>/` when unset.
+   */
+  SKIFF_GATEWAY_URL_TEMPLATE: optionalText.pipe(
+    z.string().includes("{service}", { message: "must contain {service}" }).optional(),
+  ),
   /** The built dashboard served at `/`; apps/dashboard/dist when unset (none if not built). */
   SKIFF_DASHBOARD_DIR: optionalText,
   /** Port of the built-in registry in this process; 0 runs none (see apps/registry/dist/main.js). */

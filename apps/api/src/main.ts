@@ -27,6 +27,7 @@ import {
 import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { platformInfo } from "./platform/services/info.js";
 import type { Services } from "./services.js";
 
 /** Everything main started, in the order it must be stopped. */
@@ -90,6 +91,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
         pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
       },
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
+      platform: platformInfo(env),
     },
     ping: async () => {
       await database.db.execute("select 1");

@@ -1,3 +1,4 @@
+import type { PlatformInfo } from "@skiff/shared";
 import type { Redis } from "ioredis";
 import type { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
 import type { Database } from "./db/client.js";
@@ -20,6 +21,8 @@ export interface Services {
     prices: Prices;
     /** host:port of the built-in registry, as users and nodes reach it (GET /v1/registry). */
     registryAddress: string;
+    /** What GET /v1/info answers besides the registry address. */
+    platform: Omit<PlatformInfo, "registryAddress">;
   };
   /** Checks that the backing engines answer; used by the health route. */
   ping(): Promise<void>;

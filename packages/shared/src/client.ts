@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type ErrorCode, errorBodySchema } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
+import { type PlatformInfo, platformInfoSchema } from "./schemas/info.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
@@ -81,6 +82,11 @@ export class SkiffClient {
 
   health(): Promise<Health> {
     return this.request("GET", "/v1/health", healthSchema);
+  }
+
+  /** The platform's domain, gateway URL template, registry address, version and features. */
+  info(): Promise<PlatformInfo> {
+    return this.request("GET", "/v1/info", platformInfoSchema);
   }
 
   whoami(): Promise<Whoami> {

@@ -58,7 +58,18 @@ export async function createTestStack(
   await notifier.start();
   const services: Services = {
     notifier,
-    settings: { nodeDownAfterMs: 15_000, prices: defaultPrices, registryAddress: "localhost:5000" },
+    settings: {
+      nodeDownAfterMs: 15_000,
+      prices: defaultPrices,
+      registryAddress: "localhost:5000",
+      platform: {
+        domain: "localhost",
+        gatewayPort: 8000,
+        gatewayUrl: "http://{service}.localhost:8000/",
+        version: "test",
+        features: [],
+      },
+    },
     db: database.db,
     redis,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
