@@ -34,7 +34,8 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     logger,
     name: "node-monitor",
     intervalMs,
-    run: async () => {
+    run: async (lease) => {
+      await lease.check();
       const lost = await markLostNodes(db, redis, clock.now(), options.nodeDownAfterMs);
       if (lost.length > 0) {
         logger.warn(
@@ -50,10 +51,13 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     logger,
     name: "task-placer",
     intervalMs,
-    run: async () => {
+    run: async (lease) => {
       const placedOn: string[] = [];
-      for (const result of (await placeTasks(db, await findUnplacedTaskIds(db, 500))).values())
+      const unplaced = await findUnplacedTaskIds(db, 500);
+      await lease.check();
+      for (const result of (await placeTasks(db, unplaced)).values())
         if (result.placed) placedOn.push(result.nodeId);
+      await lease.check();
       placedOn.push(...(await releaseDrainedTasks(db, clock.now())));
       await notifier.notify(placedOn);
     },
@@ -63,8 +67,10 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     logger,
     name: "service-scheduler",
     intervalMs,
-    run: async () => {
+    run: async (lease) => {
       for (const name of await listServiceNames(db)) {
+        // Outside the try: a lost lease ends the pass, it is not one service's failure.
+        await lease.check();
         try {
           await notifier.notify(await reconcileService(db, name, clock.now()));
         } catch (error) {
@@ -84,7 +90,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
         logger,
         name: "fargate-capacity",
         intervalMs: Math.max(intervalMs, 2_000),
-        run: () => provider.run(),
+        run: (lease) => provider.run(lease),
       }),
     );
   }
