@@ -4,6 +4,8 @@ import {
   createPoolSchema,
   joinTokenSchema,
   nameSchema,
+  pageSchema,
+  paginationQuerySchema,
   poolSchema,
 } from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
@@ -14,11 +16,12 @@ const list = createRoute({
   method: "get",
   path: "/v1/pools",
   tags: ["pools"],
-  summary: "List pools with their node counts",
+  summary: "List pools with their node counts, by name",
   ...authorized("read"),
+  request: { query: paginationQuerySchema },
   responses: {
-    200: { description: "Pools", content: jsonContent(z.object({ items: z.array(poolSchema) })) },
-    ...errorResponses(...authErrors),
+    200: { description: "A page of pools", content: jsonContent(pageSchema(poolSchema)) },
+    ...errorResponses("ValidationError", ...authErrors),
   },
 });
 
@@ -52,7 +55,9 @@ const joinToken = createRoute({
 });
 
 export const poolRoutes = newRouter()
-  .openapi(list, async (c) => c.json({ items: await listPools(c.get("services").db) }, 200))
+  .openapi(list, async (c) =>
+    c.json(await listPools(c.get("services").db, c.req.valid("query")), 200),
+  )
   .openapi(create, async (c) =>
     c.json(await createPool(c.get("services").db, c.req.valid("json")), 201),
   )

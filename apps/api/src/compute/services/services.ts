@@ -4,7 +4,7 @@ import {
   type Service,
   type updateServiceSchema,
 } from "@skiff/shared";
-import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, ne } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { serviceDeployments, serviceEvents, services, tasks } from "../../db/schema/index.js";
@@ -167,6 +167,21 @@ export async function lastEventMessage(db: Database, service: string): Promise<s
 export async function listServiceNames(db: Database): Promise<string[]> {
   const rows = await db.select({ name: services.name }).from(services).orderBy(services.name);
   return rows.map((row) => row.name);
+}
+
+/** By name; the cursor is the name of the last service of the previous page. */
+export async function listServices(
+  db: Database,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: Service[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(services)
+    .where(page.cursor ? gt(services.name, page.cursor) : undefined)
+    .orderBy(asc(services.name))
+    .limit(page.limit + 1);
+  const items = await Promise.all(rows.slice(0, page.limit).map((row) => toService(db, row)));
+  return { items, nextCursor: rows.length > page.limit ? (items.at(-1)?.name ?? null) : null };
 }
 
 export async function getService(db: Database, name: string): Promise<Service> {
