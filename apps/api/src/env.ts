@@ -39,6 +39,11 @@ export const envSchema = z.object({
     .default(1024 * 1024),
   /** How long a SIGTERM waits for requests in flight before the process exits anyway. */
   SKIFF_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Stopped tasks stay listed this long (ECS keeps them about an hour), then a loop removes
+   * them; their metered usage is kept apart, so /v1/usage and /v1/metrics do not change.
+   */
+  SKIFF_STOPPED_TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** A node whose agent sends no heartbeat for this long goes down; its tasks stop (NodeLost). */
   SKIFF_NODE_DOWN_AFTER_MS: z.coerce.number().int().min(1000).default(15_000),
   /**

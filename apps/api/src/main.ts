@@ -104,6 +104,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   });
   running.loops = createControlLoops(services, {
     nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
+    stoppedTaskRetentionMs: env.SKIFF_STOPPED_TASK_RETENTION_SECONDS * 1000,
     capacity: capacitySettings(env),
   });
   for (const loop of running.loops) loop.start();

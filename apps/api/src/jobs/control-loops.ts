@@ -2,6 +2,7 @@ import { markLostNodes } from "../compute/services/nodes.js";
 import { placeTasks } from "../compute/services/scheduler.js";
 import { reconcileService } from "../compute/services/service-scheduler.js";
 import { listServiceNames } from "../compute/services/services.js";
+import { removeStoppedTasksBefore } from "../compute/services/task-retention.js";
 import { findUnplacedTaskIds, releaseDrainedTasks } from "../compute/services/tasks.js";
 import {
   CapacityProvider,
@@ -19,6 +20,8 @@ export interface ControlLoopOptions {
   intervalMs?: number;
   /** Runs the fargate capacity loop when set (an operator's provisioner is configured). */
   capacity?: CapacitySettings | undefined;
+  /** Stopped tasks are kept this long, then removed (their usage kept apart); 1 hour by default. */
+  stoppedTaskRetentionMs?: number;
 }
 
 /**
@@ -81,7 +84,22 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     },
   });
   notifier.onServiceChange(() => serviceScheduler.wake());
-  const loops = [nodeMonitor, placer, serviceScheduler];
+  const retentionMs = options.stoppedTaskRetentionMs ?? 3_600_000;
+  const taskRetention = new LeaderLoop({
+    redis,
+    logger,
+    name: "task-retention",
+    // Often enough that the history stays near the window, rarely enough to cost nothing.
+    intervalMs: Math.max(intervalMs, Math.min(60_000, retentionMs)),
+    run: async (lease) => {
+      const cutoff = new Date(clock.now().getTime() - retentionMs);
+      const removed = await removeStoppedTasksBefore(db, cutoff, {
+        beforeBatch: () => lease.check(),
+      });
+      if (removed > 0) logger.info({ removed }, "removed stopped tasks past their retention");
+    },
+  });
+  const loops = [nodeMonitor, placer, serviceScheduler, taskRetention];
   if (options.capacity) {
     const provider = new CapacityProvider({ db, redis, clock, logger, ...options.capacity });
     loops.push(
