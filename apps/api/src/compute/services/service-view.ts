@@ -55,7 +55,7 @@ export async function toServices(db: Database, rows: ServiceRow[]): Promise<Serv
             select d.id, count(t.id)::int as n
             from service_deployments d
             join tasks t on t.service = d.service and t.family = d.family
-              and t.revision = d.revision and t.status = 'stopped'
+              and t.revision = d.revision and t.status in ('stopping', 'stopped')
               and t.created_at >= d.created_at
               and t.stop_code in (${sql.join(
                 failureStopCodes.map((code) => sql`${code}`),
