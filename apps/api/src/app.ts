@@ -15,7 +15,9 @@ import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
+import { refuseNul } from "./lib/nul-guard.js";
 import { healthRoutes } from "./platform/routes/health.js";
+import { infoRoutes } from "./platform/routes/info.js";
 import { registryRoutes } from "./registry/routes/registry.js";
 import { registryTokenRoutes } from "./registry/routes/registry-token.js";
 import { secretRoutes } from "./secrets/routes/secrets.js";
@@ -68,7 +70,10 @@ export function newApp(services: Services, options: AppOptions = {}) {
     }),
   );
 
+  app.use(refuseNul);
+
   app.route("/", healthRoutes);
+  app.route("/", infoRoutes);
   app.route("/", tokenRoutes);
   app.route("/", poolRoutes);
   app.route("/", nodeRoutes);

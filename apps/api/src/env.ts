@@ -55,6 +55,11 @@ export const envSchema = z.object({
     .default(1024 * 1024),
   /** How long a SIGTERM waits for requests in flight before the process exits anyway. */
   SKIFF_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Stopped tasks stay listed this long (ECS keeps them about an hour), then a loop removes
+   * them; their metered usage is kept apart, so /v1/usage and /v1/metrics do not change.
+   */
+  SKIFF_STOPPED_TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** A node whose agent sends no heartbeat for this long goes down; its tasks stop (NodeLost). */
   SKIFF_NODE_DOWN_AFTER_MS: z.coerce.number().int().min(1000).default(15_000),
   /**
@@ -102,6 +107,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9.-]{1,200}$/)
     .default("localhost"),
+  /**
+   * A service's URL on the gateway as users reach it, `{service}` standing for its name (e.g.
+   * `https://{service}.apps.example.com/` behind a TLS proxy); GET /v1/info answers it and the
+   * dashboard links to it. `http://{service}.<SKIFF_DOMAIN>:<gateway port>/` when unset.
+   */
+  SKIFF_GATEWAY_URL_TEMPLATE: optionalText.pipe(
+    z.string().includes("{service}", { message: "must contain {service}" }).optional(),
+  ),
   /** The built dashboard served at `/`; apps/dashboard/dist when unset (none if not built). */
   SKIFF_DASHBOARD_DIR: optionalText,
   /** Port of the built-in registry in this process; 0 runs none (see apps/registry/dist/main.js). */

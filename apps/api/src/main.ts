@@ -30,6 +30,7 @@ import {
 import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { platformInfo } from "./platform/services/info.js";
 import { checkSecretsKey } from "./secrets/services/boot.js";
 import type { Services } from "./services.js";
 
@@ -106,6 +107,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       },
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
       logFollowRecheckMs: env.SKIFF_LOG_FOLLOW_RECHECK_SECONDS * 1000,
+      platform: platformInfo(env),
     },
     ping: async () => {
       await database.db.execute("select 1");
@@ -118,6 +120,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   });
   running.loops = createControlLoops(services, {
     nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
+    stoppedTaskRetentionMs: env.SKIFF_STOPPED_TASK_RETENTION_SECONDS * 1000,
     capacity: capacitySettings(env),
   });
   for (const loop of running.loops) loop.start();

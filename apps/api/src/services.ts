@@ -1,3 +1,4 @@
+import type { PlatformInfo } from "@skiff/shared";
 import type { Redis } from "ioredis";
 import type { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
 import type { LogFollowHub } from "./compute/services/log-follows.js";
@@ -28,6 +29,8 @@ export interface Services {
     registryAddress: string;
     /** How often an open log follow stream checks that its token still signs in. */
     logFollowRecheckMs: number;
+    /** What GET /v1/info answers besides the registry address. */
+    platform: Omit<PlatformInfo, "registryAddress">;
   };
   /** Checks that the backing engines answer; used by the health route. */
   ping(): Promise<void>;

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { type ErrorCode, errorBodySchema, errorStatus } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
+import { type PlatformInfo, platformInfoSchema } from "./schemas/info.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
-import { pageSchema } from "./schemas/pagination.js";
+import { type Page, pageSchema } from "./schemas/pagination.js";
 import {
   type JoinToken,
   type JoinTokenInfo,
@@ -96,6 +97,11 @@ export class SkiffClient {
     return this.request("GET", "/v1/health", healthSchema);
   }
 
+  /** The platform's domain, gateway URL template, registry address, version and features. */
+  info(): Promise<PlatformInfo> {
+    return this.request("GET", "/v1/info", platformInfoSchema);
+  }
+
   whoami(): Promise<Whoami> {
     return this.request("GET", "/v1/whoami", whoamiSchema);
   }
@@ -114,8 +120,14 @@ export class SkiffClient {
     await this.request("DELETE", `/v1/tokens/${encodeURIComponent(id)}`, undefined);
   }
 
-  async listPools(): Promise<Pool[]> {
-    return (await this.request("GET", "/v1/pools", z.object({ items: z.array(poolSchema) }))).items;
+  /** Every pool (all pages). */
+  listPools(): Promise<Pool[]> {
+    return this.listAll((page) => this.listPoolsPage(page));
+  }
+
+  /** One page of pools, by name. */
+  listPoolsPage(query: PageQuery = {}): Promise<Page<Pool>> {
+    return this.request("GET", `/v1/pools${toQuery(query)}`, pageSchema(poolSchema));
   }
 
   createPool(name: string): Promise<Pool> {
@@ -154,14 +166,14 @@ export class SkiffClient {
     );
   }
 
-  async listNodes(query: { pool?: string } = {}): Promise<Node[]> {
-    return (
-      await this.request(
-        "GET",
-        `/v1/nodes${toQuery(query)}`,
-        z.object({ items: z.array(nodeSchema) }),
-      )
-    ).items;
+  /** Every node (all pages), of one pool if given. */
+  listNodes(query: { pool?: string } = {}): Promise<Node[]> {
+    return this.listAll((page) => this.listNodesPage({ ...query, ...page }));
+  }
+
+  /** One page of nodes, oldest first. */
+  listNodesPage(query: PageQuery & { pool?: string } = {}): Promise<Page<Node>> {
+    return this.request("GET", `/v1/nodes${toQuery(query)}`, pageSchema(nodeSchema));
   }
 
   getNode(id: string): Promise<Node> {
@@ -181,15 +193,18 @@ export class SkiffClient {
     return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}/stats`, statsSchema);
   }
 
-  /** Families and their latest revision. */
-  async listTaskDefinitionFamilies(): Promise<TaskDefinitionFamily[]> {
-    return (
-      await this.request(
-        "GET",
-        "/v1/task-definitions",
-        z.object({ items: z.array(taskDefinitionFamilySchema) }),
-      )
-    ).items;
+  /** Every task definition family with its latest revision (all pages). */
+  listTaskDefinitionFamilies(): Promise<TaskDefinitionFamily[]> {
+    return this.listAll((page) => this.listTaskDefinitionFamiliesPage(page));
+  }
+
+  /** One page of task definition families, by name. */
+  listTaskDefinitionFamiliesPage(query: PageQuery = {}): Promise<Page<TaskDefinitionFamily>> {
+    return this.request(
+      "GET",
+      `/v1/task-definitions${toQuery(query)}`,
+      pageSchema(taskDefinitionFamilySchema),
+    );
   }
 
   registerTaskDefinition(body: RegisterTaskDefinition): Promise<TaskDefinition> {
@@ -289,9 +304,26 @@ export class SkiffClient {
     return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}/stats`, statsSchema);
   }
 
-  async listServices(): Promise<Service[]> {
-    return (await this.request("GET", "/v1/services", z.object({ items: z.array(serviceSchema) })))
-      .items;
+  /** Every service (all pages). */
+  listServices(): Promise<Service[]> {
+    return this.listAll((page) => this.listServicesPage(page));
+  }
+
+  /** One page of services, by name. */
+  listServicesPage(query: PageQuery = {}): Promise<Page<Service>> {
+    return this.request("GET", `/v1/services${toQuery(query)}`, pageSchema(serviceSchema));
+  }
+
+  /** Follows `nextCursor` until the last page, in pages of the largest size the API allows. */
+  private async listAll<T>(load: (page: PageQuery) => Promise<Page<T>>): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await load({ limit: 500, ...(cursor ? { cursor } : {}) });
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return items;
   }
 
   getService(name: string): Promise<Service> {
@@ -433,6 +465,13 @@ async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<str
     reader.releaseLock();
   }
 }
+
+/** The paging parameters of every list route. */
+// A type, not an interface: toQuery takes it as a record.
+export type PageQuery = {
+  limit?: number;
+  cursor?: string;
+};
 
 function toQuery(query: Record<string, string | number | undefined>): string {
   const params = new URLSearchParams();

@@ -5,6 +5,7 @@ export * from "./ids.js";
 export * from "./names.js";
 export * from "./schemas/agent.js";
 export * from "./schemas/health.js";
+export * from "./schemas/info.js";
 export * from "./schemas/logs.js";
 export * from "./schemas/nodes.js";
 export * from "./schemas/pagination.js";

@@ -76,6 +76,13 @@ export async function createTestStack(
       prices: defaultPrices,
       registryAddress: "localhost:5000",
       logFollowRecheckMs: options.logFollowRecheckMs ?? 10_000,
+      platform: {
+        domain: "localhost",
+        gatewayPort: 8000,
+        gatewayUrl: "http://{service}.localhost:8000/",
+        version: "test",
+        features: [],
+      },
     },
     db: database.db,
     redis,

@@ -5,6 +5,8 @@ import {
   joinTokenInfoSchema,
   joinTokenSchema,
   nameSchema,
+  pageSchema,
+  paginationQuerySchema,
   poolSchema,
 } from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
@@ -21,11 +23,12 @@ const list = createRoute({
   method: "get",
   path: "/v1/pools",
   tags: ["pools"],
-  summary: "List pools with their node counts",
+  summary: "List pools with their node counts, by name",
   ...authorized("read"),
+  request: { query: paginationQuerySchema },
   responses: {
-    200: { description: "Pools", content: jsonContent(z.object({ items: z.array(poolSchema) })) },
-    ...errorResponses(...authErrors),
+    200: { description: "A page of pools", content: jsonContent(pageSchema(poolSchema)) },
+    ...errorResponses("ValidationError", ...authErrors),
   },
 });
 
@@ -91,7 +94,9 @@ const revokeToken = createRoute({
 });
 
 export const poolRoutes = newRouter()
-  .openapi(list, async (c) => c.json({ items: await listPools(c.get("services").db) }, 200))
+  .openapi(list, async (c) =>
+    c.json(await listPools(c.get("services").db, c.req.valid("query")), 200),
+  )
   .openapi(create, async (c) =>
     c.json(await createPool(c.get("services").db, c.req.valid("json")), 201),
   )

@@ -1,5 +1,5 @@
-import { type Node, newId, type RegisteredNode, type RegisterNode } from "@skiff/shared";
-import { and, asc, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import { type Node, newId, type Page, type RegisteredNode, type RegisterNode } from "@skiff/shared";
+import { and, asc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import type { Database } from "../../db/client.js";
 import { nodes, tasks } from "../../db/schema/index.js";
@@ -101,16 +101,24 @@ export async function authenticateNode(
   return row;
 }
 
+/** Oldest first; the cursor is the id of the last node of the previous page. */
 export async function listNodes(
   db: Database,
-  filter: { pool?: string | undefined },
-): Promise<Node[]> {
+  filter: { pool?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<Page<Node>> {
   const rows = await db
     .select()
     .from(nodes)
-    .where(filter.pool ? eq(nodes.pool, filter.pool) : undefined)
-    .orderBy(asc(nodes.id));
-  return rows.map(toNode);
+    .where(
+      and(
+        filter.pool ? eq(nodes.pool, filter.pool) : undefined,
+        filter.cursor ? gt(nodes.id, filter.cursor) : undefined,
+      ),
+    )
+    .orderBy(asc(nodes.id))
+    .limit(filter.limit + 1);
+  const items = rows.slice(0, filter.limit).map(toNode);
+  return { items, nextCursor: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 export async function getNode(db: Database, id: string): Promise<Node> {

@@ -3,6 +3,7 @@ import {
   type JoinToken,
   type JoinTokenInfo,
   newId,
+  type Page,
   type Pool,
 } from "@skiff/shared";
 import { and, asc, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
@@ -25,7 +26,11 @@ export async function createPool(db: Database, input: CreatePool): Promise<Pool>
   };
 }
 
-export async function listPools(db: Database): Promise<Pool[]> {
+/** By name; the cursor is the name of the last pool of the previous page. */
+export async function listPools(
+  db: Database,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<Pool>> {
   const rows = await db
     .select({
       name: pools.name,
@@ -36,13 +41,16 @@ export async function listPools(db: Database): Promise<Pool[]> {
     })
     .from(pools)
     .leftJoin(nodes, eq(nodes.pool, pools.name))
+    .where(page.cursor ? gt(pools.name, page.cursor) : undefined)
     .groupBy(pools.name, pools.createdAt)
-    .orderBy(asc(pools.name));
-  return rows.map((row) => ({
+    .orderBy(asc(pools.name))
+    .limit(page.limit + 1);
+  const items = rows.slice(0, page.limit).map((row) => ({
     name: row.name,
     createdAt: row.createdAt.toISOString(),
     nodes: { active: row.active, draining: row.draining, down: row.down },
   }));
+  return { items, nextCursor: rows.length > page.limit ? (items.at(-1)?.name ?? null) : null };
 }
 
 export async function ensurePoolExists(db: Database, name: string): Promise<void> {

@@ -5,7 +5,7 @@ import {
   smallestFargateSizeCovering,
   type TaskDefinition,
 } from "@skiff/shared";
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, gt, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { taskDefinitions } from "../../db/schema/index.js";
@@ -96,17 +96,23 @@ export async function findTaskDefinition(db: Database, ref: string): Promise<Tas
   return toTaskDefinition(row);
 }
 
+/** By name; the cursor is the last family of the previous page. */
 export async function listFamilies(
   db: Database,
-): Promise<{ family: string; latestRevision: number }[]> {
-  return db
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: { family: string; latestRevision: number }[]; nextCursor: string | null }> {
+  const rows = await db
     .select({
       family: taskDefinitions.family,
       latestRevision: sql<number>`max(${taskDefinitions.revision})::int`,
     })
     .from(taskDefinitions)
+    .where(page.cursor ? gt(taskDefinitions.family, page.cursor) : undefined)
     .groupBy(taskDefinitions.family)
-    .orderBy(taskDefinitions.family);
+    .orderBy(taskDefinitions.family)
+    .limit(page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  return { items, nextCursor: rows.length > page.limit ? (items.at(-1)?.family ?? null) : null };
 }
 
 /** Refuses a launch type the task definition is not compatible with. */

@@ -6,3 +6,5 @@ export * from "../../compute/schema/services.js";
 export * from "../../compute/schema/task-definitions.js";
 export * from "../../compute/schema/tasks.js";
 export * from "../../secrets/schema/secrets.js";
+export * from "../../usage/schema/task-usage.js";
+export * from "../../usage/schema/usage-totals.js";
