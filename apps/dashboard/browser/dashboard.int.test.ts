@@ -230,7 +230,13 @@ describe("the dashboard", () => {
 
   it("creates a join token with the agent's start command, and drains a node", async () => {
     await openSection("Pools & nodes");
-    await page.getByRole("button", { name: "Join token for default" }).click();
+    await page.getByRole("link", { name: "Join tokens for default" }).click();
+    await page.getByRole("heading", { name: "Pool default" }).waitFor();
+    // The defaults: one node, one day.
+    await page
+      .getByRole("form", { name: "New join token" })
+      .getByRole("button", { name: "Create join token" })
+      .click();
     const command = page.getByRole("region", { name: "Agent start command" }).locator("pre");
     await command.waitFor();
     expect(await command.textContent()).toMatch(
@@ -238,10 +244,11 @@ describe("the dashboard", () => {
         `^SKIFF_API_URL=${stack.skiff.baseUrl} SKIFF_JOIN_TOKEN=\\S+ node apps/agent/dist/main.js$`,
       ),
     );
-    await screenshot(page, "pools");
-    // The dashboard's token admits one node: a leaked command lets no second one join.
+    await screenshot(page, "pool");
+    // The dashboard's token admits one node by default: a leaked command lets no second one join.
     const [made] = await stack.client.listJoinTokens("default");
     expect(made).toMatchObject({ maxUses: 1, uses: 0, state: "active" });
+    await openSection("Pools & nodes");
 
     const node = await stack.client.getNode(stack.nodeId);
     await page.getByRole("link", { name: node.name, exact: true }).click();
@@ -251,6 +258,60 @@ describe("the dashboard", () => {
     await page.getByRole("button", { name: "Draining" }).waitFor();
     expect((await stack.client.getNode(stack.nodeId)).state).toBe("draining");
     await screenshot(page, "node");
+  });
+
+  it("lists a pool's join tokens by prefix only, and revokes one after a confirmation", async () => {
+    await openSection("Pools & nodes");
+    await page.getByRole("link", { name: "default", exact: true }).click();
+    await page.getByRole("heading", { name: "Pool default" }).waitFor();
+    const form = page.getByRole("form", { name: "New join token" });
+    await form.getByLabel("Nodes it admits").selectOption("some");
+    await form.getByLabel("How many").fill("3");
+    await form.getByLabel("Valid for").selectOption({ label: "1 hour" });
+    await form.getByRole("button", { name: "Create join token" }).click();
+    const command = page.getByRole("region", { name: "Agent start command" }).locator("pre");
+    await page
+      .getByRole("region", { name: "Join token" })
+      .filter({ hasText: "up to 3 nodes" })
+      .waitFor();
+    const secret = /SKIFF_JOIN_TOKEN=(\S+)/.exec((await command.textContent()) ?? "")?.[1] ?? "";
+    expect(secret).not.toBe("");
+
+    const [made] = await stack.client.listJoinTokens("default");
+    expect(made).toMatchObject({ maxUses: 3, uses: 0, state: "active" });
+    const expiresIn = Date.parse(made?.expiresAt ?? "") - Date.now();
+    expect(expiresIn).toBeGreaterThan(50 * 60_000);
+    expect(expiresIn).toBeLessThanOrEqual(60 * 60_000);
+    const row = page.locator(`tr[data-token-id="${made?.id}"]`);
+    await row.filter({ hasText: `${secret.slice(0, 10)}…` }).waitFor();
+    await row.getByRole("cell", { name: "0 / 3", exact: true }).waitFor();
+    await row.locator(".badge", { hasText: "active" }).waitFor();
+    // The list never has a secret: only the line that showed it once does.
+    expect(await page.locator("table").first().textContent()).not.toContain(secret);
+    await screenshot(page, "join-tokens");
+
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await row
+      .getByText(/^Revoke .*\?/)
+      .first()
+      .waitFor();
+    await row.getByRole("button", { name: "Yes, revoke" }).click();
+    await row.locator(".badge", { hasText: "revoked" }).waitFor();
+    expect(await row.getByRole("button", { name: "Revoke" }).count()).toBe(0);
+    const [after] = await stack.client.listJoinTokens("default");
+    expect(after).toMatchObject({ id: made?.id, state: "revoked" });
+
+    // An autoscaling group's token: any number of nodes, listed as unlimited.
+    await form.getByLabel("Nodes it admits").selectOption("unlimited");
+    await form.getByRole("button", { name: "Create join token" }).click();
+    await page
+      .getByRole("region", { name: "Join token" })
+      .filter({ hasText: "any number of nodes" })
+      .waitFor();
+    const [group] = await stack.client.listJoinTokens("default");
+    expect(group).toMatchObject({ maxUses: null, state: "active" });
+    await page.locator(`tr[data-token-id="${group?.id}"]`).getByText("0 / unlimited").waitFor();
+    await stack.client.revokeJoinToken("default", group?.id ?? "");
   });
 
   it("shows the registry page, or says the server has no registry", async () => {
@@ -308,6 +369,16 @@ describe("the dashboard", () => {
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, "overview-phone-dark");
+    // The pool's page too: its join token form wraps, its token table scrolls in its own box.
+    await page.goto(`${stack.skiff.baseUrl}/pools/default`);
+    await page.getByRole("heading", { name: "Pool default" }).waitFor();
+    await page.locator("tr[data-token-id]").first().waitFor();
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0);
+    await screenshot(page, "pool-phone-dark");
+    await page.goto(`${stack.skiff.baseUrl}/`);
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
 
     await page.getByRole("button", { name: "Theme: system" }).click();
     await page.getByRole("button", { name: "Theme: light" }).waitFor();

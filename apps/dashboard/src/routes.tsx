@@ -3,6 +3,7 @@ import { matchPath } from "./lib/match-path.js";
 import { Link, useLocation } from "./lib/router.js";
 import { NodeDetail } from "./pages/node-detail.js";
 import { Overview } from "./pages/overview.js";
+import { PoolDetail } from "./pages/pool-detail.js";
 import { Pools } from "./pages/pools.js";
 import { Registry } from "./pages/registry.js";
 import { RepositoryDetail } from "./pages/repository-detail.js";
@@ -22,6 +23,7 @@ type Params = Record<string, string>;
 const routes: [string, (params: Params) => ReactNode][] = [
   ["/", () => <Overview />],
   ["/pools", () => <Pools />],
+  ["/pools/:name", (p) => <PoolDetail name={p.name ?? ""} />],
   ["/nodes/:id", (p) => <NodeDetail id={p.id ?? ""} />],
   ["/task-definitions", () => <TaskDefinitions />],
   ["/task-definitions/new", () => <TaskDefinitionNew />],
