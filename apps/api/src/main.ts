@@ -11,7 +11,7 @@ import { newApp } from "./app.js";
 import { ensureAdminToken } from "./auth/services/tokens.js";
 import { type LocalAgent, startLocalAgent } from "./compute/local-agent.js";
 import { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
-import { type OpenDatabase, openDatabase } from "./db/client.js";
+import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
@@ -92,7 +92,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
     },
     ping: async () => {
-      await database.db.execute("select 1");
+      await queryRows(database.db, "select 1");
       await redis.ping();
     },
   };

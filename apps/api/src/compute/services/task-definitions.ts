@@ -7,7 +7,7 @@ import {
 } from "@skiff/shared";
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
-import type { Database } from "../../db/client.js";
+import { type Database, queryRows } from "../../db/client.js";
 import { taskDefinitions } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
 
@@ -32,7 +32,8 @@ export async function registerTaskDefinition(db: Database, given: Input): Promis
   if (size === "auto") Object.assign(input, autoSize(input));
   return db.transaction(async (tx) => {
     // One registration per family at a time, so two concurrent ones get consecutive revisions.
-    await tx.execute(
+    await queryRows(
+      tx,
       sql`select pg_advisory_xact_lock(hashtext(${`skiff:family:${input.family}`}))`,
     );
     const [latest] = await tx
