@@ -71,7 +71,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
   if (adminToken) printFirstAdminToken(adminToken);
 
-  const notifier = new AssignmentNotifier(redis);
+  const notifier = new AssignmentNotifier(redis, logger);
   await notifier.start();
   running.notifier = notifier;
   const services: Services = {
