@@ -18,6 +18,7 @@ import type { AppEnv } from "./lib/hono-env.js";
 import { healthRoutes } from "./platform/routes/health.js";
 import { registryRoutes } from "./registry/routes/registry.js";
 import { registryTokenRoutes } from "./registry/routes/registry-token.js";
+import { secretRoutes } from "./secrets/routes/secrets.js";
 import type { Services } from "./services.js";
 import { usageRoutes } from "./usage/routes/usage.js";
 
@@ -80,6 +81,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", usageRoutes);
   app.route("/", registryTokenRoutes);
   app.route("/", registryRoutes);
+  app.route("/", secretRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,3 +1,4 @@
+import { registryStorageEnv } from "@skiff/registry";
 import { z } from "zod";
 
 const optionalText = z
@@ -30,6 +31,21 @@ export const envSchema = z.object({
    */
   SKIFF_ADMIN_TOKEN: optionalText.pipe(
     z.string().min(24, "must be at least 24 characters").optional(),
+  ),
+  /**
+   * Key of secrets' values at rest (AES-256-GCM): base64 of 32 bytes (`openssl rand -base64 32`).
+   * Unset: a key generated at first boot in SKIFF_DATA_DIR/secrets.key (mode 0600), never in the
+   * database. Several api replicas (PostgreSQL) must all have the same key: set it on each.
+   */
+  SKIFF_SECRETS_KEY: optionalText.pipe(
+    z
+      .string()
+      .refine(
+        (text) => /^[A-Za-z0-9+/]+={0,2}$/.test(text) && Buffer.from(text, "base64").length === 32,
+        "must be the base64 of 32 bytes (openssl rand -base64 32)",
+      )
+      .transform((text) => Buffer.from(text, "base64"))
+      .optional(),
   ),
   /** Largest request body accepted, in bytes. */
   SKIFF_MAX_BODY_BYTES: z.coerce
@@ -93,6 +109,11 @@ export const envSchema = z.object({
   /** Where the registry keeps blobs and uploads; `<SKIFF_DATA_DIR>/registry` when unset. */
   SKIFF_REGISTRY_DATA_DIR: optionalText,
   /**
+   * The registry's blob storage, `fs` or `s3` and the bucket's settings: the variables of the
+   * standalone registry, commented in apps/registry/src/env.ts.
+   */
+  ...registryStorageEnv,
+  /**
    * The registry as users and nodes reach it (`docker push <address>/team/app`), answered by
    * GET /v1/registry; `localhost:<SKIFF_REGISTRY_PORT>` when unset.
    */
@@ -106,6 +127,24 @@ export const envSchema = z.object({
   SKIFF_REGISTRY_GC_GRACE_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** How often registry garbage collection, lifecycle rules and the upload purge run. */
   SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** Task log follow streams (`logs?follow=true`) one API token may hold open at once, per api process. */
+  SKIFF_LOG_FOLLOWS_PER_TOKEN: z.coerce.number().int().min(1).default(10),
+  /** Task log follow streams one api process serves at once, all tokens together. */
+  SKIFF_LOG_FOLLOWS_MAX: z.coerce.number().int().min(1).default(500),
+  /**
+   * How often an open follow stream checks that its token is still valid: a revoked or expired
+   * token's stream ends within this.
+   */
+  SKIFF_LOG_FOLLOW_RECHECK_SECONDS: z.coerce.number().int().min(1).max(25).default(10),
+  /**
+   * The largest blob (image layer) a push may upload, in bytes; larger ones are refused with
+   * 413 SIZE_INVALID. Default 20 GiB.
+   */
+  SKIFF_REGISTRY_MAX_BLOB_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024 ** 3),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import {
+  blobStoreConfig,
+  createBlobStore,
   type RegistryServer,
   redisPushHook,
   runRegistryMigrations,
@@ -11,6 +13,7 @@ import { newApp } from "./app.js";
 import { ensureAdminToken } from "./auth/services/tokens.js";
 import { type LocalAgent, startLocalAgent } from "./compute/local-agent.js";
 import { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
+import { LogFollowHub } from "./compute/services/log-follows.js";
 import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
@@ -27,6 +30,7 @@ import {
 import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { checkSecretsKey } from "./secrets/services/boot.js";
 import type { Services } from "./services.js";
 
 /** Everything main started, in the order it must be stopped. */
@@ -37,6 +41,7 @@ interface Running {
   loops?: LeaderLoop[];
   server?: ServerType;
   notifier?: AssignmentNotifier;
+  logFollows?: LogFollowHub;
   redis?: Redis;
   embeddedRedis?: EmbeddedRedis;
   database?: OpenDatabase;
@@ -71,15 +76,25 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
   if (adminToken) printFirstAdminToken(adminToken);
 
+  const secretsKey = await checkSecretsKey(database.db, env, logger);
+
   const notifier = new AssignmentNotifier(redis, logger);
   await notifier.start();
   running.notifier = notifier;
+  const logFollows = new LogFollowHub(redis, {
+    perToken: env.SKIFF_LOG_FOLLOWS_PER_TOKEN,
+    total: env.SKIFF_LOG_FOLLOWS_MAX,
+  });
+  await logFollows.start();
+  running.logFollows = logFollows;
   const services: Services = {
     db: database.db,
     redis,
     logger,
     clock: systemClock,
     notifier,
+    secretsKey,
+    logFollows,
     settings: {
       nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
       prices: {
@@ -90,6 +105,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
         pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
       },
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
+      logFollowRecheckMs: env.SKIFF_LOG_FOLLOW_RECHECK_SECONDS * 1000,
     },
     ping: async () => {
       await queryRows(database.db, "select 1");
@@ -123,9 +139,11 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {
     const publicUrl = env.SKIFF_API_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+    const dataDir = env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry");
     running.registry = await startRegistryServer({
       db: database.db,
-      dataDir: env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry"),
+      dataDir,
+      store: await createBlobStore(blobStoreConfig(env, dataDir)),
       port: env.SKIFF_REGISTRY_PORT,
       host: env.HOST,
       realm: `${publicUrl.replace(/\/+$/, "")}/v1/registry/token`,
@@ -133,6 +151,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       onPush: redisPushHook(redis),
       gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
       maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
+      maxBlobBytes: env.SKIFF_REGISTRY_MAX_BLOB_BYTES,
       exclusive: database.withTryLock,
     });
   }
@@ -189,6 +208,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
     clearTimeout(timeout);
   }
   await running.notifier?.stop();
+  await running.logFollows?.stop();
   await running.redis?.quit().catch(() => running.redis?.disconnect());
   await running.database?.close();
   await running.embeddedRedis?.stop();

@@ -11,12 +11,17 @@ const stepTimeout = 150_000;
 let stack: DashboardStack;
 let browser: Browser;
 let page: Page;
+/** What the browser refused under the api's Content-Security-Policy, on any page of the run. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   stack = await startDashboardStack(adminToken);
   browser = await openBrowser();
   page = browser.page;
   page.setDefaultTimeout(30_000);
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -234,6 +239,9 @@ describe("the dashboard", () => {
       ),
     );
     await screenshot(page, "pools");
+    // The dashboard's token admits one node: a leaked command lets no second one join.
+    const [made] = await stack.client.listJoinTokens("default");
+    expect(made).toMatchObject({ maxUses: 1, uses: 0, state: "active" });
 
     const node = await stack.client.getNode(stack.nodeId);
     await page.getByRole("link", { name: node.name, exact: true }).click();
@@ -254,6 +262,38 @@ describe("the dashboard", () => {
       .waitFor();
     expect(await page.getByRole("alert").count()).toBe(0);
     await screenshot(page, "registry");
+  });
+
+  it("creates a secret, sets a new value and deletes it, never showing a value", async () => {
+    const first = "browser-first-value-41c7";
+    const second = "browser-second-value-9d2e";
+    await openSection("Secrets");
+    const form = page.getByRole("form", { name: "New secret" });
+    await form.getByLabel("Name").fill("browser-secret");
+    await form.getByLabel("Value").fill(first);
+    await form.getByRole("button", { name: "Create secret" }).click();
+    const row = page.locator("tr", { hasText: "browser-secret" });
+    await row.waitFor();
+    await row.locator('input[type="password"]').fill(second);
+    await row.getByRole("button", { name: "Set value" }).click();
+    await waitFor("version 2", 10_000, async () =>
+      (await stack.client.getSecret("browser-secret")).version === 2 ? true : undefined,
+    );
+    await row.getByRole("cell", { name: "2", exact: true }).waitFor();
+    // Write-only: neither value is anywhere on the page, typed fields included.
+    const html = await page.content();
+    const typed = await page
+      .locator("input")
+      .evaluateAll((inputs) => inputs.map((input) => (input as HTMLInputElement).value).join(" "));
+    for (const value of [first, second]) {
+      expect(html).not.toContain(value);
+      expect(typed).not.toContain(value);
+    }
+    await screenshot(page, "secrets");
+    await row.getByRole("button", { name: "Delete", exact: true }).click();
+    await row.getByRole("button", { name: "Yes, delete" }).click();
+    await row.waitFor({ state: "detached" });
+    await expect(stack.client.getSecret("browser-secret")).rejects.toThrow(/not found/);
   });
 
   it("fits a phone's width in dark mode, and the theme toggle forces light", async () => {
@@ -294,5 +334,11 @@ describe("the dashboard", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API token").waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem("skiff.token"))).toBeNull();
+  });
+
+  it("ran every step under the api's Content-Security-Policy without a violation", async () => {
+    const response = await page.request.get(`${stack.skiff.baseUrl}/`);
+    expect(response.headers()["content-security-policy"]).toContain("script-src 'self'");
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { Overview } from "./pages/overview.js";
 import { Pools } from "./pages/pools.js";
 import { Registry } from "./pages/registry.js";
 import { RepositoryDetail } from "./pages/repository-detail.js";
+import { Secrets } from "./pages/secrets.js";
 import { ServiceDetail } from "./pages/service-detail.js";
 import { ServiceNew } from "./pages/service-new.js";
 import { Services } from "./pages/services.js";
@@ -32,6 +33,7 @@ const routes: [string, (params: Params) => ReactNode][] = [
   ["/tasks/:id", (p) => <TaskDetail id={p.id ?? ""} />],
   ["/registry", () => <Registry />],
   ["/registry/:name", (p) => <RepositoryDetail name={p.name ?? ""} />],
+  ["/secrets", () => <Secrets />],
 ];
 
 export function Routes() {

@@ -1,10 +1,17 @@
 import { z } from "zod";
-import { type ErrorCode, errorBodySchema } from "./errors.js";
+import { type ErrorCode, errorBodySchema, errorStatus } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
 import { pageSchema } from "./schemas/pagination.js";
-import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
+import {
+  type JoinToken,
+  type JoinTokenInfo,
+  joinTokenInfoSchema,
+  joinTokenSchema,
+  type Pool,
+  poolSchema,
+} from "./schemas/pools.js";
 import {
   type ImageTag,
   imageTagListSchema,
@@ -16,6 +23,12 @@ import {
   repositorySchema,
   type UpdateRepository,
 } from "./schemas/registry.js";
+import {
+  type CreateSecret,
+  type Secret,
+  secretSchema,
+  type UpdateSecret,
+} from "./schemas/secrets.js";
 import {
   type CreateService,
   type Service,
@@ -109,13 +122,35 @@ export class SkiffClient {
     return this.request("POST", "/v1/pools", poolSchema, { name });
   }
 
-  createJoinToken(pool: string, ttlSeconds?: number): Promise<JoinToken> {
-    const body = ttlSeconds === undefined ? {} : { ttlSeconds };
+  /** `maxUses`: how many nodes may join with it; unset or null for any number until it expires. */
+  createJoinToken(pool: string, ttlSeconds?: number, maxUses?: number | null): Promise<JoinToken> {
+    const body = {
+      ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+      ...(maxUses === undefined ? {} : { maxUses }),
+    };
     return this.request(
       "POST",
       `/v1/pools/${encodeURIComponent(pool)}/join-tokens`,
       joinTokenSchema,
       body,
+    );
+  }
+
+  async listJoinTokens(pool: string): Promise<JoinTokenInfo[]> {
+    return (
+      await this.request(
+        "GET",
+        `/v1/pools/${encodeURIComponent(pool)}/join-tokens`,
+        z.object({ items: z.array(joinTokenInfoSchema) }),
+      )
+    ).items;
+  }
+
+  async revokeJoinToken(pool: string, id: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `/v1/pools/${encodeURIComponent(pool)}/join-tokens/${encodeURIComponent(id)}`,
+      undefined,
     );
   }
 
@@ -231,6 +266,16 @@ export class SkiffClient {
     const text = response.body.pipeThrough(new TextDecoderStream());
     try {
       for await (const event of parseServerSentEvents(streamChunks(text))) {
+        // The server ends a stream with an `error` event, e.g. once the token is revoked.
+        if (event.event === "error") {
+          const body = errorBodySchema.safeParse(JSON.parse(event.data));
+          throw new SkiffApiError(
+            body.success ? errorStatus[body.data.error.code] : 500,
+            body.success ? body.data.error.code : "Unknown",
+            body.success ? body.data.error.message : event.data,
+            body.success ? body.data.error.requestId : undefined,
+          );
+        }
         yield logLineSchema.parse(JSON.parse(event.data));
       }
     } catch (error) {
@@ -264,6 +309,33 @@ export class SkiffClient {
 
   async deleteService(name: string): Promise<void> {
     await this.request("DELETE", `/v1/services/${encodeURIComponent(name)}`, undefined);
+  }
+
+  /** Secrets, by name; never their values. */
+  listSecrets(
+    query: { limit?: number; cursor?: string } = {},
+  ): Promise<{ items: Secret[]; nextCursor: string | null }> {
+    return this.request("GET", `/v1/secrets${toQuery(query)}`, pageSchema(secretSchema));
+  }
+
+  getSecret(name: string): Promise<Secret> {
+    return this.request("GET", secretPath(name), secretSchema);
+  }
+
+  /** Stores a secret encrypted; the answer (and every later one) holds no value. */
+  createSecret(body: CreateSecret): Promise<Secret> {
+    return this.request("POST", "/v1/secrets", secretSchema, body);
+  }
+
+  /** A new version of the value: tasks started from now on get it. */
+  updateSecret(name: string, body: UpdateSecret): Promise<Secret> {
+    return this.request("PUT", secretPath(name), secretSchema, body);
+  }
+
+  /** `force`: even while task definition revisions reference it (their new tasks then fail). */
+  async deleteSecret(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const query = options.force ? "?force=true" : "";
+    await this.request("DELETE", `${secretPath(name)}${query}`, undefined);
   }
 
   /** Metered usage (fargate) over a time range, grouped by service or task. */
@@ -343,6 +415,10 @@ async function toApiError(response: Response): Promise<SkiffApiError> {
 /** A repository's name may hold `/`: it travels as one encoded path segment. */
 function repositoryPath(name: string): string {
   return `/v1/registry/repositories/${encodeURIComponent(name)}`;
+}
+
+function secretPath(name: string): string {
+  return `/v1/secrets/${encodeURIComponent(name)}`;
 }
 
 async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<string> {

@@ -10,6 +10,7 @@ export * from "./schemas/nodes.js";
 export * from "./schemas/pagination.js";
 export * from "./schemas/pools.js";
 export * from "./schemas/registry.js";
+export * from "./schemas/secrets.js";
 export * from "./schemas/services.js";
 export * from "./schemas/stats.js";
 export * from "./schemas/task-definitions.js";

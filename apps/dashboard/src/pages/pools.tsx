@@ -19,7 +19,8 @@ export function Pools() {
   const [joinToken, setJoinToken] = useState<JoinToken | null>(null);
   const create = useAction((client, pool: string) => client.createPool(pool), pools.reload);
   const join = useAction(async (client, pool: string) =>
-    setJoinToken(await client.createJoinToken(pool)),
+    // One agent per token: a leaked command admits no second node.
+    setJoinToken(await client.createJoinToken(pool, undefined, 1)),
   );
 
   const submit = async (event: FormEvent) => {
@@ -119,7 +120,7 @@ function JoinCommands({ joinToken }: { joinToken: JoinToken }) {
     <section className="join-token" aria-label="Join token">
       <p>
         Join token for pool <strong>{joinToken.pool}</strong>, valid until{" "}
-        {new Date(joinToken.expiresAt).toLocaleString()}. It is shown only now.{" "}
+        {new Date(joinToken.expiresAt).toLocaleString()}, for one node. It is shown only now.{" "}
         <code>SKIFF_API_URL</code> is this page's address: it must be one the new node reaches. On
         the new node, from a Skiff checkout (built with <code>npm run build</code>):
       </p>

@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { type Database, queryRows } from "../../db/client.js";
 import { taskDefinitions } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
+import { ensureSecretsExist } from "../../secrets/services/secrets.js";
 
 type Row = typeof taskDefinitions.$inferSelect;
 type Input = z.output<typeof registerTaskDefinitionSchema>;
@@ -36,6 +37,7 @@ export async function registerTaskDefinition(db: Database, given: Input): Promis
       tx,
       sql`select pg_advisory_xact_lock(hashtext(${`skiff:family:${input.family}`}))`,
     );
+    await ensureSecretsExist(tx, input.containers);
     const [latest] = await tx
       .select({ revision: taskDefinitions.revision })
       .from(taskDefinitions)

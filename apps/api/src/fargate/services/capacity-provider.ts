@@ -90,7 +90,8 @@ export class CapacityProvider {
     if (missing === 0) return;
 
     const ttlSeconds = Math.max(60, Math.ceil(this.opts.bootTimeoutMs / 1000) * 2);
-    const { token } = await createJoinToken(db, fargatePool, ttlSeconds, clock.now());
+    // As many uses as nodes asked for: a leaked token admits no more.
+    const { token } = await createJoinToken(db, fargatePool, ttlSeconds, clock.now(), missing);
     logger.info({ count: missing, node, pendingTasks: pending.length }, "asking for fargate nodes");
     await provisioner.provision({
       action: "scale-out",
