@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { channelName } from "../../lib/redis.js";
 import { createTestRedis } from "../../test/harness.js";
 import { AssignmentNotifier, targetsChannel } from "./assignment-notifier.js";
+import { appendTaskLogs } from "./task-logs.js";
 
 // Two installs on one Redis (SKIFF_REDIS_PREFIX): ioredis prefixes keys, not pub/sub channels,
 // so without prefixed channels each install woke the other's agents, schedulers and gateways.
@@ -69,5 +70,18 @@ describe("two installs on one Redis under different prefixes", () => {
     await a.notify([]);
     await new Promise((done) => setTimeout(done, 300));
     expect(heard).toEqual([`${prefixes.a}${targetsChannel}`]);
+  });
+
+  it("wake only their own log followers", async () => {
+    const listener = redis(prefixes.b).duplicate();
+    connections.push(listener);
+    const heard: string[] = [];
+    listener.on("message", (channel: string) => heard.push(channel));
+    const channel = (prefix: string) => channelName(prefix, "skiff:logs:task-1");
+    await listener.subscribe(channel(prefixes.a), channel(prefixes.b));
+    const line = { container: "main", stream: "stdout" as const, time: "now", text: "hi" };
+    await appendTaskLogs(redis(prefixes.b), "task-1", [line]);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(heard).toEqual([channel(prefixes.b)]);
   });
 });
