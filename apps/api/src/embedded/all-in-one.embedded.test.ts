@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type Node, SkiffClient, type Task } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import { waitFor } from "../test/wait.js";
 // local agent on this host's Docker engine, driven through the real HTTP API and the docker CLI.
 const exec = promisify(execFile);
 const baseImage = "skiff-test/busybox:latest";
+const adminScript = fileURLToPath(new URL("../../dist/admin.js", import.meta.url));
 const adminTokenLine = /^\s+(skf_[A-Za-z0-9_-]{43})$/m;
 
 let skiff: SkiffProcess;
@@ -291,6 +293,35 @@ describe("npm start on PGlite and its own redis-server", () => {
     const lines = second.output().trim().split("\n");
     expect(lines, second.output()).toHaveLength(1);
     expect(lines[0]).toMatch(/in use by another Skiff process \(pid \d+\)/);
+    // Nor may the recovery command open the database under it.
+    const admin = await exec(process.execPath, [adminScript, "create-token", "--name", "x"], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "" },
+    }).then(
+      () => ({ code: 0, out: "" }),
+      (error: { code?: number; stderr?: string }) => ({
+        code: error.code,
+        out: error.stderr ?? "",
+      }),
+    );
+    expect(admin.code, admin.out).toBe(1);
+    expect(admin.out.trim().split("\n")).toHaveLength(1);
+    expect(admin.out).toMatch(/in use by another Skiff process/);
     expect((await fetch(`${skiff.baseUrl}/v1/health`)).status).toBe(200);
+  });
+
+  it("starts again after a kill -9, stopping the redis-server the dead process left, with its data", async () => {
+    const parent = String(skiff.child.pid);
+    const orphan = (await sh("pgrep", "-P", parent, "-x", "redis-server")).trim();
+    skiff.child.kill("SIGKILL");
+    await skiff.exited;
+    // The child outlives its parent: left alone, two servers would append to the same files.
+    expect(await sh("ps", "-p", orphan, "-o", "comm=")).toBe("redis-server");
+    skiff = await startSkiffProcess(cwd, { SKIFF_LOCAL_AGENT: "false" });
+    await waitForHealth(skiff, 60_000);
+    await expect(sh("ps", "-p", orphan, "-o", "comm=")).rejects.toThrow();
+    client = new SkiffClient({ baseUrl: skiff.baseUrl, token: adminToken });
+    expect((await client.listPools()).map((pool) => pool.name)).toContain("embedded-extra");
+    expect((await client.listTaskDefinitionFamilies()).length).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { Redis } from "ioredis";
@@ -33,6 +33,7 @@ export async function startEmbeddedRedis(dataDir: string, logger?: Logger): Prom
   }
   const dir = resolve(dataDir, "redis");
   mkdirSync(dir, { recursive: true });
+  await stopLeftoverRedis(dir, logger);
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child = spawnRedis(port, dir);
@@ -78,6 +79,44 @@ export async function startEmbeddedRedis(dataDir: string, logger?: Logger): Prom
 }
 
 const outputs = new WeakMap<ChildProcess, string>();
+const pidFileName = "redis-server.pid";
+
+/**
+ * Stops a redis-server that a previous Skiff process on this data directory left running when it
+ * died (kill -9, OOM): the child outlives its parent, and a second server appending to the same
+ * files would corrupt them. Only called while holding the data directory (lib/data-dir-lock.ts),
+ * so no live Skiff process owns it.
+ */
+async function stopLeftoverRedis(dir: string, logger?: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(resolve(dir, pidFileName), "utf8").trim(), 10);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isRedisServer(pid)) return;
+  logger?.warn({ pid, dir }, "stopping a redis-server a previous Skiff process left running");
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {} // gone already, or not ours to stop: the new server's start says what is wrong
+  };
+  signal("SIGTERM");
+  const deadline = Date.now() + 5_000;
+  while (isRedisServer(pid)) {
+    if (Date.now() > deadline) {
+      signal("SIGKILL");
+      break;
+    }
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+/** Whether `pid` is a live redis-server (a pid file may outlive its process and the pid be reused). */
+function isRedisServer(pid: number): boolean {
+  const ps = spawnSync("ps", ["-p", String(pid), "-o", "comm="], { encoding: "utf8" });
+  return ps.status === 0 && ps.stdout.trim().startsWith("redis-server");
+}
 
 function spawnRedis(port: number, dir: string): ChildProcess {
   const child = spawn(
@@ -93,6 +132,9 @@ function spawnRedis(port: number, dir: string): ChildProcess {
       "yes",
       "--save",
       "60 1",
+      // Read by the next start when this process dies without stopping it (stopLeftoverRedis).
+      "--pidfile",
+      resolve(dir, pidFileName),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
