@@ -18,7 +18,10 @@ export const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Redis URL. Unset: a redis-server from PATH is started with its data under SKIFF_DATA_DIR. */
   REDIS_URL: optionalText,
-  /** Prefix of every Redis key, so several Skiff installs (or test runs) can share one Redis. */
+  /**
+   * Prefix of every Redis key and pub/sub channel, so several Skiff installs (or test runs) can
+   * share one Redis without reading each other's data or waking each other's loops.
+   */
   SKIFF_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{0,64}$/, "letters, digits, ':', '_' and '-' only")
