@@ -4,6 +4,7 @@ import { createToken } from "./auth/services/tokens.js";
 import { openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { parseEnv } from "./env.js";
+import { lockDataDir } from "./lib/data-dir-lock.js";
 
 // Recovery commands run on the server with database access only (no api, no token): the way back
 // in when every admin token is lost, expired or deleted. They read DATABASE_URL and
@@ -33,6 +34,8 @@ async function createTokenCommand(args: string[]): Promise<number> {
     return 2;
   }
   const env = parseEnv();
+  // The embedded database must not be opened while Skiff runs on it: refused, in one line.
+  const lock = env.DATABASE_URL ? undefined : lockDataDir(env.SKIFF_DATA_DIR);
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.SKIFF_DATA_DIR });
   try {
     // A fresh install has no tables yet; migrating is what main would do first anyway.
@@ -42,6 +45,7 @@ async function createTokenCommand(args: string[]): Promise<number> {
     process.stdout.write(`${created.token}\n`);
   } finally {
     await database.close();
+    lock?.release();
   }
   return 0;
 }

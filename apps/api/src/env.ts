@@ -12,13 +12,23 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** Address to listen on. */
   HOST: z.string().default("0.0.0.0"),
-  /** PostgreSQL URL. Unset: an embedded PGlite database under SKIFF_DATA_DIR. */
+  /**
+   * PostgreSQL URL. Unset: an embedded PGlite database under SKIFF_DATA_DIR, which serves this one
+   * process: a second start on the same directory is refused, and a gateway or registry process
+   * of its own, or several api replicas, need PostgreSQL.
+   */
   DATABASE_URL: optionalText,
   /** Connections per api replica to PostgreSQL. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  /** Redis URL. Unset: a redis-server from PATH is started with its data under SKIFF_DATA_DIR. */
+  /**
+   * Redis URL. Unset: a redis-server from PATH is started with its data under SKIFF_DATA_DIR, and
+   * restarted on the same port with that data if it dies.
+   */
   REDIS_URL: optionalText,
-  /** Prefix of every Redis key, so several Skiff installs (or test runs) can share one Redis. */
+  /**
+   * Prefix of every Redis key and pub/sub channel, so several Skiff installs (or test runs) can
+   * share one Redis without reading each other's data or waking each other's loops.
+   */
   SKIFF_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{0,64}$/, "letters, digits, ':', '_' and '-' only")

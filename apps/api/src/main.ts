@@ -14,7 +14,7 @@ import { ensureAdminToken } from "./auth/services/tokens.js";
 import { type LocalAgent, startLocalAgent } from "./compute/local-agent.js";
 import { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
 import { LogFollowHub } from "./compute/services/log-follows.js";
-import { type OpenDatabase, openDatabase } from "./db/client.js";
+import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
@@ -22,6 +22,7 @@ import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
 import { defaultDashboardDir } from "./lib/dashboard.js";
+import { DataDirInUseError, type DataDirLock, lockDataDir } from "./lib/data-dir-lock.js";
 import {
   type EmbeddedRedis,
   RedisUnavailableError,
@@ -46,14 +47,23 @@ interface Running {
   redis?: Redis;
   embeddedRedis?: EmbeddedRedis;
   database?: OpenDatabase;
+  dataDirLock?: DataDirLock;
 }
 
 async function start(env: Env, logger: Logger, running: Running): Promise<void> {
+  // The embedded engines serve this process alone: refuse a second one on the same files.
+  if (!env.DATABASE_URL || !env.REDIS_URL) running.dataDirLock = lockDataDir(env.SKIFF_DATA_DIR);
   let redisUrl = env.REDIS_URL;
   if (!redisUrl) {
-    running.embeddedRedis = await startEmbeddedRedis(env.SKIFF_DATA_DIR);
+    running.embeddedRedis = await startEmbeddedRedis(
+      env.SKIFF_DATA_DIR,
+      logger.child({ component: "embedded-redis" }),
+    );
     redisUrl = running.embeddedRedis.url;
-    logger.info({ url: redisUrl }, "started embedded redis-server (REDIS_URL is unset)");
+    logger.info(
+      { url: redisUrl, pid: running.embeddedRedis.pid() },
+      "started embedded redis-server (REDIS_URL is unset)",
+    );
   }
   running.redis = connectRedis(redisUrl, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
   const redis = running.redis;
@@ -79,7 +89,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
 
   const secretsKey = await checkSecretsKey(database.db, env, logger);
 
-  const notifier = new AssignmentNotifier(redis);
+  const notifier = new AssignmentNotifier(redis, logger);
   await notifier.start();
   running.notifier = notifier;
   const logFollows = new LogFollowHub(redis, {
@@ -110,7 +120,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       platform: platformInfo(env),
     },
     ping: async () => {
-      await database.db.execute("select 1");
+      await queryRows(database.db, "select 1");
       await redis.ping();
     },
   };
@@ -215,6 +225,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
   await running.redis?.quit().catch(() => running.redis?.disconnect());
   await running.database?.close();
   await running.embeddedRedis?.stop();
+  running.dataDirLock?.release();
 }
 
 async function main(): Promise<void> {
@@ -246,7 +257,8 @@ async function main(): Promise<void> {
   try {
     await start(env, logger, running);
   } catch (error) {
-    if (error instanceof RedisUnavailableError) process.stderr.write(`skiff: ${error.message}\n`);
+    if (error instanceof RedisUnavailableError || error instanceof DataDirInUseError)
+      process.stderr.write(`skiff: ${error.message}\n`);
     else logger.fatal({ err: error }, "skiff failed to start");
     await stop(running, env, logger).catch(() => {});
     process.exit(1);

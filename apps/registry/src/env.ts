@@ -77,10 +77,16 @@ export function blobStoreConfig(env: StorageEnv, dataDir: string): BlobStoreConf
   };
 }
 
+const needsPostgres =
+  "required: a registry process of its own shares the api's PostgreSQL (the embedded PGlite database lives inside the api's process); without PostgreSQL, use the api's built-in registry (SKIFF_REGISTRY_PORT)";
+
 /** Every setting of the standalone registry process (`node apps/registry/dist/main.js`). */
 export const envSchema = z.object({
-  /** PostgreSQL URL, the same database as the api's: tokens and repositories are shared. */
-  DATABASE_URL: z.string().min(1),
+  /**
+   * PostgreSQL URL, the same database as the api's: tokens and repositories are shared. Required:
+   * the embedded PGlite database lives inside the api's process and no other process can open it.
+   */
+  DATABASE_URL: z.string({ error: needsPostgres }).trim().min(1, needsPostgres),
   /** Connections per registry replica to PostgreSQL. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Redis URL; push events go to its `skiff:events` stream. Unset: no events. */

@@ -5,6 +5,7 @@ import { targetsChannel } from "../compute/services/assignment-notifier.js";
 import type { Database } from "../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
 import type { Logger } from "../lib/logger.js";
+import { channelOf } from "../lib/redis.js";
 
 export interface Target {
   taskId: string;
@@ -101,7 +102,7 @@ export class TargetTable {
       this.logger.warn({ err: error.message }, "gateway subscriber error"),
     );
     this.subscriber.on("message", () => void this.reload());
-    await this.subscriber.subscribe(targetsChannel);
+    await this.subscriber.subscribe(channelOf(this.redis, targetsChannel));
     await this.reload();
     this.timer = setInterval(() => void this.reload(), this.refreshMs);
   }

@@ -1,7 +1,7 @@
 import { type CreateToken, newId, type Token, type TokenScope } from "@skiff/shared";
 import { and, count, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { hashSecret, newSecret } from "../../compute/services/secrets.js";
-import type { Database, OpenDatabase } from "../../db/client.js";
+import { type Database, type OpenDatabase, queryRows } from "../../db/client.js";
 import { apiTokens } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
@@ -76,7 +76,7 @@ function usableAdmin(now: Date) {
 export async function deleteToken(db: Database, id: string, now: Date = new Date()): Promise<void> {
   await db.transaction(async (tx) => {
     // Serialise deletions so two concurrent ones cannot each leave the other's token the last admin.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('skiff:tokens:delete'))`);
+    await queryRows(tx, sql`select pg_advisory_xact_lock(hashtext('skiff:tokens:delete'))`);
     const [row] = await tx.select().from(apiTokens).where(eq(apiTokens.id, id));
     if (!row) throw notFound(`token ${id}`);
     const usable = !row.expiresAt || row.expiresAt > now;

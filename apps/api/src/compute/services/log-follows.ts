@@ -1,8 +1,13 @@
 import type { Redis } from "ioredis";
 import { ApiError } from "../../lib/errors.js";
+import { channelOf } from "../../lib/redis.js";
 
-/** Agents publish here after appending lines to a task's log; followers wake on it. */
-export const logChannel = (taskId: string) => `skiff:logs:${taskId}`;
+/**
+ * Agents publish here after appending lines to a task's log; followers wake on it. Under the
+ * connection's SKIFF_REDIS_PREFIX, so installs sharing a Redis do not wake each other's.
+ */
+export const logChannel = (redis: Redis, taskId: string) =>
+  channelOf(redis, `skiff:logs:${taskId}`);
 
 export interface LogFollowLimits {
   /** Follow streams one API token may hold open at once on this process. */
@@ -43,7 +48,7 @@ export class LogFollowHub {
     this.subscriber = this.redis.duplicate();
     this.subscriber.on("error", () => {});
     this.subscriber.on("message", (channel: string) => {
-      const task = this.tasks.get(channel.slice(logChannel("").length));
+      const task = this.tasks.get(channel.slice(logChannel(this.redis, "").length));
       for (const wake of [...(task?.waiters ?? [])]) wake();
     });
   }
@@ -96,12 +101,12 @@ export class LogFollowHub {
       own.followers--;
       if (own.followers === 0 && this.tasks.get(taskId) === own) {
         this.tasks.delete(taskId);
-        await this.subscriber?.unsubscribe(logChannel(taskId)).catch(() => {});
+        await this.subscriber?.unsubscribe(logChannel(this.redis, taskId)).catch(() => {});
       }
     };
     try {
       // Subscribed before the first read: a line shipped after that read always wakes us.
-      if (own.followers === 1) await this.subscriber?.subscribe(logChannel(taskId));
+      if (own.followers === 1) await this.subscriber?.subscribe(logChannel(this.redis, taskId));
     } catch (error) {
       await release();
       throw error;

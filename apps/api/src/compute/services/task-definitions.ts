@@ -7,7 +7,7 @@ import {
 } from "@skiff/shared";
 import { and, desc, eq, gt, sql } from "drizzle-orm";
 import type { z } from "zod";
-import type { Database } from "../../db/client.js";
+import { type Database, queryRows } from "../../db/client.js";
 import { taskDefinitions } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
 import { ensureSecretsExist } from "../../secrets/services/secrets.js";
@@ -33,7 +33,8 @@ export async function registerTaskDefinition(db: Database, given: Input): Promis
   if (size === "auto") Object.assign(input, autoSize(input));
   return db.transaction(async (tx) => {
     // One registration per family at a time, so two concurrent ones get consecutive revisions.
-    await tx.execute(
+    await queryRows(
+      tx,
       sql`select pg_advisory_xact_lock(hashtext(${`skiff:family:${input.family}`}))`,
     );
     await ensureSecretsExist(tx, input.containers);

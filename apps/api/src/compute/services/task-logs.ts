@@ -24,7 +24,7 @@ export async function appendTaskLogs(redis: Redis, taskId: string, lines: LogLin
     batch.xadd(key, "MAXLEN", "~", maxLinesPerTask, "*", "line", JSON.stringify(line));
   batch.expire(key, retentionSeconds);
   // Wakes the followers of this task on every api replica.
-  batch.publish(logChannel(taskId), "1");
+  batch.publish(logChannel(redis, taskId), "1");
   await batch.exec();
 }
 
