@@ -1,7 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects: fast unit tests of pure logic; integration tests against a real PostgreSQL,
-// Redis and Docker engine; the compose test, which builds the images and runs the stack.
+// Four projects: fast unit tests of pure logic; integration tests against a real PostgreSQL,
+// Redis and Docker engine; the embedded default (`npm start` with no DATABASE_URL or REDIS_URL:
+// PGlite and a supervised redis-server) driven end to end as its own process; the compose test,
+// which builds the images and runs the stack.
 export default defineConfig({
   test: {
     globals: false,
@@ -10,7 +12,13 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["{apps,packages}/*/src/**/*.test.ts"],
-          exclude: ["**/*.int.test.ts", "**/*.compose.test.ts", "**/node_modules/**", "**/dist/**"],
+          exclude: [
+            "**/*.int.test.ts",
+            "**/*.embedded.test.ts",
+            "**/*.compose.test.ts",
+            "**/node_modules/**",
+            "**/dist/**",
+          ],
         },
       },
       {
@@ -27,6 +35,17 @@ export default defineConfig({
           hookTimeout: 120_000,
           // One file at a time: the files share one Docker engine and two cores, and some hold
           // timing promises a user would notice (npm start healthy within 10 s).
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "embedded",
+          // No PostgreSQL or Redis of the suite's: each file starts the built api as a user does.
+          include: ["apps/*/src/**/*.embedded.test.ts"],
+          exclude: ["**/node_modules/**"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

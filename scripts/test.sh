@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Skiff's whole test suite: lint, types, unit, integration (real PostgreSQL, Redis and
-# Docker engine; the dashboard in chromium) and the compose test. On a fresh Debian machine, as
+# Docker engine; the dashboard in chromium), embedded (`npm start` on PGlite and its own
+# redis-server, end to end) and the compose test. On a fresh Debian machine, as
 # root, it first installs and starts what is missing (docker.io, docker-compose, postgresql,
 # redis-server, mmdebstrap, busybox-static, chromium);
 # whatever is already there is used as it is. DATABASE_URL / REDIS_URL, when set, are used
@@ -30,12 +31,12 @@ step "images: local stand-ins for public base images, and the tests' task images
 
 mkdir -p test-artifacts
 status=0
-for project in unit integration compose; do
+for project in unit integration embedded compose; do
   step "tests: $project"
   npx vitest run --project "$project" --reporter=default --reporter=json \
     --outputFile.json="test-artifacts/vitest-$project.json" || status=1
 done
 
-# One closing line over all three projects, in the plain form CI reads.
-node scripts/lib/summarise-tests.mjs test-artifacts/vitest-{unit,integration,compose}.json
+# One closing line over all four projects, in the plain form CI reads.
+node scripts/lib/summarise-tests.mjs test-artifacts/vitest-{unit,integration,embedded,compose}.json
 exit "$status"

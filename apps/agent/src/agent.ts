@@ -5,15 +5,18 @@ import { ApiClient } from "./api-client.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { DockerRuntime } from "./docker-runtime.js";
 import type { Env } from "./env.js";
+import { removeGoneNodesContainers } from "./gone-nodes.js";
 import { backoffDelay, sleep } from "./lib/backoff.js";
 import type { Logger } from "./lib/logger.js";
 import { LogShipper } from "./log-shipper.js";
 import { Reconciler } from "./reconciler.js";
 import { dockerConfigAuth, firstAuth, skiffRegistryAuth } from "./registry-auth.js";
-import { type AgentState, loadAgentState, saveAgentState } from "./state-file.js";
+import { type AgentState, loadAgentState, saveAgentState, stateFilePath } from "./state-file.js";
 import { UsageSampler } from "./usage-sampler.js";
 
 const mebibyte = 1024 * 1024;
+/** How often the agent looks for containers that gone nodes of its install left on the engine. */
+const goneNodesSweepIntervalMs = 60_000;
 
 export interface AgentOptions {
   env: Env;
@@ -26,6 +29,27 @@ export interface AgentOptions {
   reconcileIntervalMs?: number;
   /** How long one assignments long poll may wait at the api. Default 30 s. */
   assignmentsWaitSeconds?: number;
+  /**
+   * Called once when the api refuses the node's credential (the node was deregistered, or the
+   * api's database is not the one the node joined): no retry can heal that. The loops have ended
+   * by then; main.ts exits non-zero. Default: logs it.
+   */
+  onDeregistered?: (error: NodeDeregisteredError) => void;
+}
+
+/**
+ * The api answers 401 to the node's credential. The agent does not re-register on its own, even
+ * with a join token at hand: deleting a node is the operator's decision, and an agent that came
+ * back by itself would undo it.
+ */
+export class NodeDeregisteredError extends Error {
+  override name = "NodeDeregisteredError";
+  constructor(nodeId: string, apiUrl: string, stateFile: string, cause: unknown) {
+    super(
+      `node ${nodeId} is not registered at ${apiUrl} any more (the api refuses its credential: the node was deleted, or the api's database is not the one it joined). Its containers are left as they are. To join again as a new node, remove ${stateFile} and start the agent with SKIFF_JOIN_TOKEN.`,
+      { cause },
+    );
+  }
 }
 
 /**
@@ -76,6 +100,8 @@ export class Agent {
   private advertisedRegistry: string | undefined;
   private logShipper: LogShipper | undefined;
   private loops: Promise<void>[] = [];
+  private readonly onDeregistered: (error: NodeDeregisteredError) => void;
+  private deregistered = false;
 
   constructor(opts: AgentOptions) {
     this.env = opts.env;
@@ -84,6 +110,8 @@ export class Agent {
     this.api = opts.api ?? new ApiClient({ baseUrl: opts.env.SKIFF_API_URL });
     this.reconcileIntervalMs = opts.reconcileIntervalMs ?? 2000;
     this.waitSeconds = opts.assignmentsWaitSeconds ?? 30;
+    this.onDeregistered =
+      opts.onDeregistered ?? ((error) => this.logger.error({ err: error }, error.message));
   }
 
   /** This node's id once registered. */
@@ -118,6 +146,14 @@ export class Agent {
       ),
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
       intervalMs: this.reconcileIntervalMs,
+      pullTimeoutMs: this.env.SKIFF_IMAGE_PULL_TIMEOUT_SECONDS * 1000,
+      containerSettings: {
+        ...(state.clusterId ? { clusterId: state.clusterId } : {}),
+        logRotation: {
+          maxSize: this.env.SKIFF_CONTAINER_LOG_MAX_SIZE,
+          maxFiles: this.env.SKIFF_CONTAINER_LOG_MAX_FILES,
+        },
+      },
       onError: (error, context) =>
         this.logger.warn({ err: error, ...context }, "reconcile step failed; retrying next pass"),
       isolation: {
@@ -140,6 +176,7 @@ export class Agent {
     });
     this.logShipper.start();
     this.loops = [this.heartbeatLoop(state), this.assignmentsLoop(nodeId)];
+    if (state.clusterId) this.loops.push(this.goneNodesLoop(nodeId, state.clusterId));
     this.logger.info({ nodeId, pool: state.pool }, "agent started");
   }
 
@@ -181,6 +218,7 @@ export class Agent {
       pool: registered.pool,
       heartbeatIntervalSeconds: registered.heartbeatIntervalSeconds,
       apiUrl: this.env.SKIFF_API_URL,
+      ...(registered.clusterId ? { clusterId: registered.clusterId } : {}),
     };
     await saveAgentState(this.env.SKIFF_AGENT_STATE_DIR, state);
     this.logger.info({ nodeId: state.nodeId, capacity: body.capacity }, "node registered");
@@ -207,6 +245,27 @@ export class Agent {
     return null;
   }
 
+  /**
+   * True when `error` says the api refuses the node's credential: that loop ends, and the first
+   * loop to see it stops the rest and tells onDeregistered.
+   */
+  private refused(nodeId: string, error: unknown): boolean {
+    if (!isCredentialRefused(error)) return false;
+    if (!this.deregistered) {
+      this.deregistered = true;
+      this.stopping.abort();
+      this.onDeregistered(
+        new NodeDeregisteredError(
+          nodeId,
+          this.env.SKIFF_API_URL,
+          stateFilePath(this.env.SKIFF_AGENT_STATE_DIR),
+          error,
+        ),
+      );
+    }
+    return true;
+  }
+
   private async heartbeatLoop(state: AgentState): Promise<void> {
     let nodeState: NodeState | undefined;
     let failures = 0;
@@ -227,11 +286,35 @@ export class Agent {
         }
         failures = 0;
       } catch (error) {
+        if (this.refused(state.nodeId, error)) return;
         // Retry sooner than the interval (but backing off) so a blip does not mark us down.
         delay = Math.min(delay, backoffDelay(failures++));
         this.logger.warn({ err: error, delayMs: delay }, "heartbeat failed");
       }
       await sleep(delay, this.stopping.signal);
+    }
+  }
+
+  /**
+   * At start (a node that joined anew finds what its former self left) and then now and again
+   * (a node goes down some time after its agent died): removes the containers of this install's
+   * gone nodes. Never those of another install, nor of a live node sharing the engine.
+   */
+  private async goneNodesLoop(nodeId: string, clusterId: string): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      try {
+        const removed = await removeGoneNodesContainers({
+          nodeId,
+          clusterId,
+          runtime: this.runtime,
+          goneNodes: (nodeIds) => this.api.goneNodes(nodeId, nodeIds),
+        });
+        if (removed > 0) this.logger.info({ removed }, "removed containers of gone nodes");
+      } catch (error) {
+        if (this.refused(nodeId, error)) return;
+        this.logger.warn({ err: error }, "looking for gone nodes' containers failed");
+      }
+      await sleep(goneNodesSweepIntervalMs, this.stopping.signal);
     }
   }
 
@@ -252,13 +335,18 @@ export class Agent {
         if (answer.index !== index || index === 0) this.reconciler?.setAssignments(answer);
         index = answer.index;
       } catch (error) {
-        if (this.stopping.signal.aborted) return;
+        if (this.stopping.signal.aborted || this.refused(nodeId, error)) return;
         const delay = backoffDelay(failures++);
         this.logger.warn({ err: error, delayMs: delay }, "assignments poll failed");
         await sleep(delay, this.stopping.signal);
       }
     }
   }
+}
+
+/** The api refusing the node's credential (never a network error, a 5xx or a 429). */
+function isCredentialRefused(error: unknown): boolean {
+  return error instanceof SkiffApiError && error.status === 401;
 }
 
 function readOptionalFile(path: string | undefined): string | undefined {

@@ -2,6 +2,7 @@ import {
   type Assignments,
   assignmentsSchema,
   errorBodySchema,
+  goneNodesSchema,
   type Heartbeat,
   heartbeatAnswerSchema,
   type RegisteredNode,
@@ -85,6 +86,14 @@ export class ApiClient {
       undefined,
       { body: report },
     );
+  }
+
+  /** POST /v1/agent/nodes/:id/gone-nodes: which of these nodes are unknown or down. */
+  async goneNodes(nodeId: string, nodeIds: string[]): Promise<string[]> {
+    const answer = await this.call("POST", `${nodePath(nodeId)}/gone-nodes`, goneNodesSchema, {
+      body: { nodeIds },
+    });
+    return answer.nodeIds;
   }
 
   /** POST /v1/agent/nodes/:id/tasks/:taskId/logs: up to 1000 of a task's lines, oldest first. */

@@ -28,7 +28,7 @@ describe("ensureJoinToken", () => {
     const env = envWith({ SKIFF_ADMIN_TOKEN: "admin-token", SKIFF_POOL: "edge" });
     const joinable = await ensureJoinToken(env, { logger, client: { createJoinToken } });
     expect(joinable.SKIFF_JOIN_TOKEN).toBe("skj_made");
-    expect(createJoinToken).toHaveBeenCalledWith("edge", expect.any(Number));
+    expect(createJoinToken).toHaveBeenCalledWith("edge", expect.any(Number), 1);
   });
 
   it("leaves a given join token or a saved registration alone", async () => {

@@ -40,7 +40,7 @@ export async function ensureJoinToken(env: Env, opts: BootstrapOptions): Promise
     opts.client ?? new SkiffClient({ baseUrl: env.SKIFF_API_URL, token: env.SKIFF_ADMIN_TOKEN });
   for (let attempt = 0; !opts.signal?.aborted; attempt++) {
     try {
-      const { token } = await client.createJoinToken(env.SKIFF_POOL, bootstrapTokenTtlSeconds);
+      const { token } = await client.createJoinToken(env.SKIFF_POOL, bootstrapTokenTtlSeconds, 1);
       opts.logger.info({ pool: env.SKIFF_POOL }, "created a join token with SKIFF_ADMIN_TOKEN");
       return { ...env, SKIFF_JOIN_TOKEN: token };
     } catch (error) {

@@ -10,6 +10,11 @@ export const labels = {
   family: "skiff.family",
   revision: "skiff.revision",
   node: "skiff.node",
+  /**
+   * The Skiff install (the api's cluster id): an agent registering anew removes only containers
+   * of its own install, never those of another install sharing the engine.
+   */
+  cluster: "skiff.cluster",
   container: "skiff.container",
   service: "skiff.service",
   /** Seconds a stop waits before SIGKILL, kept so orphans are stopped as gently as tasks. */
@@ -47,6 +52,8 @@ export interface ContainerSpec {
     startPeriodSeconds: number;
   };
   stopTimeoutSeconds: number;
+  /** json-file logs with rotation; absent: the engine's default logging. */
+  logRotation?: LogRotation;
   /** The fargate fence (isolation.ts); absent for pool tasks, which run with Docker's defaults. */
   isolation?: {
     /** The task's own network, joined under the container's name. */
@@ -103,6 +110,20 @@ export interface ContainerCounters {
   memoryBytes: number;
 }
 
+/** Caps of one read of a container's log. */
+export interface LogReadLimits {
+  maxLines: number;
+  maxChars: number;
+}
+
+/** Rotation of a container's log files on the node, so a chatty task cannot fill its disk. */
+export interface LogRotation {
+  /** Size of one file before it rotates, as Docker takes it: 10m, 512k. */
+  maxSize: string;
+  /** Files kept, the current one included. */
+  maxFiles: number;
+}
+
 /** An image could not be found locally nor pulled. */
 export class ImagePullError extends Error {
   override name = "ImagePullError";
@@ -130,9 +151,9 @@ export interface ContainerRuntime {
   inspectContainer(idOrName: string): Promise<ContainerState | null>;
   /**
    * Pulls the image only when it is not present locally, with `auth` when given (Skiff's own
-   * registry); throws ImagePullError.
+   * registry); throws ImagePullError. An aborted `signal` ends the pull: rejects with its reason.
    */
-  ensureImage(image: string, auth?: RegistryAuth): Promise<void>;
+  ensureImage(image: string, auth?: RegistryAuth, signal?: AbortSignal): Promise<void>;
   /** Creates and starts a container; returns its id. Throws ContainerRequestError when refused. */
   createContainer(spec: ContainerSpec): Promise<string>;
   /** Starts a created (or exited) container. */
@@ -143,8 +164,16 @@ export interface ContainerRuntime {
   removeContainer(id: string): Promise<void>;
   /** The last lines of a container's stdout and stderr. */
   containerLogs(id: string, tail: number): Promise<string>;
-  /** A container's lines from `sinceSeconds` (unix time; whole seconds) on, oldest first. */
-  containerLogsSince(id: string, sinceSeconds: number): Promise<ContainerLogLine[]>;
+  /**
+   * A container's lines from `sinceSeconds` (unix time; whole seconds) on, oldest first: only the
+   * newest `limits.maxLines` of them, and of those the newest within `limits.maxChars` of text.
+   * Read as a stream, so memory stays bounded whatever the container wrote.
+   */
+  containerLogsSince(
+    id: string,
+    sinceSeconds: number,
+    limits: LogReadLimits,
+  ): Promise<ContainerLogLine[]>;
   /** Skiff's networks carrying every one of these labels (an empty value: any value). */
   listNetworks(labels: Record<string, string>): Promise<TaskNetwork[]>;
   /** Creates a bridge network on `subnet` unless one of this name exists. */

@@ -70,6 +70,25 @@ describe("containerSpecFor + toDockerCreateOptions", () => {
     });
   });
 
+  it("carries the node's cluster label and rotates the container's log files", () => {
+    const definition = { name: "w", image: "i", essential: true, stopTimeoutSeconds: 1 };
+    const options = toDockerCreateOptions(
+      containerSpecFor("node_1", assignment, definition, undefined, {
+        clusterId: "cl_1",
+        logRotation: { maxSize: "10m", maxFiles: 3 },
+      }),
+    );
+    expect(options.Labels).toMatchObject({ "skiff.cluster": "cl_1" });
+    expect(options.HostConfig?.LogConfig).toEqual({
+      Type: "json-file",
+      Config: { "max-size": "10m", "max-file": "3" },
+    });
+    // Without settings: no cluster label, the engine's own logging.
+    const plain = toDockerCreateOptions(containerSpecFor("node_1", assignment, definition));
+    expect(plain.Labels).not.toHaveProperty("skiff.cluster");
+    expect(plain.HostConfig?.LogConfig).toBeUndefined();
+  });
+
   it("prefers the container's own cpu and memory, and leaves out a service label when none", () => {
     const spec = containerSpecFor(
       "node_1",

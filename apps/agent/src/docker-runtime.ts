@@ -8,9 +8,10 @@ import {
   type ContainerStatus,
   type HostPort,
   ImagePullError,
+  type LogReadLimits,
   type TaskNetwork,
 } from "./container-runtime.js";
-import { type ContainerLogLine, parseDockerLogs } from "./log-lines.js";
+import { type ContainerLogLine, DockerLogParser, NewestLines } from "./log-lines.js";
 import type { RegistryAuth } from "./registry-auth.js";
 
 const nanosPerSecond = 1_000_000_000;
@@ -88,6 +89,15 @@ export function toDockerCreateOptions(spec: ContainerSpec): Docker.ContainerCrea
   if (spec.nanoCpus !== undefined && options.HostConfig)
     options.HostConfig.NanoCpus = spec.nanoCpus;
   if (spec.isolation && options.HostConfig) applyIsolation(options, spec.isolation);
+  if (spec.logRotation && options.HostConfig) {
+    options.HostConfig.LogConfig = {
+      Type: "json-file",
+      Config: {
+        "max-size": spec.logRotation.maxSize,
+        "max-file": String(spec.logRotation.maxFiles),
+      },
+    };
+  }
   if (spec.command) options.Cmd = spec.command;
   if (spec.entryPoint) options.Entrypoint = spec.entryPoint;
   if (spec.healthCheck) {
@@ -199,7 +209,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async ensureImage(image: string, auth?: RegistryAuth): Promise<void> {
+  async ensureImage(image: string, auth?: RegistryAuth, signal?: AbortSignal): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
       return;
@@ -208,19 +218,30 @@ export class DockerRuntime implements ContainerRuntime {
     }
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.pull(image, auth ? { authconfig: auth } : {});
+      stream = await this.docker.pull(image, {
+        ...(auth ? { authconfig: auth } : {}),
+        ...(signal ? { abortSignal: signal } : {}),
+      });
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       if (statusOf(error) === undefined) throw error;
       throw new ImagePullError(image, messageOf(error));
     }
     // Errors that happen mid-pull arrive as events in the stream, not as an HTTP status.
     await new Promise<void>((resolve, reject) => {
+      // An aborted request may close the stream without an end or error event: settle here.
+      const onAbort = () => reject(signal?.reason);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.docker.modem.followProgress(stream, (error: Error | null, events: unknown[]) => {
+        signal?.removeEventListener("abort", onAbort);
         const failed = (events ?? []).find(
           (event): event is { error: string } =>
             typeof (event as { error?: unknown }).error === "string",
         );
-        if (error || failed) reject(new ImagePullError(image, failed?.error ?? messageOf(error)));
+        if (signal?.aborted) reject(signal.reason);
+        else if (error || failed)
+          reject(new ImagePullError(image, failed?.error ?? messageOf(error)));
         else resolve();
       });
     });
@@ -276,23 +297,46 @@ export class DockerRuntime implements ContainerRuntime {
     return demultiplexLogs(Buffer.from(output));
   }
 
-  async containerLogsSince(id: string, sinceSeconds: number): Promise<ContainerLogLine[]> {
-    let output: Buffer;
+  async containerLogsSince(
+    id: string,
+    sinceSeconds: number,
+    limits: LogReadLimits,
+  ): Promise<ContainerLogLine[]> {
+    let stream: NodeJS.ReadableStream;
     try {
-      output = await this.docker.getContainer(id).logs({
-        stdout: true,
-        stderr: true,
-        timestamps: true,
-        since: Math.floor(sinceSeconds),
-        follow: false,
-      });
+      // Through the modem: dockerode buffers a whole answer unless it follows, and a chatty
+      // container's backlog must never sit in memory at once.
+      stream = await new Promise((resolve, reject) =>
+        this.docker.modem.dial(
+          {
+            path: `/containers/${encodeURIComponent(id)}/logs?`,
+            method: "GET",
+            isStream: true,
+            statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+            options: {
+              stdout: true,
+              stderr: true,
+              timestamps: true,
+              since: Math.floor(sinceSeconds),
+              // The engine reads only the newest lines of its files.
+              tail: limits.maxLines,
+              follow: false,
+            },
+          },
+          (error, answer) => (error ? reject(error) : resolve(answer as NodeJS.ReadableStream)),
+        ),
+      );
     } catch (error) {
       // 404: removed meanwhile; 409: being removed. Either way it has nothing more to say.
       const status = statusOf(error);
       if (status === 404 || status === 409) return [];
       throw error;
     }
-    return parseDockerLogs(Buffer.from(output));
+    const newest = new NewestLines(limits.maxChars);
+    const parser = new DockerLogParser((line) => newest.add(line));
+    for await (const chunk of stream as AsyncIterable<Buffer>) parser.push(chunk);
+    parser.end();
+    return newest.take();
   }
 
   async listNetworks(wanted: Record<string, string>): Promise<TaskNetwork[]> {

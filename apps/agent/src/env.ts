@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { nodeAddressSchema } from "@skiff/shared";
 import { z } from "zod";
 import { defaultEgressDeny, parseEgressDeny } from "./egress-fence.js";
 
@@ -44,8 +45,11 @@ export const envSchema = z.object({
   SKIFF_AGENT_STATE_DIR: z.string().default("./.skiff-agent"),
   /** Name shown for this node; the host name when unset. */
   SKIFF_NODE_NAME: optionalText.transform((value) => value ?? hostname()),
-  /** Address other hosts reach published ports at; the api uses the request's source when unset. */
-  SKIFF_NODE_ADDRESS: optionalText,
+  /**
+   * Address other hosts reach published ports at (a host name or IP, no scheme or port); the api
+   * uses the request's source when unset.
+   */
+  SKIFF_NODE_ADDRESS: optionalText.pipe(nodeAddressSchema.optional()),
   /** Cpu units kept for the host and the agent itself, subtracted from the node's capacity. */
   SKIFF_RESERVED_CPU: z.coerce.number().int().min(0).default(0),
   /** MiB kept for the host and the agent itself, subtracted from the node's capacity. */
@@ -106,6 +110,22 @@ export const envSchema = z.object({
    * uses for images of other private registries; read at each pull. Unset: none.
    */
   SKIFF_REGISTRY_AUTH_FILE: optionalText,
+  /**
+   * Longest one image pull may take; past it the task stops (TaskFailedToStart,
+   * CannotPullContainerError). Other tasks never wait for a pull, whatever this is.
+   */
+  SKIFF_IMAGE_PULL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /**
+   * Size of a task container's log file before it rotates (json-file `max-size`: 10m, 512k), so a
+   * chatty task cannot fill the node's disk. The agent ships lines as they come; these files are
+   * only the engine's buffer.
+   */
+  SKIFF_CONTAINER_LOG_MAX_SIZE: z
+    .string()
+    .regex(/^\d+[kmg]?$/, "must be a size as Docker takes it, e.g. 10m")
+    .default("10m"),
+  /** Log files kept per task container, the current one included (json-file `max-file`). */
+  SKIFF_CONTAINER_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).default(3),
   /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** pino level: fatal, error, warn, info, debug, trace or silent. */

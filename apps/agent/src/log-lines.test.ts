@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { linesAfter, parseDockerLogs } from "./log-lines.js";
+import { DockerLogParser, linesAfter, NewestLines, parseDockerLogs } from "./log-lines.js";
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const data = Buffer.from(text, "utf8");
@@ -57,5 +57,60 @@ describe("linesAfter", () => {
     );
     expect(linesAfter(again, last).map((line) => line.text)).toEqual(["c", "d"]);
     expect(linesAfter(again, undefined)).toHaveLength(4);
+  });
+});
+
+describe("DockerLogParser", () => {
+  it("gives the same lines however the stream is cut, mid-header and mid-character", () => {
+    const buffer = Buffer.concat([
+      frame(1, "2024-05-01T10:00:00.1Z héllo wörld\n"),
+      frame(2, "2024-05-01T10:00:00.2Z oops\n"),
+      frame(1, "2024-05-01T10:00:00.3Z split "),
+      frame(1, "across frames\n2024-05-01T10:00:00.4Z last without newline"),
+    ]);
+    const whole = parseDockerLogs(buffer);
+    expect(whole.map((line) => line.text)).toEqual([
+      "héllo wörld",
+      "oops",
+      "split across frames",
+      "last without newline",
+    ]);
+    for (const size of [1, 3, 7, 13]) {
+      const lines: unknown[] = [];
+      const parser = new DockerLogParser((line) => lines.push(line));
+      for (let at = 0; at < buffer.length; at += size) parser.push(buffer.subarray(at, at + size));
+      parser.end();
+      expect(lines).toEqual(whole);
+    }
+  });
+
+  it("never holds more of an endless line than the api takes", () => {
+    const lines: { text: string }[] = [];
+    const parser = new DockerLogParser((line) => lines.push(line));
+    const chunk = "x".repeat(64 * 1024);
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    header.writeUInt32BE(31 + chunk.length * 100 + 1, 4);
+    parser.push(Buffer.concat([header, Buffer.from("2024-05-01T10:00:00.000000000Z ")]));
+    for (let i = 0; i < 100; i++) parser.push(Buffer.from(chunk));
+    parser.push(Buffer.from("\n"));
+    expect(lines.map((line) => line.text.length)).toEqual([8192]);
+  });
+});
+
+describe("NewestLines", () => {
+  it("keeps the newest lines within its character budget", () => {
+    const newest = new NewestLines(10);
+    for (let i = 0; i < 3000; i++) {
+      newest.add({ stream: "stdout", time: `t${i}`, text: `${i % 10}abc` });
+    }
+    expect(newest.take().map((line) => line.time)).toEqual(["t2998", "t2999"]);
+    expect(newest.dropped).toBe(2998);
+  });
+
+  it("keeps a single line longer than the budget rather than nothing", () => {
+    const newest = new NewestLines(4);
+    newest.add({ stream: "stdout", time: "a", text: "123456" });
+    expect(newest.take()).toHaveLength(1);
   });
 });

@@ -19,6 +19,19 @@ export interface LogShipperOptions {
 const maxBatchLines = 1000;
 /** Most characters of line text in one upload, well under the api's 1 MiB body limit. */
 const maxBatchChars = 512 * 1024;
+/**
+ * The api keeps a task's last 5000 lines for 7 days (apps/api task-logs.ts): a read asks the
+ * engine for no more than that, so a backlog (a new chatty container, an api outage) costs one
+ * bounded read, and lines the api would drop anyway are never read. A read also stays within
+ * about 256 KiB: the engine streams every line the tail asks for, so the tail shrinks as the
+ * container's lines grow longer (judged by its previous read).
+ */
+const maxLinesPerRead = 5000;
+const minLinesPerRead = 100;
+const maxCharsPerRead = 256 * 1024;
+/** Each line costs its timestamp and frame header on the wire as well as its text. */
+const lineOverheadChars = 40;
+const retentionSeconds = 7 * 24 * 60 * 60;
 
 interface Progress {
   /** Where to read from until a line was shipped (unix seconds). */
@@ -27,11 +40,14 @@ interface Progress {
   lastTime: string | undefined;
   /** Exited and every line shipped: nothing more to read. */
   drained: boolean;
+  /** Lines the next read asks the engine for. */
+  tail: number;
 }
 
 /**
  * Ships the output of this node's task containers to the api, about once a second: per
- * container, the lines since the last one shipped. A failed upload is retried on the next pass
+ * container, the lines since the last one shipped, or the newest of them the api would keep
+ * when more came (a read is capped: a task writing faster than that loses the lines between). A failed upload is retried on the next pass
  * (lines are only marked shipped once the api took them); an exited container is read until its
  * last lines are shipped. Containers already running when the shipper starts (adopted after an
  * agent restart) are read from that moment, so a restart does not ship their history twice.
@@ -98,6 +114,8 @@ export class LogShipper {
           sinceSeconds: this.firstPass ? this.startedAtSeconds : 0,
           lastTime: undefined,
           drained: false,
+          // Until a read shows how long its lines are, as if they were about 500 characters.
+          tail: 1000,
         };
         this.progress.set(container.id, progress);
       }
@@ -118,11 +136,16 @@ export class LogShipper {
     progress.drained = false;
     const taskId = container.labels[labels.task];
     if (!taskId) return;
-    const since = progress.lastTime ? secondsOf(progress.lastTime) : progress.sinceSeconds;
-    const fresh = linesAfter(
-      await this.runtime.containerLogsSince(container.id, since),
-      progress.lastTime,
+    const since = Math.max(
+      progress.lastTime ? secondsOf(progress.lastTime) : progress.sinceSeconds,
+      Math.floor(this.now() / 1000) - retentionSeconds,
     );
+    const read = await this.runtime.containerLogsSince(container.id, since, {
+      maxLines: progress.tail,
+      maxChars: maxCharsPerRead,
+    });
+    progress.tail = tailFor(read);
+    const fresh = linesAfter(read, progress.lastTime);
     if (fresh.length === 0) {
       progress.drained = exited;
       return;
@@ -142,6 +165,17 @@ export class LogShipper {
       progress.lastTime = batch.at(-1)?.time ?? progress.lastTime;
     }
   }
+}
+
+/** The tail that keeps the next read near maxCharsPerRead, judging by this read's lines. */
+function tailFor(read: ContainerLogLine[]): number {
+  if (read.length === 0) return 1000;
+  const chars = read.reduce((total, line) => total + line.text.length + lineOverheadChars, 0);
+  const perLine = chars / read.length;
+  return Math.max(
+    minLinesPerRead,
+    Math.min(maxLinesPerRead, Math.floor(maxCharsPerRead / perLine)),
+  );
 }
 
 /** Whole unix seconds of a log time ("2024-05-01T10:00:00.123456789Z"). */

@@ -24,13 +24,32 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
 }
+/** Stops the reconciler and log shipper, then exits with `code`. */
+async function shutdownWith(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  stopSignal.abort();
+  try {
+    await agent?.stop();
+  } finally {
+    process.exit(code);
+  }
+}
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 
 try {
   const joinable = await ensureJoinToken(env, { logger, signal: stopSignal.signal });
   if (!stopping) {
-    agent = new Agent({ env: joinable, logger });
+    agent = new Agent({
+      env: joinable,
+      logger,
+      // Nothing to retry: say why and exit non-zero, so a supervisor shows it instead of a loop.
+      onDeregistered: (error) => {
+        logger.fatal({ nodeId: agent?.nodeId }, error.message);
+        void shutdownWith(1);
+      },
+    });
     await agent.start();
   }
 } catch (error) {

@@ -46,6 +46,15 @@ export interface ReportAction {
 
 export type TaskAction = CreateAction | StopAction | CleanupAction | ReportAction;
 
+/** Seconds to wait before SIGKILL when a container carries no stop timeout label. */
+const defaultStopTimeoutSeconds = 10;
+
+/** The container's own stop timeout (its label), so every stop is as gentle as the task asked. */
+export function stopTimeoutOf(container: ContainerState): number {
+  const seconds = Number(container.labels[labels.stopTimeout]);
+  return Number.isInteger(seconds) && seconds >= 0 ? seconds : defaultStopTimeoutSeconds;
+}
+
 /** True once a container ended (or is being removed): it will not run again by itself. */
 export function hasExited(container: ContainerState): boolean {
   return (

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer, type Socket } from "node:net";
 import type { Assignment, Assignments, ContainerDefinition, TaskReport } from "@skiff/shared";
 import Docker from "dockerode";
 import { afterEach, describe, expect, it } from "vitest";
@@ -55,7 +56,7 @@ function assignmentsOf(...list: Assignment[]): Assignments {
 }
 
 /** A reconciler whose reports land in `reports`, as the api would receive them. */
-function newReconciler(nodeId: string) {
+function newReconciler(nodeId: string, pullTimeoutMs?: number) {
   const reports: { taskId: string; report: TaskReport }[] = [];
   const errors: unknown[] = [];
   const reconciler = new Reconciler({
@@ -66,6 +67,7 @@ function newReconciler(nodeId: string) {
     },
     intervalMs: 200,
     onError: (error) => errors.push(error),
+    ...(pullTimeoutMs ? { pullTimeoutMs } : {}),
   });
   return { reconciler, reports, errors };
 }
@@ -226,6 +228,7 @@ describe("Reconciler against the Docker engine", () => {
     expect(reports.map((entry) => entry.report.status)).toEqual(["pending", "stopped"]);
     const stopped = reports[1]!.report;
     expect(stopped.stopCode).toBe("TaskFailedToStart");
+    expect(stopped.reason).toMatch(/^CannotPullContainerError: /);
     expect(stopped.reason).toContain(missing);
     expect(await containersOf(nodeId)).toHaveLength(0);
   });
@@ -262,4 +265,59 @@ describe("Reconciler against the Docker engine", () => {
     expect(reports).toEqual([]);
     expect(await containersOf(nodeId)).toHaveLength(0);
   });
+
+  it("starts a task promptly while another task's pull hangs, then stops the hanging one", async () => {
+    // A "registry" that accepts connections and never answers: the engine's pull hangs on it.
+    const sockets = new Set<Socket>();
+    const registry = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => registry.listen(0, "127.0.0.1", resolve));
+    const port = (registry.address() as { port: number }).port;
+    try {
+      const nodeId = newNodeId();
+      const hanging = assignment({
+        containers: [container({ image: `127.0.0.1:${port}/skiff-test/hang-${nodeId}:1` })],
+      });
+      const quick = assignment({ containers: [container({ command: ["sleep", "600"] })] });
+      const { reconciler, reports, errors } = newReconciler(nodeId, 6_000);
+      const reportOf = (taskId: string, status: string) =>
+        reports.find((entry) => entry.taskId === taskId && entry.report.status === status);
+      reconciler.setAssignments(assignmentsOf(hanging));
+      reconciler.start();
+      try {
+        // The pull is under way: the engine is connected to the silent registry.
+        await eventually(
+          async () => sockets.size,
+          (count) => count > 0,
+        );
+        expect(sockets.size).toBeGreaterThan(0);
+        const assignedAt = Date.now();
+        reconciler.setAssignments({ ...assignmentsOf(hanging, quick), index: 2 });
+        await eventually(
+          async () => reportOf(quick.taskId, "running"),
+          (entry) => entry !== undefined,
+          5_000,
+        );
+        // Well before the hanging pull gives up (6 s): the quick task did not wait for it.
+        expect(reportOf(quick.taskId, "running"), JSON.stringify(reports)).toBeDefined();
+        expect(Date.now() - assignedAt).toBeLessThan(5_000);
+        expect(reportOf(hanging.taskId, "stopped")).toBeUndefined();
+
+        await eventually(
+          async () => reportOf(hanging.taskId, "stopped"),
+          (entry) => entry !== undefined,
+          15_000,
+        );
+        const stopped = reportOf(hanging.taskId, "stopped")?.report;
+        expect(stopped?.stopCode).toBe("TaskFailedToStart");
+        expect(stopped?.reason).toMatch(/^CannotPullContainerError: .*hang-.*within 6 s/);
+        expect(await containersOf(nodeId, hanging.taskId)).toHaveLength(0);
+        expect(errors).toEqual([]);
+      } finally {
+        await reconciler.stop();
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      registry.close();
+    }
+  }, 40_000);
 });

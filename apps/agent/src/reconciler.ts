@@ -6,7 +6,11 @@ import {
   ImagePullError,
   labels,
 } from "./container-runtime.js";
-import { containerNameFor, containerSpecFor } from "./container-spec.js";
+import {
+  containerNameFor,
+  containerSpecFor,
+  type NodeContainerSettings,
+} from "./container-spec.js";
 import { defaultIsolation, type IsolationSettings } from "./isolation.js";
 import {
   type CleanupAction,
@@ -16,13 +20,14 @@ import {
   runningReport,
   type StopAction,
   stoppedReport,
+  stopTimeoutOf,
   type TaskAction,
 } from "./plan.js";
 import type { RegistryAuth } from "./registry-auth.js";
 import { TaskNetworks } from "./task-networks.js";
 
-/** Seconds to wait before SIGKILL when a container carries no stop timeout label. */
-const defaultStopTimeoutSeconds = 10;
+/** How long one image pull may take before its task is stopped (SKIFF_IMAGE_PULL_TIMEOUT_SECONDS). */
+const defaultPullTimeoutMs = 10 * 60 * 1000;
 
 export interface ReconcilerOptions {
   /** Only containers labelled `skiff.node=<nodeId>` are this reconciler's. */
@@ -38,13 +43,19 @@ export interface ReconcilerOptions {
   onError?: (error: unknown, context: { taskId?: string }) => void;
   /** How fargate tasks are fenced in (isolation.ts). */
   isolation?: IsolationSettings;
+  /** Longest one image pull may take; then the task stops with CannotPullContainerError. Default 10 min. */
+  pullTimeoutMs?: number;
+  /** What the node adds to each container: its cluster label, log rotation. */
+  containerSettings?: NodeContainerSettings;
 }
 
 /**
  * Brings this node's containers to its assignments, one idempotent pass at a time: a pass lists
  * the containers labelled for the node, plans per task (plan.ts) and carries the plan out.
  * Everything it needs survives an agent restart in the containers' labels, so a new instance
- * adopts what runs instead of starting it again.
+ * adopts what runs instead of starting it again. Each task's action runs on its own: a pass
+ * starts it and goes on, so one task's slow pull or stop never holds up another task, and a task
+ * with an action still under way is left out of passes until it ends (never two at once).
  */
 export class Reconciler {
   private readonly nodeId: string;
@@ -55,6 +66,12 @@ export class Reconciler {
   private readonly onError: NonNullable<ReconcilerOptions["onError"]>;
   private readonly isolation: IsolationSettings;
   private readonly networks: TaskNetworks;
+  private readonly pullTimeoutMs: number;
+  private readonly containerSettings: NodeContainerSettings;
+  /** The action under way per task; a task is not planned again until its action ends. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Ends pulls under way when the reconciler stops, so stopping never waits out a pull. */
+  private readonly stopping = new AbortController();
   /** Last report the api accepted per task, so a pass only sends what changed. */
   private readonly lastReports = new Map<string, TaskReport>();
   private assignments: Assignments | null = null;
@@ -73,6 +90,8 @@ export class Reconciler {
     this.onError = opts.onError ?? (() => {});
     this.isolation = opts.isolation ?? defaultIsolation;
     this.networks = new TaskNetworks(this.nodeId, this.runtime, this.isolation);
+    this.pullTimeoutMs = opts.pullTimeoutMs ?? defaultPullTimeoutMs;
+    this.containerSettings = opts.containerSettings ?? {};
   }
 
   /**
@@ -91,12 +110,17 @@ export class Reconciler {
     this.schedule(0);
   }
 
-  /** Stops the loop and waits for a pass in flight. Containers are left as they are. */
+  /**
+   * Stops the loop and waits for a pass and the task actions in flight (pulls are cut short).
+   * Containers are left as they are.
+   */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.passInFlight;
+    await this.settled();
   }
 
   /** Asks for a pass soon (after the one in flight, if any). */
@@ -106,8 +130,16 @@ export class Reconciler {
     else this.schedule(0);
   }
 
-  /** Runs one pass now, after any pass in flight; never two at once. */
+  /**
+   * Runs one pass now, after any pass in flight (never two at once), and waits for the task
+   * actions under way to end. The loop itself never waits for them.
+   */
   async reconcileOnce(): Promise<void> {
+    await this.passOnce();
+    await this.settled();
+  }
+
+  private async passOnce(): Promise<void> {
     while (this.passInFlight) await this.passInFlight.catch(() => {});
     const pass = this.pass();
     this.passInFlight = pass;
@@ -116,6 +148,11 @@ export class Reconciler {
     } finally {
       this.passInFlight = undefined;
     }
+  }
+
+  /** Resolves once no task action is under way. */
+  private async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight.values());
   }
 
   /**
@@ -134,7 +171,7 @@ export class Reconciler {
   private async tick(): Promise<void> {
     this.timer = undefined;
     try {
-      await this.reconcileOnce();
+      await this.passOnce();
     } catch (error) {
       this.onError(error, {});
     }
@@ -147,17 +184,14 @@ export class Reconciler {
   private async pass(): Promise<void> {
     const assignments = this.assignments;
     if (!assignments) return;
+    // Tasks busy when the list was taken are left out too: the list may predate their action.
+    const busy = new Set(this.inFlight.keys());
     const actual = await this.runtime.listContainers({ [labels.node]: this.nodeId });
     this.seenTaskIds = new Set(actual.flatMap((container) => container.labels[labels.task] ?? []));
     const actions = planActions(assignments.assignments, actual, this.lastReports);
-    // Tasks are independent: one slow stop or failed pull must not hold up the others.
-    await Promise.all(
-      actions.map((action) =>
-        this.carryOut(action).catch((error: unknown) =>
-          this.onError(error, { taskId: action.taskId }),
-        ),
-      ),
-    );
+    for (const action of actions) {
+      if (!busy.has(action.taskId) && !this.inFlight.has(action.taskId)) this.begin(action);
+    }
     // Forget reports of tasks the api no longer assigns and that left no container behind.
     const known = new Set([
       ...assignments.assignments.map((assignment) => assignment.taskId),
@@ -175,6 +209,21 @@ export class Reconciler {
         ...withContainers.map((container) => container.labels[labels.task] ?? ""),
       ]),
     );
+  }
+
+  /**
+   * Starts a task's action without waiting for it: tasks are independent, so one slow stop or
+   * pull must not hold up the others. Its end asks for a pass, which plans the task again.
+   */
+  private begin(action: TaskAction): void {
+    const { taskId } = action;
+    const work = this.carryOut(action)
+      .catch((error: unknown) => this.onError(error, { taskId }))
+      .finally(() => {
+        this.inFlight.delete(taskId);
+        this.trigger();
+      });
+    this.inFlight.set(taskId, work);
   }
 
   private carryOut(action: TaskAction): Promise<void> {
@@ -204,7 +253,7 @@ export class Reconciler {
     try {
       // Every image first, so a missing one fails the task before anything is created.
       for (const image of new Set(action.missing.map((definition) => definition.image))) {
-        await this.runtime.ensureImage(image, this.registryAuth?.(image));
+        await this.pull(image);
       }
       if (assignment.launchType === "fargate" && action.missing.length > 0)
         await this.networks.ensureFor(taskId);
@@ -218,21 +267,52 @@ export class Reconciler {
           continue;
         }
         await this.runtime.createContainer(
-          containerSpecFor(this.nodeId, assignment, definition, this.isolation),
+          containerSpecFor(
+            this.nodeId,
+            assignment,
+            definition,
+            this.isolation,
+            this.containerSettings,
+          ),
         );
       }
       for (const container of action.toStart) await this.runtime.startContainer(container.id);
     } catch (error) {
       if (!(error instanceof ImagePullError || error instanceof ContainerRequestError)) throw error;
       const containers = await this.taskContainers(taskId);
+      // As ECS words it: the stop code says the task failed to start, the reason says why.
+      const reason =
+        error instanceof ImagePullError
+          ? `CannotPullContainerError: ${error.message}`
+          : error.message;
       await this.ensureReported(
         taskId,
-        stoppedReport(assignment, containers, "TaskFailedToStart", error.message),
+        stoppedReport(assignment, containers, "TaskFailedToStart", reason),
       );
       await Promise.all(containers.map((container) => this.runtime.removeContainer(container.id)));
       return;
     }
     await this.ensureReported(taskId, runningReport(assignment, await this.taskContainers(taskId)));
+  }
+
+  /**
+   * Pulls an image unless present, within the pull timeout: a registry that accepts and never
+   * answers must end in a stopped task, not a task pending forever.
+   */
+  private async pull(image: string): Promise<void> {
+    const timeout = AbortSignal.timeout(this.pullTimeoutMs);
+    try {
+      await this.runtime.ensureImage(
+        image,
+        this.registryAuth?.(image),
+        AbortSignal.any([timeout, this.stopping.signal]),
+      );
+    } catch (error) {
+      // Stopping the agent is not the pull's failure: the task is left to the next agent.
+      if (!timeout.aborted || this.stopping.signal.aborted) throw error;
+      const seconds = Math.round(this.pullTimeoutMs / 1000);
+      throw new ImagePullError(image, `no pull finished within ${seconds} s`);
+    }
   }
 
   private async ensureStopped(action: StopAction): Promise<void> {
@@ -265,9 +345,4 @@ export class Reconciler {
   private taskContainers(taskId: string): Promise<ContainerState[]> {
     return this.runtime.listContainers({ [labels.node]: this.nodeId, [labels.task]: taskId });
   }
-}
-
-function stopTimeoutOf(container: ContainerState): number {
-  const seconds = Number(container.labels[labels.stopTimeout]);
-  return Number.isInteger(seconds) && seconds >= 0 ? seconds : defaultStopTimeoutSeconds;
 }

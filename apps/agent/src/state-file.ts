@@ -10,6 +10,8 @@ export const agentStateSchema = z.object({
   heartbeatIntervalSeconds: z.number().positive(),
   /** The api the node registered with; a different SKIFF_API_URL means another cluster. */
   apiUrl: z.string(),
+  /** The install the node joined (`skiff.cluster` on its containers); absent from older apis. */
+  clusterId: z.string().optional(),
 });
 export type AgentState = z.infer<typeof agentStateSchema>;
 

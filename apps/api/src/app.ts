@@ -15,9 +15,12 @@ import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
+import { refuseNul } from "./lib/nul-guard.js";
 import { healthRoutes } from "./platform/routes/health.js";
+import { infoRoutes } from "./platform/routes/info.js";
 import { registryRoutes } from "./registry/routes/registry.js";
 import { registryTokenRoutes } from "./registry/routes/registry-token.js";
+import { secretRoutes } from "./secrets/routes/secrets.js";
 import type { Services } from "./services.js";
 import { usageRoutes } from "./usage/routes/usage.js";
 
@@ -67,7 +70,10 @@ export function newApp(services: Services, options: AppOptions = {}) {
     }),
   );
 
+  app.use(refuseNul);
+
   app.route("/", healthRoutes);
+  app.route("/", infoRoutes);
   app.route("/", tokenRoutes);
   app.route("/", poolRoutes);
   app.route("/", nodeRoutes);
@@ -80,6 +86,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", usageRoutes);
   app.route("/", registryTokenRoutes);
   app.route("/", registryRoutes);
+  app.route("/", secretRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,6 +1,7 @@
 import type { ErrorBody } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestStack, type TestStack } from "./test/harness.js";
+import { listOperations, type Operation, sampleBody } from "./test/openapi-operations.js";
 
 type Body = RequestInit["body"];
 
@@ -114,6 +115,24 @@ describe("bad input", () => {
     expect(body.error.message).toMatch(/limit/);
   });
 
+  it("refuses a NUL character in a body field, naming the field", async () => {
+    const before = await tokenCount();
+    const result = await post("/v1/tokens", JSON.stringify({ name: "a\u0000b", scopes: ["read"] }));
+    expect(result.status, result.text).toBe(400);
+    expect(result.body.error.code, result.text).toBe("ValidationError");
+    expect(result.body.error.message, result.text).toMatch(/name: contains a NUL/);
+    expect(await tokenCount()).toBe(before);
+  });
+
+  it("refuses a NUL character in a path parameter, naming it", async () => {
+    const response = await stack.request("/v1/nodes/%00", {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(400);
+    expect(JSON.parse(text).error.message, text).toMatch(/param: id: contains a NUL/);
+  });
+
   it("hides the cause of an internal failure from the client", async () => {
     const broken = await createTestStack();
     await broken.database.close();
@@ -125,5 +144,56 @@ describe("bad input", () => {
     expect(response.status).toBe(500);
     expect(JSON.parse(text).error).toMatchObject({ code: "Internal" });
     expect(text).not.toMatch(/postgres|CONNECTION|\.js/i);
+  });
+});
+
+// PostgreSQL text cannot hold a NUL: every operation of the OpenAPI document must refuse one in
+// any path parameter, query parameter or JSON body string with a 400, never reach the database.
+describe("a NUL character anywhere, on every operation", () => {
+  let operations: Operation[] = [];
+  beforeAll(async () => {
+    operations = await listOperations(stack.app);
+  });
+
+  type Probe = { label: string; path: string; body?: string };
+  function probes(operation: Operation): Probe[] {
+    const out: Probe[] = [];
+    const fill = (nulParam?: string) =>
+      operation.template.replace(/\{([^}]+)\}/g, (_, name: string) =>
+        name === nulParam ? "a%00b" : "doesnotexist",
+      );
+    for (const param of operation.pathParams)
+      out.push({ label: `path ${param}`, path: fill(param) });
+    for (const param of operation.queryParams)
+      out.push({ label: `query ${param}`, path: `${fill()}?${param}=a%00b` });
+    const body = JSON.stringify(sampleBody(operation.bodySchema, "a\u0000b"));
+    // A body of numbers and booleans only has no string to carry a NUL.
+    if (operation.hasBody && body.includes("\\u0000"))
+      out.push({ label: "body", path: fill(), body });
+    return out;
+  }
+
+  it("answers 400 naming the field, never 5xx", async () => {
+    const failures: string[] = [];
+    let sent = 0;
+    for (const operation of operations) {
+      for (const probe of probes(operation)) {
+        sent++;
+        const response = await stack.request(probe.path, {
+          method: operation.method,
+          headers: {
+            authorization: `Bearer ${stack.adminToken}`,
+            ...(probe.body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: probe.body,
+        });
+        const text = await response.text();
+        const where = `${operation.method} ${operation.template} (${probe.label})`;
+        if (response.status !== 400 || !/contains a NUL character/.test(text))
+          failures.push(`${where}: ${response.status} ${text.slice(0, 200)}`);
+      }
+    }
+    expect(sent).toBeGreaterThan(30);
+    expect(failures, failures.join("\n")).toEqual([]);
   });
 });

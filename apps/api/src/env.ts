@@ -1,4 +1,5 @@
 import { parseEgressDeny } from "@skiff/agent";
+import { registryStorageEnv } from "@skiff/registry";
 import { z } from "zod";
 
 const optionalText = z
@@ -12,13 +13,23 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** Address to listen on. */
   HOST: z.string().default("0.0.0.0"),
-  /** PostgreSQL URL. Unset: an embedded PGlite database under SKIFF_DATA_DIR. */
+  /**
+   * PostgreSQL URL. Unset: an embedded PGlite database under SKIFF_DATA_DIR, which serves this one
+   * process: a second start on the same directory is refused, and a gateway or registry process
+   * of its own, or several api replicas, need PostgreSQL.
+   */
   DATABASE_URL: optionalText,
   /** Connections per api replica to PostgreSQL. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  /** Redis URL. Unset: a redis-server from PATH is started with its data under SKIFF_DATA_DIR. */
+  /**
+   * Redis URL. Unset: a redis-server from PATH is started with its data under SKIFF_DATA_DIR, and
+   * restarted on the same port with that data if it dies.
+   */
   REDIS_URL: optionalText,
-  /** Prefix of every Redis key, so several Skiff installs (or test runs) can share one Redis. */
+  /**
+   * Prefix of every Redis key and pub/sub channel, so several Skiff installs (or test runs) can
+   * share one Redis without reading each other's data or waking each other's loops.
+   */
   SKIFF_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{0,64}$/, "letters, digits, ':', '_' and '-' only")
@@ -32,6 +43,21 @@ export const envSchema = z.object({
   SKIFF_ADMIN_TOKEN: optionalText.pipe(
     z.string().min(24, "must be at least 24 characters").optional(),
   ),
+  /**
+   * Key of secrets' values at rest (AES-256-GCM): base64 of 32 bytes (`openssl rand -base64 32`).
+   * Unset: a key generated at first boot in SKIFF_DATA_DIR/secrets.key (mode 0600), never in the
+   * database. Several api replicas (PostgreSQL) must all have the same key: set it on each.
+   */
+  SKIFF_SECRETS_KEY: optionalText.pipe(
+    z
+      .string()
+      .refine(
+        (text) => /^[A-Za-z0-9+/]+={0,2}$/.test(text) && Buffer.from(text, "base64").length === 32,
+        "must be the base64 of 32 bytes (openssl rand -base64 32)",
+      )
+      .transform((text) => Buffer.from(text, "base64"))
+      .optional(),
+  ),
   /** Largest request body accepted, in bytes. */
   SKIFF_MAX_BODY_BYTES: z.coerce
     .number()
@@ -40,6 +66,11 @@ export const envSchema = z.object({
     .default(1024 * 1024),
   /** How long a SIGTERM waits for requests in flight before the process exits anyway. */
   SKIFF_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Stopped tasks stay listed this long (ECS keeps them about an hour), then a loop removes
+   * them; their metered usage is kept apart, so /v1/usage and /v1/metrics do not change.
+   */
+  SKIFF_STOPPED_TASK_RETENTION_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** A node whose agent sends no heartbeat for this long goes down; its tasks stop (NodeLost). */
   SKIFF_NODE_DOWN_AFTER_MS: z.coerce.number().int().min(1000).default(15_000),
   /**
@@ -98,12 +129,25 @@ export const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9.-]{1,200}$/)
     .default("localhost"),
+  /**
+   * A service's URL on the gateway as users reach it, `{service}` standing for its name (e.g.
+   * `https://{service}.apps.example.com/` behind a TLS proxy); GET /v1/info answers it and the
+   * dashboard links to it. `http://{service}.<SKIFF_DOMAIN>:<gateway port>/` when unset.
+   */
+  SKIFF_GATEWAY_URL_TEMPLATE: optionalText.pipe(
+    z.string().includes("{service}", { message: "must contain {service}" }).optional(),
+  ),
   /** The built dashboard served at `/`; apps/dashboard/dist when unset (none if not built). */
   SKIFF_DASHBOARD_DIR: optionalText,
   /** Port of the built-in registry in this process; 0 runs none (see apps/registry/dist/main.js). */
   SKIFF_REGISTRY_PORT: z.coerce.number().int().min(0).max(65535).default(5000),
   /** Where the registry keeps blobs and uploads; `<SKIFF_DATA_DIR>/registry` when unset. */
   SKIFF_REGISTRY_DATA_DIR: optionalText,
+  /**
+   * The registry's blob storage, `fs` or `s3` and the bucket's settings: the variables of the
+   * standalone registry, commented in apps/registry/src/env.ts.
+   */
+  ...registryStorageEnv,
   /**
    * The registry as users and nodes reach it (`docker push <address>/team/app`), answered by
    * GET /v1/registry; `localhost:<SKIFF_REGISTRY_PORT>` when unset.
@@ -118,6 +162,24 @@ export const envSchema = z.object({
   SKIFF_REGISTRY_GC_GRACE_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** How often registry garbage collection, lifecycle rules and the upload purge run. */
   SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** Task log follow streams (`logs?follow=true`) one API token may hold open at once, per api process. */
+  SKIFF_LOG_FOLLOWS_PER_TOKEN: z.coerce.number().int().min(1).default(10),
+  /** Task log follow streams one api process serves at once, all tokens together. */
+  SKIFF_LOG_FOLLOWS_MAX: z.coerce.number().int().min(1).default(500),
+  /**
+   * How often an open follow stream checks that its token is still valid: a revoked or expired
+   * token's stream ends within this.
+   */
+  SKIFF_LOG_FOLLOW_RECHECK_SECONDS: z.coerce.number().int().min(1).max(25).default(10),
+  /**
+   * The largest blob (image layer) a push may upload, in bytes; larger ones are refused with
+   * 413 SIZE_INVALID. Default 20 GiB.
+   */
+  SKIFF_REGISTRY_MAX_BLOB_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024 ** 3),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

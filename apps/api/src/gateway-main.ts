@@ -15,8 +15,13 @@ const env = (() => {
     process.exit(1);
   }
 })();
+// A gateway of its own reads the api's database and hears its Redis; the embedded PGlite
+// database and Redis live inside the api's process, out of its reach.
 if (!env.DATABASE_URL || !env.REDIS_URL) {
-  process.stderr.write("skiff gateway: set DATABASE_URL and REDIS_URL (the api's)\n");
+  const missing = [env.DATABASE_URL ? "" : "DATABASE_URL", env.REDIS_URL ? "" : "REDIS_URL"];
+  process.stderr.write(
+    `skiff gateway: ${missing.filter(Boolean).join(" and ")} required: a gateway process of its own shares the api's PostgreSQL and Redis (the embedded ones live inside the api's process); without them, use the api's built-in gateway (SKIFF_GATEWAY_PORT)\n`,
+  );
   process.exit(1);
 }
 const logger = createLogger(env.LOG_LEVEL, { service: "skiff-gateway" });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,7 +115,9 @@ describe("npm start with no configuration", () => {
 });
 
 describe("npm start with DATABASE_URL and REDIS_URL", () => {
-  it("uses them, accepts SKIFF_ADMIN_TOKEN and creates no local data", async () => {
+  // With SKIFF_SECRETS_KEY given, nothing is kept on the api's disk; without it, the only local
+  // file would be the generated secrets key.
+  it("uses them, accepts SKIFF_ADMIN_TOKEN and SKIFF_SECRETS_KEY, and creates no local data", async () => {
     const { url, drop } = await createTestDatabase();
     drops.push(drop);
     const cwd = tempDir();
@@ -123,6 +126,7 @@ describe("npm start with DATABASE_URL and REDIS_URL", () => {
       DATABASE_URL: url,
       REDIS_URL: inject("redisUrl"),
       SKIFF_ADMIN_TOKEN: adminToken,
+      SKIFF_SECRETS_KEY: randomBytes(32).toString("base64"),
     });
     await waitForHealth(skiff, 10_000);
     const admin = new SkiffClient({ baseUrl: skiff.baseUrl, token: adminToken });

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import {
+  blobStoreConfig,
+  createBlobStore,
   type RegistryServer,
   redisPushHook,
   runRegistryMigrations,
@@ -11,7 +13,8 @@ import { newApp } from "./app.js";
 import { ensureAdminToken } from "./auth/services/tokens.js";
 import { type LocalAgent, startLocalAgent } from "./compute/local-agent.js";
 import { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
-import { type OpenDatabase, openDatabase } from "./db/client.js";
+import { LogFollowHub } from "./compute/services/log-follows.js";
+import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
@@ -19,6 +22,7 @@ import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
 import { defaultDashboardDir } from "./lib/dashboard.js";
+import { DataDirInUseError, type DataDirLock, lockDataDir } from "./lib/data-dir-lock.js";
 import {
   type EmbeddedRedis,
   RedisUnavailableError,
@@ -27,6 +31,8 @@ import {
 import type { LeaderLoop } from "./lib/leader-lock.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { platformInfo } from "./platform/services/info.js";
+import { checkSecretsKey } from "./secrets/services/boot.js";
 import type { Services } from "./services.js";
 
 /** Everything main started, in the order it must be stopped. */
@@ -37,17 +43,27 @@ interface Running {
   loops?: LeaderLoop[];
   server?: ServerType;
   notifier?: AssignmentNotifier;
+  logFollows?: LogFollowHub;
   redis?: Redis;
   embeddedRedis?: EmbeddedRedis;
   database?: OpenDatabase;
+  dataDirLock?: DataDirLock;
 }
 
 async function start(env: Env, logger: Logger, running: Running): Promise<void> {
+  // The embedded engines serve this process alone: refuse a second one on the same files.
+  if (!env.DATABASE_URL || !env.REDIS_URL) running.dataDirLock = lockDataDir(env.SKIFF_DATA_DIR);
   let redisUrl = env.REDIS_URL;
   if (!redisUrl) {
-    running.embeddedRedis = await startEmbeddedRedis(env.SKIFF_DATA_DIR);
+    running.embeddedRedis = await startEmbeddedRedis(
+      env.SKIFF_DATA_DIR,
+      logger.child({ component: "embedded-redis" }),
+    );
     redisUrl = running.embeddedRedis.url;
-    logger.info({ url: redisUrl }, "started embedded redis-server (REDIS_URL is unset)");
+    logger.info(
+      { url: redisUrl, pid: running.embeddedRedis.pid() },
+      "started embedded redis-server (REDIS_URL is unset)",
+    );
   }
   running.redis = connectRedis(redisUrl, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
   const redis = running.redis;
@@ -71,15 +87,25 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   const adminToken = await ensureAdminToken(database, env.SKIFF_ADMIN_TOKEN);
   if (adminToken) printFirstAdminToken(adminToken);
 
-  const notifier = new AssignmentNotifier(redis);
+  const secretsKey = await checkSecretsKey(database.db, env, logger);
+
+  const notifier = new AssignmentNotifier(redis, logger);
   await notifier.start();
   running.notifier = notifier;
+  const logFollows = new LogFollowHub(redis, {
+    perToken: env.SKIFF_LOG_FOLLOWS_PER_TOKEN,
+    total: env.SKIFF_LOG_FOLLOWS_MAX,
+  });
+  await logFollows.start();
+  running.logFollows = logFollows;
   const services: Services = {
     db: database.db,
     redis,
     logger,
     clock: systemClock,
     notifier,
+    secretsKey,
+    logFollows,
     settings: {
       nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
       prices: {
@@ -90,9 +116,11 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
         pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
       },
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
+      logFollowRecheckMs: env.SKIFF_LOG_FOLLOW_RECHECK_SECONDS * 1000,
+      platform: platformInfo(env),
     },
     ping: async () => {
-      await database.db.execute("select 1");
+      await queryRows(database.db, "select 1");
       await redis.ping();
     },
   };
@@ -102,6 +130,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   });
   running.loops = createControlLoops(services, {
     nodeDownAfterMs: env.SKIFF_NODE_DOWN_AFTER_MS,
+    stoppedTaskRetentionMs: env.SKIFF_STOPPED_TASK_RETENTION_SECONDS * 1000,
     capacity: capacitySettings(env),
   });
   for (const loop of running.loops) loop.start();
@@ -123,9 +152,11 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {
     const publicUrl = env.SKIFF_API_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+    const dataDir = env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry");
     running.registry = await startRegistryServer({
       db: database.db,
-      dataDir: env.SKIFF_REGISTRY_DATA_DIR ?? resolve(env.SKIFF_DATA_DIR, "registry"),
+      dataDir,
+      store: await createBlobStore(blobStoreConfig(env, dataDir)),
       port: env.SKIFF_REGISTRY_PORT,
       host: env.HOST,
       realm: `${publicUrl.replace(/\/+$/, "")}/v1/registry/token`,
@@ -133,6 +164,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       onPush: redisPushHook(redis),
       gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
       maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
+      maxBlobBytes: env.SKIFF_REGISTRY_MAX_BLOB_BYTES,
       exclusive: database.withTryLock,
     });
   }
@@ -189,9 +221,11 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
     clearTimeout(timeout);
   }
   await running.notifier?.stop();
+  await running.logFollows?.stop();
   await running.redis?.quit().catch(() => running.redis?.disconnect());
   await running.database?.close();
   await running.embeddedRedis?.stop();
+  running.dataDirLock?.release();
 }
 
 async function main(): Promise<void> {
@@ -223,7 +257,8 @@ async function main(): Promise<void> {
   try {
     await start(env, logger, running);
   } catch (error) {
-    if (error instanceof RedisUnavailableError) process.stderr.write(`skiff: ${error.message}\n`);
+    if (error instanceof RedisUnavailableError || error instanceof DataDirInUseError)
+      process.stderr.write(`skiff: ${error.message}\n`);
     else logger.fatal({ err: error }, "skiff failed to start");
     await stop(running, env, logger).catch(() => {});
     process.exit(1);

@@ -11,12 +11,17 @@ const stepTimeout = 150_000;
 let stack: DashboardStack;
 let browser: Browser;
 let page: Page;
+/** What the browser refused under the api's Content-Security-Policy, on any page of the run. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   stack = await startDashboardStack(adminToken);
   browser = await openBrowser();
   page = browser.page;
   page.setDefaultTimeout(30_000);
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -225,7 +230,13 @@ describe("the dashboard", () => {
 
   it("creates a join token with the agent's start command, and drains a node", async () => {
     await openSection("Pools & nodes");
-    await page.getByRole("button", { name: "Join token for default" }).click();
+    await page.getByRole("link", { name: "Join tokens for default" }).click();
+    await page.getByRole("heading", { name: "Pool default" }).waitFor();
+    // The defaults: one node, one day.
+    await page
+      .getByRole("form", { name: "New join token" })
+      .getByRole("button", { name: "Create join token" })
+      .click();
     const command = page.getByRole("region", { name: "Agent start command" }).locator("pre");
     await command.waitFor();
     expect(await command.textContent()).toMatch(
@@ -233,7 +244,11 @@ describe("the dashboard", () => {
         `^SKIFF_API_URL=${stack.skiff.baseUrl} SKIFF_JOIN_TOKEN=\\S+ node apps/agent/dist/main.js$`,
       ),
     );
-    await screenshot(page, "pools");
+    await screenshot(page, "pool");
+    // The dashboard's token admits one node by default: a leaked command lets no second one join.
+    const [made] = await stack.client.listJoinTokens("default");
+    expect(made).toMatchObject({ maxUses: 1, uses: 0, state: "active" });
+    await openSection("Pools & nodes");
 
     const node = await stack.client.getNode(stack.nodeId);
     await page.getByRole("link", { name: node.name, exact: true }).click();
@@ -245,6 +260,60 @@ describe("the dashboard", () => {
     await screenshot(page, "node");
   });
 
+  it("lists a pool's join tokens by prefix only, and revokes one after a confirmation", async () => {
+    await openSection("Pools & nodes");
+    await page.getByRole("link", { name: "default", exact: true }).click();
+    await page.getByRole("heading", { name: "Pool default" }).waitFor();
+    const form = page.getByRole("form", { name: "New join token" });
+    await form.getByLabel("Nodes it admits").selectOption("some");
+    await form.getByLabel("How many").fill("3");
+    await form.getByLabel("Valid for").selectOption({ label: "1 hour" });
+    await form.getByRole("button", { name: "Create join token" }).click();
+    const command = page.getByRole("region", { name: "Agent start command" }).locator("pre");
+    await page
+      .getByRole("region", { name: "Join token" })
+      .filter({ hasText: "up to 3 nodes" })
+      .waitFor();
+    const secret = /SKIFF_JOIN_TOKEN=(\S+)/.exec((await command.textContent()) ?? "")?.[1] ?? "";
+    expect(secret).not.toBe("");
+
+    const [made] = await stack.client.listJoinTokens("default");
+    expect(made).toMatchObject({ maxUses: 3, uses: 0, state: "active" });
+    const expiresIn = Date.parse(made?.expiresAt ?? "") - Date.now();
+    expect(expiresIn).toBeGreaterThan(50 * 60_000);
+    expect(expiresIn).toBeLessThanOrEqual(60 * 60_000);
+    const row = page.locator(`tr[data-token-id="${made?.id}"]`);
+    await row.filter({ hasText: `${secret.slice(0, 10)}…` }).waitFor();
+    await row.getByRole("cell", { name: "0 / 3", exact: true }).waitFor();
+    await row.locator(".badge", { hasText: "active" }).waitFor();
+    // The list never has a secret: only the line that showed it once does.
+    expect(await page.locator("table").first().textContent()).not.toContain(secret);
+    await screenshot(page, "join-tokens");
+
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await row
+      .getByText(/^Revoke .*\?/)
+      .first()
+      .waitFor();
+    await row.getByRole("button", { name: "Yes, revoke" }).click();
+    await row.locator(".badge", { hasText: "revoked" }).waitFor();
+    expect(await row.getByRole("button", { name: "Revoke" }).count()).toBe(0);
+    const [after] = await stack.client.listJoinTokens("default");
+    expect(after).toMatchObject({ id: made?.id, state: "revoked" });
+
+    // An autoscaling group's token: any number of nodes, listed as unlimited.
+    await form.getByLabel("Nodes it admits").selectOption("unlimited");
+    await form.getByRole("button", { name: "Create join token" }).click();
+    await page
+      .getByRole("region", { name: "Join token" })
+      .filter({ hasText: "any number of nodes" })
+      .waitFor();
+    const [group] = await stack.client.listJoinTokens("default");
+    expect(group).toMatchObject({ maxUses: null, state: "active" });
+    await page.locator(`tr[data-token-id="${group?.id}"]`).getByText("0 / unlimited").waitFor();
+    await stack.client.revokeJoinToken("default", group?.id ?? "");
+  });
+
   it("shows the registry page, or says the server has no registry", async () => {
     await openSection("Registry");
     await page
@@ -254,6 +323,38 @@ describe("the dashboard", () => {
       .waitFor();
     expect(await page.getByRole("alert").count()).toBe(0);
     await screenshot(page, "registry");
+  });
+
+  it("creates a secret, sets a new value and deletes it, never showing a value", async () => {
+    const first = "browser-first-value-41c7";
+    const second = "browser-second-value-9d2e";
+    await openSection("Secrets");
+    const form = page.getByRole("form", { name: "New secret" });
+    await form.getByLabel("Name").fill("browser-secret");
+    await form.getByLabel("Value").fill(first);
+    await form.getByRole("button", { name: "Create secret" }).click();
+    const row = page.locator("tr", { hasText: "browser-secret" });
+    await row.waitFor();
+    await row.locator('input[type="password"]').fill(second);
+    await row.getByRole("button", { name: "Set value" }).click();
+    await waitFor("version 2", 10_000, async () =>
+      (await stack.client.getSecret("browser-secret")).version === 2 ? true : undefined,
+    );
+    await row.getByRole("cell", { name: "2", exact: true }).waitFor();
+    // Write-only: neither value is anywhere on the page, typed fields included.
+    const html = await page.content();
+    const typed = await page
+      .locator("input")
+      .evaluateAll((inputs) => inputs.map((input) => (input as HTMLInputElement).value).join(" "));
+    for (const value of [first, second]) {
+      expect(html).not.toContain(value);
+      expect(typed).not.toContain(value);
+    }
+    await screenshot(page, "secrets");
+    await row.getByRole("button", { name: "Delete", exact: true }).click();
+    await row.getByRole("button", { name: "Yes, delete" }).click();
+    await row.waitFor({ state: "detached" });
+    await expect(stack.client.getSecret("browser-secret")).rejects.toThrow(/not found/);
   });
 
   it("fits a phone's width in dark mode, and the theme toggle forces light", async () => {
@@ -268,6 +369,16 @@ describe("the dashboard", () => {
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, "overview-phone-dark");
+    // The pool's page too: its join token form wraps, its token table scrolls in its own box.
+    await page.goto(`${stack.skiff.baseUrl}/pools/default`);
+    await page.getByRole("heading", { name: "Pool default" }).waitFor();
+    await page.locator("tr[data-token-id]").first().waitFor();
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0);
+    await screenshot(page, "pool-phone-dark");
+    await page.goto(`${stack.skiff.baseUrl}/`);
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
 
     await page.getByRole("button", { name: "Theme: system" }).click();
     await page.getByRole("button", { name: "Theme: light" }).waitFor();
@@ -294,5 +405,11 @@ describe("the dashboard", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API token").waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem("skiff.token"))).toBeNull();
+  });
+
+  it("ran every step under the api's Content-Security-Policy without a violation", async () => {
+    const response = await page.request.get(`${stack.skiff.baseUrl}/`);
+    expect(response.headers()["content-security-policy"]).toContain("script-src 'self'");
+    expect(cspViolations).toEqual([]);
   });
 });

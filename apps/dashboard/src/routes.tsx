@@ -3,9 +3,11 @@ import { matchPath } from "./lib/match-path.js";
 import { Link, useLocation } from "./lib/router.js";
 import { NodeDetail } from "./pages/node-detail.js";
 import { Overview } from "./pages/overview.js";
+import { PoolDetail } from "./pages/pool-detail.js";
 import { Pools } from "./pages/pools.js";
 import { Registry } from "./pages/registry.js";
 import { RepositoryDetail } from "./pages/repository-detail.js";
+import { Secrets } from "./pages/secrets.js";
 import { ServiceDetail } from "./pages/service-detail.js";
 import { ServiceNew } from "./pages/service-new.js";
 import { Services } from "./pages/services.js";
@@ -21,6 +23,7 @@ type Params = Record<string, string>;
 const routes: [string, (params: Params) => ReactNode][] = [
   ["/", () => <Overview />],
   ["/pools", () => <Pools />],
+  ["/pools/:name", (p) => <PoolDetail name={p.name ?? ""} />],
   ["/nodes/:id", (p) => <NodeDetail id={p.id ?? ""} />],
   ["/task-definitions", () => <TaskDefinitions />],
   ["/task-definitions/new", () => <TaskDefinitionNew />],
@@ -32,6 +35,7 @@ const routes: [string, (params: Params) => ReactNode][] = [
   ["/tasks/:id", (p) => <TaskDetail id={p.id ?? ""} />],
   ["/registry", () => <Registry />],
   ["/registry/:name", (p) => <RepositoryDetail name={p.name ?? ""} />],
+  ["/secrets", () => <Secrets />],
 ];
 
 export function Routes() {

@@ -1,5 +1,5 @@
-import type { Hash } from "node:crypto";
 import type { RegistryDatabase } from "./db/client.js";
+import type { UploadHashes } from "./services/upload-hashes.js";
 import type { BlobStore } from "./storage/store.js";
 
 /** What the registry logs through: pino's shape, so the api's logger fits as is. */
@@ -29,7 +29,9 @@ export interface RegistryContext {
   /** The token signing secret (shared with the api through the database). */
   secret: string;
   /** Running hashes of this process's uploads, so committing needs no second read of the bytes. */
-  uploadHashes: Map<string, { hash: Hash; size: number }>;
+  uploadHashes: UploadHashes;
+  /** The largest blob an upload may grow to, in bytes (SIZE_INVALID beyond). */
+  maxBlobBytes: number;
   /** Called after each manifest push is stored; failures are logged, never fail the push. */
   onPush?: (event: PushEvent) => Promise<void> | void;
 }

@@ -12,6 +12,7 @@ export {
 } from "./db/migrate.js";
 export { queryRows } from "./db/rows.js";
 export * as registrySchema from "./db/schema/index.js";
+export { blobStoreConfig, registryStorageEnv } from "./env.js";
 export { eventsStream, redisPushHook } from "./events.js";
 export { isValidName, isValidTag } from "./names.js";
 export { type RegistryServer, type RegistryServerOptions, startRegistryServer } from "./server.js";
@@ -27,5 +28,6 @@ export {
   type TagSummary,
   updateRepository,
 } from "./services/management.js";
+export { type BlobStoreConfig, createBlobStore } from "./storage/create-store.js";
 export { FsBlobStore } from "./storage/fs-store.js";
 export type { BlobStore } from "./storage/store.js";

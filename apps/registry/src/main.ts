@@ -4,15 +4,18 @@ import pino from "pino";
 import postgres from "postgres";
 import { withAdvisoryLock, withAdvisoryTryLock } from "./db/advisory-lock.js";
 import { runRegistryMigrations } from "./db/migrate.js";
-import { type Env, parseEnv } from "./env.js";
+import { blobStoreConfig, type Env, parseEnv } from "./env.js";
 import { redisPushHook } from "./events.js";
 import { type RegistryServer, startRegistryServer } from "./server.js";
+import { createBlobStore } from "./storage/create-store.js";
 
 /** The registry on its own (compose, N replicas): the api issues its tokens. */
 async function main(): Promise<void> {
   let env: Env;
+  let storage: ReturnType<typeof blobStoreConfig>;
   try {
     env = parseEnv();
+    storage = blobStoreConfig(env, env.SKIFF_REGISTRY_DATA_DIR);
   } catch (error) {
     process.stderr.write(`skiff-registry: ${(error as Error).message}\n`);
     process.exit(1);
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     server = await startRegistryServer({
       db,
       dataDir: env.SKIFF_REGISTRY_DATA_DIR,
+      store: await createBlobStore(storage),
       port: env.SKIFF_REGISTRY_PORT,
       host: env.HOST,
       realm: `${env.SKIFF_API_PUBLIC_URL.replace(/\/+$/, "")}/v1/registry/token`,
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
       gcGraceMs: env.SKIFF_REGISTRY_GC_GRACE_SECONDS * 1000,
       maintenanceIntervalMs: env.SKIFF_REGISTRY_MAINTENANCE_INTERVAL_SECONDS * 1000,
       uploadMaxAgeMs: env.SKIFF_REGISTRY_UPLOAD_MAX_AGE_SECONDS * 1000,
+      maxBlobBytes: env.SKIFF_REGISTRY_MAX_BLOB_BYTES,
       exclusive: (key, work) => withAdvisoryTryLock(sql, key, work),
     });
   } catch (error) {

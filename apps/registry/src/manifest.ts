@@ -43,7 +43,7 @@ export interface ParsedManifest {
   mediaType: string;
   /** Blobs that must be in the repository (config and distributable layers). */
   blobs: Descriptor[];
-  /** Manifests an index names; they must be in the repository. */
+  /** Manifests an index names; they need not be in the repository (a sparse index). */
   children: Descriptor[];
   subject: string | null;
   /** What the referrers API reports: `artifactType`, else the config's media type. */

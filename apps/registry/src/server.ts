@@ -6,6 +6,7 @@ import type { PushEvent, RegistryContext, RegistryLogger } from "./context.js";
 import type { RegistryDatabase } from "./db/client.js";
 import { collectGarbage } from "./services/gc.js";
 import { applyLifecycleRules } from "./services/lifecycle.js";
+import { UploadHashes } from "./services/upload-hashes.js";
 import { purgeStaleUploads } from "./services/uploads.js";
 import { FsBlobStore } from "./storage/fs-store.js";
 import type { BlobStore } from "./storage/store.js";
@@ -27,6 +28,13 @@ export interface RegistryServerOptions {
   gcGraceMs?: number;
   /** Uploads untouched this long are dropped. */
   uploadMaxAgeMs?: number;
+  /** The largest blob an upload may grow to, in bytes. */
+  maxBlobBytes?: number;
+  /**
+   * A running upload hash untouched this long is dropped from memory, on every replica (the
+   * commit then reads the upload again).
+   */
+  uploadHashIdleMs?: number;
   /**
    * Runs `work` unless another replica holds the lock `key`, resolving to whether it ran (a
    * PostgreSQL try-lock): the scheduled passes then run on one replica at a time. Without it
@@ -34,6 +42,10 @@ export interface RegistryServerOptions {
    */
   exclusive?: (key: string, work: () => Promise<void>) => Promise<boolean>;
 }
+
+/** The default largest blob: above the biggest layers real images carry (ECR takes up to 52 GB). */
+export const defaultMaxBlobBytes = 20 * 1024 ** 3;
+const defaultUploadHashIdleMs = 15 * 60_000;
 
 /** The lock scheduled maintenance passes take, so replicas do not all make the same pass. */
 export const maintenanceLockKey = "skiff:registry:maintenance";
@@ -63,7 +75,8 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     logger: options.logger,
     realm: options.realm,
     secret: await ensureSigningSecret(options.db),
-    uploadHashes: new Map(),
+    uploadHashes: new UploadHashes(options.uploadHashIdleMs ?? defaultUploadHashIdleMs),
+    maxBlobBytes: options.maxBlobBytes ?? defaultMaxBlobBytes,
     ...(options.onPush ? { onPush: options.onPush } : {}),
   };
   const app = newRegistryApp(context);
@@ -110,6 +123,7 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
         server.close(() => closed());
         if ("closeIdleConnections" in server) server.closeIdleConnections();
       });
+      context.uploadHashes.clear();
     },
   };
 }

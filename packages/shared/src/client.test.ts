@@ -24,6 +24,7 @@ describe("SkiffClient", () => {
       lastPushedAt: null,
       immutableTags: false,
       anonymousPull: false,
+      storageQuotaBytes: null,
       lifecycle: { keepLastTags: null, expireUntaggedAfterDays: null },
     };
     const { client, urls } = clientAnswering((url) =>

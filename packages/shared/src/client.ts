@@ -1,10 +1,18 @@
 import { z } from "zod";
-import { type ErrorCode, errorBodySchema } from "./errors.js";
+import { type ErrorCode, errorBodySchema, errorStatus } from "./errors.js";
 import { type Health, healthSchema } from "./schemas/health.js";
+import { type PlatformInfo, platformInfoSchema } from "./schemas/info.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
 import { type Node, nodeSchema } from "./schemas/nodes.js";
-import { pageSchema } from "./schemas/pagination.js";
-import { type JoinToken, joinTokenSchema, type Pool, poolSchema } from "./schemas/pools.js";
+import { type Page, pageSchema } from "./schemas/pagination.js";
+import {
+  type JoinToken,
+  type JoinTokenInfo,
+  joinTokenInfoSchema,
+  joinTokenSchema,
+  type Pool,
+  poolSchema,
+} from "./schemas/pools.js";
 import {
   type ImageTag,
   imageTagListSchema,
@@ -16,6 +24,12 @@ import {
   repositorySchema,
   type UpdateRepository,
 } from "./schemas/registry.js";
+import {
+  type CreateSecret,
+  type Secret,
+  secretSchema,
+  type UpdateSecret,
+} from "./schemas/secrets.js";
 import {
   type CreateService,
   type Service,
@@ -83,6 +97,11 @@ export class SkiffClient {
     return this.request("GET", "/v1/health", healthSchema);
   }
 
+  /** The platform's domain, gateway URL template, registry address, version and features. */
+  info(): Promise<PlatformInfo> {
+    return this.request("GET", "/v1/info", platformInfoSchema);
+  }
+
   whoami(): Promise<Whoami> {
     return this.request("GET", "/v1/whoami", whoamiSchema);
   }
@@ -101,16 +120,26 @@ export class SkiffClient {
     await this.request("DELETE", `/v1/tokens/${encodeURIComponent(id)}`, undefined);
   }
 
-  async listPools(): Promise<Pool[]> {
-    return (await this.request("GET", "/v1/pools", z.object({ items: z.array(poolSchema) }))).items;
+  /** Every pool (all pages). */
+  listPools(): Promise<Pool[]> {
+    return this.listAll((page) => this.listPoolsPage(page));
+  }
+
+  /** One page of pools, by name. */
+  listPoolsPage(query: PageQuery = {}): Promise<Page<Pool>> {
+    return this.request("GET", `/v1/pools${toQuery(query)}`, pageSchema(poolSchema));
   }
 
   createPool(name: string): Promise<Pool> {
     return this.request("POST", "/v1/pools", poolSchema, { name });
   }
 
-  createJoinToken(pool: string, ttlSeconds?: number): Promise<JoinToken> {
-    const body = ttlSeconds === undefined ? {} : { ttlSeconds };
+  /** `maxUses`: how many nodes may join with it; unset or null for any number until it expires. */
+  createJoinToken(pool: string, ttlSeconds?: number, maxUses?: number | null): Promise<JoinToken> {
+    const body = {
+      ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+      ...(maxUses === undefined ? {} : { maxUses }),
+    };
     return this.request(
       "POST",
       `/v1/pools/${encodeURIComponent(pool)}/join-tokens`,
@@ -119,14 +148,32 @@ export class SkiffClient {
     );
   }
 
-  async listNodes(query: { pool?: string } = {}): Promise<Node[]> {
+  async listJoinTokens(pool: string): Promise<JoinTokenInfo[]> {
     return (
       await this.request(
         "GET",
-        `/v1/nodes${toQuery(query)}`,
-        z.object({ items: z.array(nodeSchema) }),
+        `/v1/pools/${encodeURIComponent(pool)}/join-tokens`,
+        z.object({ items: z.array(joinTokenInfoSchema) }),
       )
     ).items;
+  }
+
+  async revokeJoinToken(pool: string, id: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `/v1/pools/${encodeURIComponent(pool)}/join-tokens/${encodeURIComponent(id)}`,
+      undefined,
+    );
+  }
+
+  /** Every node (all pages), of one pool if given. */
+  listNodes(query: { pool?: string } = {}): Promise<Node[]> {
+    return this.listAll((page) => this.listNodesPage({ ...query, ...page }));
+  }
+
+  /** One page of nodes, oldest first. */
+  listNodesPage(query: PageQuery & { pool?: string } = {}): Promise<Page<Node>> {
+    return this.request("GET", `/v1/nodes${toQuery(query)}`, pageSchema(nodeSchema));
   }
 
   getNode(id: string): Promise<Node> {
@@ -146,15 +193,18 @@ export class SkiffClient {
     return this.request("GET", `/v1/nodes/${encodeURIComponent(id)}/stats`, statsSchema);
   }
 
-  /** Families and their latest revision. */
-  async listTaskDefinitionFamilies(): Promise<TaskDefinitionFamily[]> {
-    return (
-      await this.request(
-        "GET",
-        "/v1/task-definitions",
-        z.object({ items: z.array(taskDefinitionFamilySchema) }),
-      )
-    ).items;
+  /** Every task definition family with its latest revision (all pages). */
+  listTaskDefinitionFamilies(): Promise<TaskDefinitionFamily[]> {
+    return this.listAll((page) => this.listTaskDefinitionFamiliesPage(page));
+  }
+
+  /** One page of task definition families, by name. */
+  listTaskDefinitionFamiliesPage(query: PageQuery = {}): Promise<Page<TaskDefinitionFamily>> {
+    return this.request(
+      "GET",
+      `/v1/task-definitions${toQuery(query)}`,
+      pageSchema(taskDefinitionFamilySchema),
+    );
   }
 
   registerTaskDefinition(body: RegisterTaskDefinition): Promise<TaskDefinition> {
@@ -231,6 +281,16 @@ export class SkiffClient {
     const text = response.body.pipeThrough(new TextDecoderStream());
     try {
       for await (const event of parseServerSentEvents(streamChunks(text))) {
+        // The server ends a stream with an `error` event, e.g. once the token is revoked.
+        if (event.event === "error") {
+          const body = errorBodySchema.safeParse(JSON.parse(event.data));
+          throw new SkiffApiError(
+            body.success ? errorStatus[body.data.error.code] : 500,
+            body.success ? body.data.error.code : "Unknown",
+            body.success ? body.data.error.message : event.data,
+            body.success ? body.data.error.requestId : undefined,
+          );
+        }
         yield logLineSchema.parse(JSON.parse(event.data));
       }
     } catch (error) {
@@ -244,9 +304,26 @@ export class SkiffClient {
     return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}/stats`, statsSchema);
   }
 
-  async listServices(): Promise<Service[]> {
-    return (await this.request("GET", "/v1/services", z.object({ items: z.array(serviceSchema) })))
-      .items;
+  /** Every service (all pages). */
+  listServices(): Promise<Service[]> {
+    return this.listAll((page) => this.listServicesPage(page));
+  }
+
+  /** One page of services, by name. */
+  listServicesPage(query: PageQuery = {}): Promise<Page<Service>> {
+    return this.request("GET", `/v1/services${toQuery(query)}`, pageSchema(serviceSchema));
+  }
+
+  /** Follows `nextCursor` until the last page, in pages of the largest size the API allows. */
+  private async listAll<T>(load: (page: PageQuery) => Promise<Page<T>>): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await load({ limit: 500, ...(cursor ? { cursor } : {}) });
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return items;
   }
 
   getService(name: string): Promise<Service> {
@@ -264,6 +341,33 @@ export class SkiffClient {
 
   async deleteService(name: string): Promise<void> {
     await this.request("DELETE", `/v1/services/${encodeURIComponent(name)}`, undefined);
+  }
+
+  /** Secrets, by name; never their values. */
+  listSecrets(
+    query: { limit?: number; cursor?: string } = {},
+  ): Promise<{ items: Secret[]; nextCursor: string | null }> {
+    return this.request("GET", `/v1/secrets${toQuery(query)}`, pageSchema(secretSchema));
+  }
+
+  getSecret(name: string): Promise<Secret> {
+    return this.request("GET", secretPath(name), secretSchema);
+  }
+
+  /** Stores a secret encrypted; the answer (and every later one) holds no value. */
+  createSecret(body: CreateSecret): Promise<Secret> {
+    return this.request("POST", "/v1/secrets", secretSchema, body);
+  }
+
+  /** A new version of the value: tasks started from now on get it. */
+  updateSecret(name: string, body: UpdateSecret): Promise<Secret> {
+    return this.request("PUT", secretPath(name), secretSchema, body);
+  }
+
+  /** `force`: even while task definition revisions reference it (their new tasks then fail). */
+  async deleteSecret(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const query = options.force ? "?force=true" : "";
+    await this.request("DELETE", `${secretPath(name)}${query}`, undefined);
   }
 
   /** Metered usage (fargate) over a time range, grouped by service or task. */
@@ -345,6 +449,10 @@ function repositoryPath(name: string): string {
   return `/v1/registry/repositories/${encodeURIComponent(name)}`;
 }
 
+function secretPath(name: string): string {
+  return `/v1/secrets/${encodeURIComponent(name)}`;
+}
+
 async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<string> {
   const reader = stream.getReader();
   try {
@@ -357,6 +465,13 @@ async function* streamChunks(stream: ReadableStream<string>): AsyncGenerator<str
     reader.releaseLock();
   }
 }
+
+/** The paging parameters of every list route. */
+// A type, not an interface: toQuery takes it as a record.
+export type PageQuery = {
+  limit?: number;
+  cursor?: string;
+};
 
 function toQuery(query: Record<string, string | number | undefined>): string {
   const params = new URLSearchParams();

@@ -9,6 +9,7 @@ export const idPrefixes = [
   "svc",
   "dep",
   "evt",
+  "cluster",
 ] as const;
 export type IdPrefix = (typeof idPrefixes)[number];
 

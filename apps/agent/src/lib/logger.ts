@@ -19,6 +19,13 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
         "*.credential",
         "joinToken",
         "*.joinToken",
+        // Containers' environment holds secrets' values: never logged, even by accident.
+        "env",
+        "*.env",
+        "Env",
+        "*.Env",
+        "secrets",
+        "*.secrets",
       ],
       censor: "[redacted]",
     },

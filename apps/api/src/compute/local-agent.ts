@@ -133,7 +133,8 @@ async function startOne(
   if (!known) {
     if (saved) logger.warn({ nodeId: saved.nodeId }, "local agent's node is unknown; joining anew");
     await rm(stateFilePath(stateDir), { force: true });
-    joinToken = (await createJoinToken(db, node.pool, joinTokenTtlSeconds, opts.clock.now())).token;
+    joinToken = (await createJoinToken(db, node.pool, joinTokenTtlSeconds, opts.clock.now(), 1))
+      .token;
   }
 
   const agentEnv = parseAgentEnv({

@@ -1,12 +1,18 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { withAdvisoryLock, withAdvisoryTryLock } from "@skiff/registry";
+import { queryRows, withAdvisoryLock, withAdvisoryTryLock } from "@skiff/registry";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema/index.js";
+
+/**
+ * Raw SQL's rows for either driver (postgres-js answers `execute()` with an array, PGlite with
+ * `{ rows }`): every raw query in the api goes through it, never the driver's own execute.
+ */
+export { queryRows };
 
 export type Schema = typeof schema;
 /** The database, whichever engine is behind it. Query functions take this or a Transaction. */
@@ -54,20 +60,32 @@ async function openPglite(dataDir: string): Promise<OpenDatabase> {
   const path = `${dataDir.replace(/\/+$/, "")}/pgdata`;
   mkdirSync(path, { recursive: true });
   const client = await PGlite.create(path);
-  let queue: Promise<unknown> = Promise.resolve();
+  // PGlite serves this one process, so in-process bookkeeping is lock enough: a promise chain
+  // per key for withLock, and the set of keys held for withTryLock.
+  const chains = new Map<string, Promise<unknown>>();
+  const held = new Set<string>();
   return {
     db: drizzlePglite(client, { schema }),
     kind: "pglite",
-    // PGlite serves one process, so a promise chain is lock enough.
-    withLock(_key, work) {
-      const run = queue.then(work, work);
-      queue = run.catch(() => {});
+    withLock(key, work) {
+      const run = (chains.get(key) ?? Promise.resolve()).then(work, work);
+      const settled = run.catch(() => {});
+      chains.set(key, settled);
+      void settled.then(() => {
+        if (chains.get(key) === settled) chains.delete(key);
+      });
       return run;
     },
-    // One process: nobody else can hold the lock.
-    async withTryLock(_key, work) {
-      await work();
-      return true;
+    // As pg_try_advisory_lock between replicas: a pass still running here makes the next skip.
+    async withTryLock(key, work) {
+      if (held.has(key)) return false;
+      held.add(key);
+      try {
+        await work();
+        return true;
+      } finally {
+        held.delete(key);
+      }
     },
     close: () => client.close(),
   };

@@ -1,14 +1,30 @@
+import { nodeAddressSchema } from "@skiff/shared";
 import { and, eq, isNotNull } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { targetsChannel } from "../compute/services/assignment-notifier.js";
 import type { Database } from "../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
 import type { Logger } from "../lib/logger.js";
+import { channelOf } from "../lib/redis.js";
 
 export interface Target {
   taskId: string;
   /** e.g. http://10.0.0.5:49153 */
   url: string;
+}
+
+/**
+ * The URL of a task's port on its node, built from parsed parts; undefined for an address that is
+ * not a bare host name or IP (a row written before registration checked it), so no node can send
+ * the gateway to a URL of its choosing.
+ */
+export function targetUrl(address: string, port: number): string | undefined {
+  if (!nodeAddressSchema.safeParse(address).success) return undefined;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  const url = new URL("http://target.invalid/");
+  url.hostname = address.includes(":") ? `[${address}]` : address;
+  url.port = String(port);
+  return url.origin;
 }
 
 /**
@@ -52,9 +68,10 @@ export async function loadTargets(db: Database): Promise<Map<string, Target[]>> 
     const port = container?.hostPorts.find(
       (mapping) => mapping.containerPort === lb.containerPort,
     )?.hostPort;
-    if (!healthy || !port) continue;
+    const url = port ? targetUrl(row.address, port) : undefined;
+    if (!healthy || !url) continue;
     const targets = table.get(row.service) ?? [];
-    targets.push({ taskId: row.taskId, url: `http://${row.address}:${port}` });
+    targets.push({ taskId: row.taskId, url });
     table.set(row.service, targets);
   }
   return table;
@@ -85,7 +102,7 @@ export class TargetTable {
       this.logger.warn({ err: error.message }, "gateway subscriber error"),
     );
     this.subscriber.on("message", () => void this.reload());
-    await this.subscriber.subscribe(targetsChannel);
+    await this.subscriber.subscribe(channelOf(this.redis, targetsChannel));
     await this.reload();
     this.timer = setInterval(() => void this.reload(), this.refreshMs);
   }

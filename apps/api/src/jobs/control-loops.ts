@@ -2,6 +2,7 @@ import { markLostNodes } from "../compute/services/nodes.js";
 import { placeTasks } from "../compute/services/scheduler.js";
 import { reconcileService } from "../compute/services/service-scheduler.js";
 import { listServiceNames } from "../compute/services/services.js";
+import { removeStoppedTasksBefore } from "../compute/services/task-retention.js";
 import { findUnplacedTaskIds, releaseDrainedTasks } from "../compute/services/tasks.js";
 import {
   CapacityProvider,
@@ -19,6 +20,8 @@ export interface ControlLoopOptions {
   intervalMs?: number;
   /** Runs the fargate capacity loop when set (an operator's provisioner is configured). */
   capacity?: CapacitySettings | undefined;
+  /** Stopped tasks are kept this long, then removed (their usage kept apart); 1 hour by default. */
+  stoppedTaskRetentionMs?: number;
 }
 
 /**
@@ -34,7 +37,8 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     logger,
     name: "node-monitor",
     intervalMs,
-    run: async () => {
+    run: async (lease) => {
+      await lease.check();
       const lost = await markLostNodes(db, redis, clock.now(), options.nodeDownAfterMs);
       if (lost.length > 0) {
         logger.warn(
@@ -50,10 +54,13 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     logger,
     name: "task-placer",
     intervalMs,
-    run: async () => {
+    run: async (lease) => {
       const placedOn: string[] = [];
-      for (const result of (await placeTasks(db, await findUnplacedTaskIds(db, 500))).values())
+      const unplaced = await findUnplacedTaskIds(db, 500);
+      await lease.check();
+      for (const result of (await placeTasks(db, unplaced)).values())
         if (result.placed) placedOn.push(result.nodeId);
+      await lease.check();
       placedOn.push(...(await releaseDrainedTasks(db, clock.now())));
       await notifier.notify(placedOn);
     },
@@ -63,8 +70,10 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     logger,
     name: "service-scheduler",
     intervalMs,
-    run: async () => {
+    run: async (lease) => {
       for (const name of await listServiceNames(db)) {
+        // Outside the try: a lost lease ends the pass, it is not one service's failure.
+        await lease.check();
         try {
           await notifier.notify(await reconcileService(db, name, clock.now()));
         } catch (error) {
@@ -75,7 +84,22 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
     },
   });
   notifier.onServiceChange(() => serviceScheduler.wake());
-  const loops = [nodeMonitor, placer, serviceScheduler];
+  const retentionMs = options.stoppedTaskRetentionMs ?? 3_600_000;
+  const taskRetention = new LeaderLoop({
+    redis,
+    logger,
+    name: "task-retention",
+    // Often enough that the history stays near the window, rarely enough to cost nothing.
+    intervalMs: Math.max(intervalMs, Math.min(60_000, retentionMs)),
+    run: async (lease) => {
+      const cutoff = new Date(clock.now().getTime() - retentionMs);
+      const removed = await removeStoppedTasksBefore(db, cutoff, {
+        beforeBatch: () => lease.check(),
+      });
+      if (removed > 0) logger.info({ removed }, "removed stopped tasks past their retention");
+    },
+  });
+  const loops = [nodeMonitor, placer, serviceScheduler, taskRetention];
   if (options.capacity) {
     const provider = new CapacityProvider({ db, redis, clock, logger, ...options.capacity });
     loops.push(
@@ -84,7 +108,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
         logger,
         name: "fargate-capacity",
         intervalMs: Math.max(intervalMs, 2_000),
-        run: () => provider.run(),
+        run: (lease) => provider.run(lease),
       }),
     );
   }

@@ -36,6 +36,22 @@ describe("the built dashboard", () => {
     expect(asset.headers.get("cache-control")).toContain("immutable");
   });
 
+  it("sends its pages and assets with a strict CSP, no framing, nosniff and no referrer", async () => {
+    for (const path of ["/", "/services/web", "/assets/index-abc.js"]) {
+      const response = await stack.request(path);
+      expect(response.status, path).toBe(200);
+      const csp = response.headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("default-src 'self'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).toContain("style-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).not.toContain("unsafe");
+      expect(response.headers.get("x-frame-options"), path).toBe("DENY");
+      expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(response.headers.get("referrer-policy"), path).toBe("no-referrer");
+    }
+  });
+
   it("leaves /v1 to the API: an unknown route is the JSON 404", async () => {
     const response = await stack.request("/v1/nope");
     const body = (await response.json()) as ErrorBody;

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestRedis } from "../test/harness.js";
-import { LeaderLock, LeaderLoop } from "./leader-lock.js";
+import { LeaderLock, LeaderLoop, LeaseLostError } from "./leader-lock.js";
 import { createLogger } from "./logger.js";
 
 const logger = createLogger("silent");
@@ -132,5 +132,69 @@ describe("LeaderLoop", () => {
     await sleep(250);
     expect(overlapped).toBe(false);
     expect(passes).toBeGreaterThan(3);
+  });
+
+  it("keeps the lease through a pass longer than it, so no second replica runs the loop", async () => {
+    const active = new Set<string>();
+    let overlapped = false;
+    const passes = { a: 0, b: 0 };
+    const make = (name: "a" | "b") =>
+      new LeaderLoop({
+        redis: redis(),
+        name: "long-pass",
+        intervalMs: 20,
+        ttlMs: 150,
+        logger,
+        run: async () => {
+          passes[name]++;
+          active.add(name);
+          if (active.size > 1) overlapped = true;
+          // Five leases long, like a provisioner call of minutes against a lease of seconds.
+          await sleep(750);
+          active.delete(name);
+        },
+      });
+    const a = make("a");
+    loops.push(a);
+    a.start();
+    await sleep(50);
+    const b = make("b");
+    loops.push(b);
+    b.start();
+    await sleep(1_000);
+    expect(overlapped).toBe(false);
+    expect(passes.b).toBe(0);
+  });
+
+  it("stops a pass's writes once another replica took the lease", async () => {
+    const shared = redis();
+    const writes: number[] = [];
+    let failure: unknown;
+    const loop = new LeaderLoop({
+      redis: shared,
+      name: "fenced",
+      intervalMs: 60_000,
+      logger,
+      run: async (lease) => {
+        for (let batch = 0; batch < 10; batch++) {
+          try {
+            await lease.check();
+          } catch (error) {
+            failure = error;
+            throw error;
+          }
+          writes.push(batch);
+          // Another replica takes over mid-pass (as after a pause longer than the lease).
+          if (batch === 2) await shared.set("leader:fenced", "another-replica");
+          await sleep(5);
+        }
+      },
+    });
+    loops.push(loop);
+    loop.start();
+    await sleep(200);
+    expect(writes).toEqual([0, 1, 2]);
+    expect(failure).toBeInstanceOf(LeaseLostError);
+    expect(loop.isLeader).toBe(false);
   });
 });

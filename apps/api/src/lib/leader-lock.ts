@@ -27,9 +27,39 @@ export class LeaderLock {
     return (await this.redis.eval(renewScript, 1, this.key, this.token, this.ttlMs)) === 1;
   }
 
+  /** Extends the lease only while this holder has it; false once another holder took it. */
+  async renew(): Promise<boolean> {
+    return (await this.redis.eval(renewScript, 1, this.key, this.token, this.ttlMs)) === 1;
+  }
+
+  /** Whether this holder has the lease right now, as Redis sees it. */
+  async holds(): Promise<boolean> {
+    return (await this.redis.get(this.key)) === this.token;
+  }
+
   async release(): Promise<void> {
     await this.redis.eval(releaseScript, 1, this.key, this.token);
   }
+}
+
+/** Thrown by `Lease.check()` in a pass whose replica is no longer the leader. */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+  constructor(loop: string) {
+    super(`${loop}: the leader lease was lost during the pass`);
+  }
+}
+
+/**
+ * The leader's lease during one pass. A pass checks it before each batch of writes, so a
+ * replica that lost the lease (a pause longer than the lease, Redis out of reach) stops writing
+ * instead of racing the new leader.
+ */
+export interface Lease {
+  /** Aborted once a renewal finds the lease held by another replica. */
+  readonly signal: AbortSignal;
+  /** Throws LeaseLostError unless this replica still holds the lease (asked of Redis). */
+  check(): Promise<void>;
 }
 
 export interface LeaderLoopOptions {
@@ -37,10 +67,13 @@ export interface LeaderLoopOptions {
   /** Names the loop; replicas running the same name elect one leader. */
   name: string;
   intervalMs: number;
-  /** One pass of the work, run only on the leader. */
-  run: () => Promise<void>;
+  /** One pass of the work, run only on the leader; `lease.check()` before each batch of writes. */
+  run: (lease: Lease) => Promise<void>;
   logger: Logger;
-  /** The lease outlives a pass by this much; defaults to three intervals. */
+  /**
+   * How long the lease lasts without renewal; defaults to three intervals. It is renewed every
+   * third of this while a pass runs, so a pass may take longer than the lease.
+   */
   ttlMs?: number;
 }
 
@@ -50,6 +83,7 @@ export interface LeaderLoopOptions {
  */
 export class LeaderLoop {
   private readonly lock: LeaderLock;
+  private readonly ttlMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private passing = false;
@@ -60,11 +94,8 @@ export class LeaderLoop {
   isLeader = false;
 
   constructor(private readonly options: LeaderLoopOptions) {
-    this.lock = new LeaderLock(
-      options.redis,
-      options.name,
-      options.ttlMs ?? options.intervalMs * 3,
-    );
+    this.ttlMs = options.ttlMs ?? options.intervalMs * 3;
+    this.lock = new LeaderLock(options.redis, options.name, this.ttlMs);
   }
 
   start(): void {
@@ -113,9 +144,44 @@ export class LeaderLoop {
       if (leader !== this.isLeader)
         logger.info({ loop: name, leader }, leader ? "became leader" : "lost leadership");
       this.isLeader = leader;
-      if (leader) await this.options.run();
+      if (leader) await this.runLeased();
     } catch (error) {
-      logger.error({ loop: name, err: error }, "leader loop pass failed");
+      if (error instanceof LeaseLostError) {
+        this.isLeader = false;
+        logger.warn({ loop: name }, "lost leadership during a pass; its remaining writes skipped");
+      } else logger.error({ loop: name, err: error }, "leader loop pass failed");
+    }
+  }
+
+  /** Runs one pass while a timer renews the lease, so a slow pass does not outlive it. */
+  private async runLeased(): Promise<void> {
+    const { logger, name } = this.options;
+    const lost = new AbortController();
+    const renewal = setInterval(
+      () => {
+        this.lock.renew().then(
+          (held) => {
+            if (!held) lost.abort();
+          },
+          // Redis out of reach: the lease may lapse; check() finds out before the next write.
+          (error: unknown) =>
+            logger.warn({ loop: name, err: error }, "leader lease renewal failed"),
+        );
+      },
+      Math.max(1, Math.floor(this.ttlMs / 3)),
+    );
+    const lease: Lease = {
+      signal: lost.signal,
+      check: async () => {
+        if (!lost.signal.aborted && (await this.lock.holds())) return;
+        lost.abort();
+        throw new LeaseLostError(name);
+      },
+    };
+    try {
+      await this.options.run(lease);
+    } finally {
+      clearInterval(renewal);
     }
   }
 }

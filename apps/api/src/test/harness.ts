@@ -5,9 +5,11 @@ import { inject } from "vitest";
 import { newApp } from "../app.js";
 import { createToken } from "../auth/services/tokens.js";
 import { AssignmentNotifier } from "../compute/services/assignment-notifier.js";
+import { LogFollowHub, type LogFollowLimits } from "../compute/services/log-follows.js";
 import { type OpenDatabase, openDatabase } from "../db/client.js";
 import { systemClock } from "../lib/clock.js";
 import { createLogger } from "../lib/logger.js";
+import { secretsKeyFrom } from "../secrets/services/secret-crypto.js";
 import type { Services } from "../services.js";
 import { defaultPrices } from "../usage/services/usage.js";
 import { withDatabase } from "./global-setup.js";
@@ -45,20 +47,43 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 
 /** A Redis connection under its own key prefix; pass a prefix to share one between connections. */
 export function createTestRedis(prefix = `test:${randomBytes(6).toString("hex")}:`): Redis {
-  return new Redis(inject("redisUrl"), { keyPrefix: prefix });
+  // Named after the prefix, so a test can count this stack's connections (CLIENT LIST).
+  const connectionName = prefix.replace(/[^A-Za-z0-9:_-]/g, "");
+  return new Redis(inject("redisUrl"), { keyPrefix: prefix, connectionName });
 }
 
 export async function createTestStack(
-  options: { maxBodyBytes?: number; dashboardDir?: string } = {},
+  options: {
+    maxBodyBytes?: number;
+    dashboardDir?: string;
+    logFollows?: Partial<LogFollowLimits>;
+    logFollowRecheckMs?: number;
+  } = {},
 ): Promise<TestStack> {
   const testDatabase = await createTestDatabase();
   const database = await openDatabase({ url: testDatabase.url, dataDir: "", poolSize: 4 });
   const redis = createTestRedis();
   const notifier = new AssignmentNotifier(redis);
   await notifier.start();
+  const logFollows = new LogFollowHub(redis, { perToken: 10, total: 500, ...options.logFollows });
+  await logFollows.start();
   const services: Services = {
     notifier,
-    settings: { nodeDownAfterMs: 15_000, prices: defaultPrices, registryAddress: "localhost:5000" },
+    secretsKey: secretsKeyFrom(randomBytes(32)),
+    logFollows,
+    settings: {
+      nodeDownAfterMs: 15_000,
+      prices: defaultPrices,
+      registryAddress: "localhost:5000",
+      logFollowRecheckMs: options.logFollowRecheckMs ?? 10_000,
+      platform: {
+        domain: "localhost",
+        gatewayPort: 8000,
+        gatewayUrl: "http://{service}.localhost:8000/",
+        version: "test",
+        features: [],
+      },
+    },
     db: database.db,
     redis,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
@@ -68,7 +93,10 @@ export async function createTestStack(
       await redis.ping();
     },
   };
-  const app = newApp(services, options);
+  const app = newApp(services, {
+    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
+  });
   const { token: adminToken } = await createToken(database.db, {
     name: "test admin",
     scopes: ["admin"],
@@ -87,6 +115,7 @@ export async function createTestStack(
     request: async (path, init) => app.request(`http://skiff.test${path}`, init),
     async close() {
       await notifier.stop();
+      await logFollows.stop();
       redis.disconnect();
       await database.close();
       await testDatabase.drop();

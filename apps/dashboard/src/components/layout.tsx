@@ -9,6 +9,7 @@ const sections = [
   { to: "/services", label: "Services" },
   { to: "/tasks", label: "Tasks" },
   { to: "/registry", label: "Registry" },
+  { to: "/secrets", label: "Secrets" },
 ];
 
 const nextTheme: Record<ThemeChoice, ThemeChoice> = {

@@ -4,6 +4,9 @@ export function StatusBadge({ status }: { status: string }) {
     ? "good"
     : /^(stopped|down|failed|unhealthy|inactive)$/.test(status)
       ? "bad"
-      : "busy";
+      : // Over, as meant: a join token past its use, nothing to fix.
+        /^(expired|used-up|revoked)$/.test(status)
+        ? "done"
+        : "busy";
   return <span className={`badge ${tone}`}>{status}</span>;
 }

@@ -170,6 +170,19 @@ export function TaskDefinitionFields({
                 onChange={(e) => setContainer(index, { env: e.target.value })}
               />
             </Field>
+            <Field
+              label="Secrets (VARIABLE=secret-name per line; values stay write-only, on the Secrets page)"
+              path={`${path}.secrets`}
+              errors={errors}
+            >
+              <textarea
+                className="mono"
+                rows={2}
+                value={container.secrets}
+                onChange={(e) => setContainer(index, { secrets: e.target.value })}
+                placeholder="DB_PASSWORD=db-password"
+              />
+            </Field>
             {form.containers.length > 1 ? (
               <button
                 type="button"

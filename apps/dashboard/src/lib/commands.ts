@@ -1,14 +1,3 @@
-/**
- * The gateway answers a load-balanced service at `<service>.<SKIFF_DOMAIN>:8000`. The API does
- * not say its domain, so the dashboard's own host stands in for it (the default, `localhost`,
- * when the dashboard is opened by IP address).
- */
-export function loadBalancerUrl(service: string, host: string): string {
-  const isAddress = /^[0-9.]+$/.test(host) || host.includes(":") || host.startsWith("[");
-  const domain = isAddress ? "localhost" : host;
-  return `http://${service}.${domain}:8000/`;
-}
-
 /** The commands that start an agent joining a pool: from a checkout, and as a container. */
 export function agentStartCommands(
   apiUrl: string,

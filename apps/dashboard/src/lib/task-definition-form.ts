@@ -6,6 +6,8 @@ export interface ContainerForm {
   image: string;
   command: string;
   env: string;
+  /** `VARIABLE=secret-name` per line: the variable gets the secret's value (never shown). */
+  secrets: string;
   ports: string;
   essential: boolean;
 }
@@ -20,7 +22,15 @@ export interface TaskDefinitionForm {
 }
 
 export function emptyContainer(): ContainerForm {
-  return { name: "app", image: "", command: "", env: "", ports: "", essential: true };
+  return {
+    name: "app",
+    image: "",
+    command: "",
+    env: "",
+    secrets: "",
+    ports: "",
+    essential: true,
+  };
 }
 
 export function emptyForm(): TaskDefinitionForm {
@@ -103,6 +113,11 @@ export function formToRequest(form: TaskDefinitionForm): RegisterTaskDefinition 
       if (command.length > 0) out.command = command;
       const env = parseEnvLines(container.env);
       if (Object.keys(env).length > 0) out.env = env;
+      const secrets = Object.entries(parseEnvLines(container.secrets)).map(([name, from]) => ({
+        name,
+        valueFrom: from.trim(),
+      }));
+      if (secrets.length > 0) out.secrets = secrets;
       const ports = container.ports
         .split(/[\s,]+/)
         .filter(Boolean)
@@ -130,6 +145,9 @@ export function requestToForm(
       command: joinArgs(container.command ?? []),
       env: Object.entries(container.env ?? {})
         .map(([name, value]) => `${name}=${value}`)
+        .join("\n"),
+      secrets: (container.secrets ?? [])
+        .map((secret) => `${secret.name}=${secret.valueFrom}`)
         .join("\n"),
       ports: (container.portMappings ?? []).map((port) => port.containerPort).join(", "),
       essential: container.essential ?? true,

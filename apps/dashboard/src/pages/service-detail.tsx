@@ -1,4 +1,4 @@
-import type { Service } from "@skiff/shared";
+import { type Service, serviceGatewayUrl } from "@skiff/shared";
 import { type FormEvent, useState } from "react";
 import { ConfirmButton } from "../components/confirm-button.js";
 import { DeploymentList } from "../components/deployment-list.js";
@@ -6,7 +6,6 @@ import { PageHeader } from "../components/layout.js";
 import { Empty, ErrorMessage, Loaded } from "../components/states.js";
 import { StatusBadge } from "../components/status-badge.js";
 import { TaskTable } from "../components/task-table.js";
-import { loadBalancerUrl } from "../lib/commands.js";
 import { formatAgo } from "../lib/format.js";
 import { Link, navigate } from "../lib/router.js";
 import { useAction } from "../lib/use-action.js";
@@ -15,6 +14,8 @@ import { usePoll } from "../lib/use-poll.js";
 /** One service: scale, deploy a revision and watch it roll, events, tasks, delete. */
 export function ServiceDetail({ name }: { name: string }) {
   const service = usePoll(`service:${name}`, (client) => client.getService(name), 2000);
+  // The gateway's real address (domain, port, or an operator's template), not the browser's host.
+  const info = usePoll("info", (client) => client.info());
   const tasks = usePoll(
     `service-tasks:${name}`,
     (client) => client.listTasks({ service: name, limit: 100 }),
@@ -71,16 +72,18 @@ export function ServiceDetail({ name }: { name: string }) {
                 </dd>
                 <dt>load balancer</dt>
                 <dd>
-                  {data.loadBalancer ? (
+                  {!data.loadBalancer ? (
+                    "none"
+                  ) : info.data ? (
                     <a
-                      href={loadBalancerUrl(data.name, window.location.hostname)}
+                      href={serviceGatewayUrl(info.data, data.name)}
                       target="_blank"
                       rel="noreferrer"
                     >
-                      {loadBalancerUrl(data.name, window.location.hostname)}
+                      {serviceGatewayUrl(info.data, data.name)}
                     </a>
                   ) : (
-                    "none"
+                    <span className="muted">on the gateway</span>
                   )}
                   {data.loadBalancer ? (
                     <span className="muted">

@@ -16,6 +16,11 @@ export interface TokenRequest {
   scopes: string[];
   /** What the caller may do on any repository; undefined for anonymous callers. */
   actions: readonly RegistryAction[] | undefined;
+  /**
+   * When given, `actions` apply to these repositories only and the caller gets nothing on any
+   * other (a node pulls only what it runs).
+   */
+  repositories?: ReadonlySet<string>;
   ttlSeconds?: number;
   now?: Date;
 }
@@ -56,11 +61,17 @@ export async function issueRegistryToken(
     }
   }
   for (const one of requested) {
-    if (one.type === "registry" && one.name === "catalog" && request.actions) {
+    if (
+      one.type === "registry" &&
+      one.name === "catalog" &&
+      request.actions &&
+      !request.repositories
+    ) {
       access.push({ type: "registry", name: "catalog", actions: ["*"] });
       continue;
     }
     if (one.type !== "repository" || !isValidName(one.name)) continue;
+    if (request.repositories && !request.repositories.has(one.name)) continue;
     const may: readonly string[] =
       request.actions ?? (anonymousNames.has(one.name) ? ["pull"] : []);
     const actions = one.actions.filter(

@@ -9,7 +9,10 @@ import { RegistryError } from "../errors.js";
 import { findLinkedBlob, touchBlobs, unlinkBlob } from "../services/blobs.js";
 import { parseRange } from "./body.js";
 
-/** GET and HEAD of a blob, whole or a `Range` of it, streamed from the store. */
+/**
+ * GET and HEAD of a blob, whole or a `Range` of it, streamed from the store or, when the store
+ * can, a redirect to where the client downloads it.
+ */
 export async function getBlob(
   c: Context,
   ctx: RegistryContext,
@@ -36,6 +39,14 @@ export async function getBlob(
     // the manifest that names it arrives.
     await touchBlobs(ctx.db, [digest.text]);
     return new Response(null, { status, headers });
+  }
+  // The client downloads from the store itself; its Range goes along with the redirect.
+  const redirect = await ctx.store.downloadUrl?.(digest.text);
+  if (redirect) {
+    return new Response(null, {
+      status: 307,
+      headers: { Location: redirect, "Docker-Content-Digest": digest.text, "Content-Length": "0" },
+    });
   }
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (outgoing && outgoing instanceof ServerResponse) {

@@ -7,11 +7,13 @@ import { findLinkedBlob, linkBlob, touchBlobs } from "../services/blobs.js";
 import { ensureRepository } from "../services/repositories.js";
 import {
   appendChunk,
+  type ChunkOptions,
   cancelUpload,
   completeUpload,
   findUpload,
   startUpload,
   type Upload,
+  withClaimedUpload,
 } from "../services/uploads.js";
 import { bodyStream, parseContentRange } from "./body.js";
 
@@ -61,10 +63,33 @@ export async function postUpload(
   const digest = c.req.query("digest");
   if (digest) parseDigest(digest);
   // The repository is recorded when a blob lands in it, not when an upload opens.
-  const upload = await startUpload(ctx, name);
-  if (!digest) return c.body(null, 202, uploadHeaders(upload));
-  const filled = await appendChunk(ctx, upload, bodyStream(c));
-  return blobCreated(c, name, await completeUpload(ctx, filled, digest));
+  const started = await startUpload(ctx, name);
+  try {
+    if (!digest) return c.body(null, 202, uploadHeaders(started.upload));
+    try {
+      const filled = await appendChunk(ctx, started, bodyStream(c), chunkOptions(c, false));
+      return blobCreated(
+        c,
+        name,
+        await completeUpload(ctx, { ...started, upload: filled }, digest),
+      );
+    } catch (error) {
+      // The client never learnt of this session: nothing of it may stay behind.
+      await cancelUpload(ctx, started.upload.id);
+      throw error;
+    }
+  } finally {
+    await started.release();
+  }
+}
+
+/** Content-Range and Content-Length of a chunk. */
+function chunkOptions(c: Context, ranged: boolean): ChunkOptions {
+  const length = c.req.header("content-length");
+  return {
+    start: ranged ? parseContentRange(c.req.header("content-range")) : undefined,
+    length: length && /^\d+$/.test(length) ? Number(length) : undefined,
+  };
 }
 
 /** PATCH: a chunk (with Content-Range) or a streamed rest of the blob (without). */
@@ -74,9 +99,10 @@ export async function patchUpload(
   name: string,
   id: string,
 ): Promise<Response> {
-  const upload = await findUpload(ctx, name, id);
-  const start = parseContentRange(c.req.header("content-range"));
-  const filled = await appendChunk(ctx, upload, bodyStream(c), start);
+  const options = chunkOptions(c, true);
+  const filled = await withClaimedUpload(ctx, name, id, (claimed) =>
+    appendChunk(ctx, claimed, bodyStream(c), options),
+  );
   return c.body(null, 202, uploadHeaders(filled));
 }
 
@@ -90,17 +116,13 @@ export async function putUpload(
   const digest = c.req.query("digest");
   if (!digest) throw new RegistryError("DIGEST_INVALID", "closing an upload needs ?digest=");
   parseDigest(digest);
-  let upload = await findUpload(ctx, name, id);
-  const length = c.req.header("content-length");
-  if (length !== "0") {
-    upload = await appendChunk(
-      ctx,
-      upload,
-      bodyStream(c),
-      parseContentRange(c.req.header("content-range")),
-    );
-  }
-  return blobCreated(c, name, await completeUpload(ctx, upload, digest));
+  const options = chunkOptions(c, true);
+  const committed = await withClaimedUpload(ctx, name, id, async (claimed) => {
+    let upload = claimed.upload;
+    if (options.length !== 0) upload = await appendChunk(ctx, claimed, bodyStream(c), options);
+    return completeUpload(ctx, { ...claimed, upload }, digest);
+  });
+  return blobCreated(c, name, committed);
 }
 
 export async function getUploadStatus(
@@ -118,7 +140,9 @@ export async function deleteUpload(
   name: string,
   id: string,
 ): Promise<Response> {
-  await findUpload(ctx, name, id);
-  await cancelUpload(ctx, id);
+  await withClaimedUpload(ctx, name, id, async ({ claim }) => {
+    await cancelUpload(ctx, id);
+    claim.ended = true;
+  });
   return c.body(null, 204);
 }

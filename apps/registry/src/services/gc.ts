@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 import type { RegistryContext } from "../context.js";
+import { queryRows } from "../db/rows.js";
 import { registryBlobs, registryManifestReferences } from "../db/schema/index.js";
 
 export interface CollectOptions {
@@ -27,7 +28,7 @@ export async function collectGarbage(
   for (;;) {
     const freed = await ctx.db.transaction(async (tx) => {
       // One collector at a time across replicas; the lock goes with the transaction.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('skiff:registry:gc'))`);
+      await queryRows(tx, sql`select pg_advisory_xact_lock(hashtext('skiff:registry:gc'))`);
       const referenced = tx
         .select({ one: sql`1` })
         .from(registryManifestReferences)

@@ -11,6 +11,8 @@ export interface RepositorySummary {
   lastPushedAt: string | null;
   immutableTags: boolean;
   anonymousPull: boolean;
+  /** Bytes of blobs the repository may hold; null: no quota. */
+  storageQuotaBytes: number | null;
   lifecycle: { keepLastTags: number | null; expireUntaggedAfterDays: number | null };
 }
 
@@ -27,6 +29,7 @@ const summaryColumns = {
   name: r.name,
   immutableTags: r.immutableTags,
   anonymousPull: r.anonymousPull,
+  storageQuotaBytes: r.storageQuotaBytes,
   keepLastTags: r.keepLastTags,
   expireUntaggedAfterDays: r.expireUntaggedAfterDays,
   lastPushedAt: r.lastPushedAt,
@@ -50,6 +53,7 @@ interface SummaryRow {
   name: string;
   immutableTags: boolean;
   anonymousPull: boolean;
+  storageQuotaBytes: number | null;
   keepLastTags: number | null;
   expireUntaggedAfterDays: number | null;
   lastPushedAt: Date | null;
@@ -66,6 +70,7 @@ function toSummary(row: SummaryRow): RepositorySummary {
     lastPushedAt: row.lastPushedAt?.toISOString() ?? null,
     immutableTags: row.immutableTags,
     anonymousPull: row.anonymousPull,
+    storageQuotaBytes: row.storageQuotaBytes,
     lifecycle: {
       keepLastTags: row.keepLastTags,
       expireUntaggedAfterDays: row.expireUntaggedAfterDays,
@@ -102,6 +107,7 @@ export async function getRepository(
 export interface RepositoryChanges {
   immutableTags?: boolean | undefined;
   anonymousPull?: boolean | undefined;
+  storageQuotaBytes?: number | null | undefined;
   lifecycle?:
     | {
         keepLastTags?: number | null | undefined;
@@ -119,6 +125,7 @@ export async function updateRepository(
   const set: Partial<typeof r.$inferInsert> = {};
   if (changes.immutableTags !== undefined) set.immutableTags = changes.immutableTags;
   if (changes.anonymousPull !== undefined) set.anonymousPull = changes.anonymousPull;
+  if (changes.storageQuotaBytes !== undefined) set.storageQuotaBytes = changes.storageQuotaBytes;
   if (changes.lifecycle?.keepLastTags !== undefined)
     set.keepLastTags = changes.lifecycle.keepLastTags;
   if (changes.lifecycle?.expireUntaggedAfterDays !== undefined) {

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { PushEvent, RegistryContext } from "../context.js";
 import type { Queryable, RegistryDatabase } from "../db/client.js";
+import { queryRows } from "../db/rows.js";
 import {
   registryBlobLinks,
   registryBlobs,
@@ -66,8 +67,9 @@ export interface PutManifest {
 }
 
 /**
- * Stores a manifest and its tags. Every blob it names must be in the repository, every manifest
- * an index names too (MANIFEST_BLOB_UNKNOWN, nothing stored). The named blobs are touched inside
+ * Stores a manifest and its tags. Every blob an image manifest names must be in the repository
+ * (MANIFEST_BLOB_UNKNOWN, nothing stored); the manifests an index names need not be: the spec
+ * allows sparse indexes (a partial mirror, children pushed after their index). The named blobs are touched inside
  * the transaction, which orders this push against the collector.
  */
 export async function putManifest(
@@ -99,8 +101,8 @@ export async function putManifest(
   ];
 
   await ctx.db.transaction(async (tx) => {
-    const found = await touchReferences(tx, input.repository, blobDigests, childDigests, tags);
-    const missing = [...blobDigests, ...childDigests].filter((ref) => !found.present.has(ref));
+    const found = await touchReferences(tx, input.repository, blobDigests, tags);
+    const missing = blobDigests.filter((ref) => !found.present.has(ref));
     if (missing.length) {
       throw new RegistryError(
         "MANIFEST_BLOB_UNKNOWN",
@@ -116,7 +118,9 @@ export async function putManifest(
       );
     }
     // The manifest, what it names and its tags, in one statement.
-    await tx.execute(sql`
+    await queryRows(
+      tx,
+      sql`
       with manifest as (
         insert into ${registryManifests}
           (repository, digest, media_type, size, content, subject, artifact_type, annotations)
@@ -133,7 +137,8 @@ export async function putManifest(
       insert into ${registryTags} (repository, tag, digest)
       select ${input.repository}, tag.value, ${digest}
       from json_array_elements_text(${JSON.stringify(tags)}::json) as tag
-      on conflict (repository, tag) do update set digest = excluded.digest, pushed_at = now()`);
+      on conflict (repository, tag) do update set digest = excluded.digest, pushed_at = now()`,
+    );
   });
 
   const pushedAt = new Date().toISOString();
@@ -152,21 +157,26 @@ export async function putManifest(
 /**
  * In one statement (each round trip counts in a push): creates the repository or marks it
  * pushed, touches the blobs the manifest names that the repository links (their row locks,
- * held to the end of the transaction, order this push against the collector), finds the child
- * manifests it has, and reads the tags about to be set.
+ * held to the end of the transaction, order this push against the collector), and reads the
+ * tags about to be set.
  */
 async function touchReferences(
   tx: Queryable,
   repository: string,
   blobDigests: string[],
-  childDigests: string[],
   tags: string[],
 ): Promise<{
   present: Set<string>;
   immutableTags: boolean;
   tagged: { tag: string; digest: string }[];
 }> {
-  const [row] = (await tx.execute(sql`
+  const [row] = await queryRows<{
+    immutableTags: boolean;
+    present: string[];
+    tagged: { tag: string; digest: string }[];
+  }>(
+    tx,
+    sql`
     with repository as (
       insert into ${registryRepositories} (name, last_pushed_at) values (${repository}, now())
       on conflict (name) do update set last_pushed_at = now()
@@ -179,18 +189,12 @@ async function touchReferences(
     )
     select
       (select immutable_tags from repository) as "immutableTags",
-      array(select digest from touched) || array(
-        select digest from ${registryManifests}
-        where repository = ${repository} and ${inArray(registryManifests.digest, childDigests)}
-      ) as "present",
+      array(select digest from touched) as "present",
       coalesce((
         select json_agg(json_build_object('tag', tag, 'digest', digest)) from ${registryTags}
         where repository = ${repository} and ${inArray(registryTags.tag, tags)}
-      ), '[]') as "tagged"`)) as unknown as {
-    immutableTags: boolean;
-    present: string[];
-    tagged: { tag: string; digest: string }[];
-  }[];
+      ), '[]') as "tagged"`,
+  );
   if (!row) throw new Error("the repository upsert returned no row");
   return { present: new Set(row.present), immutableTags: row.immutableTags, tagged: row.tagged };
 }

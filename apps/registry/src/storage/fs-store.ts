@@ -58,8 +58,10 @@ export class FsBlobStore implements BlobStore {
     onChunk?: (chunk: Buffer) => void,
   ): Promise<number> {
     const path = this.uploadPath(id);
-    const before = (await stat(path)).size;
-    const out = await open(path, "a");
+    // Written at explicit offsets from the size found here, never in append mode: the bytes
+    // land where the caller's running hash says they are.
+    const out = await open(path, "r+");
+    const before = (await out.stat()).size;
     let written = before;
     let writing: Promise<void> = Promise.resolve();
     // The commit fsyncs the upload before the push is acknowledged. Flushing it to disk as it
@@ -86,16 +88,21 @@ export class FsBlobStore implements BlobStore {
       let batch: Buffer[] = [];
       let batched = 0;
       const writeAll = async (chunks: Buffer[], size: number) => {
-        let done = (await out.writev(chunks)).bytesWritten;
+        const at = written;
+        let done = (await out.writev(chunks, at)).bytesWritten;
         // A short write is rare on files, but possible: the rest goes after it.
         if (done < size) {
           const rest = Buffer.concat(chunks, size).subarray(done);
           const start = done;
-          while (done < size) done += (await out.write(rest, done - start)).bytesWritten;
+          while (done < size) {
+            done += (await out.write(rest, done - start, size - done, at + done)).bytesWritten;
+          }
         }
         written += size;
         unsynced += size;
         syncInBackground();
+        // Only now, in order: the caller hashes what is on disk, never what is still buffered.
+        for (const chunk of chunks) onChunk?.(chunk);
       };
       const flush = () => {
         if (batched === 0) return;
@@ -109,7 +116,6 @@ export class FsBlobStore implements BlobStore {
       };
       for await (const chunk of body) {
         const buffer = chunk as Buffer;
-        onChunk?.(buffer);
         batch.push(buffer);
         batched += buffer.length;
         if (batched >= 1 << 20) {

@@ -4,6 +4,11 @@ import { taskUsageSchema, usageSampleSchema } from "./stats.js";
 import { containerDefinitionSchema } from "./task-definitions.js";
 import { launchTypeSchema, stopCodeSchema, taskContainerSchema } from "./tasks.js";
 
+/** A host name or an IP address, nothing else (no scheme, user info, port, path or query). */
+export const nodeAddressSchema = z.union([z.ipv6(), z.hostname().max(253)], {
+  error: "must be a host name or an IP address, without scheme, port or path",
+});
+
 // The agent <-> control plane protocol (DESIGN.md, "Agent <-> control plane"). Agents speak HTTP
 // to the api only. Every call but register carries `Authorization: Bearer <node credential>`.
 
@@ -24,8 +29,12 @@ export const registerNodeSchema = z.strictObject({
       .max(64 * 1024 * 1024),
   }),
   attributes: attributesSchema.default({}),
-  /** Where other hosts reach this node's published ports; the request's source address when absent. */
-  address: z.string().min(1).max(253).optional(),
+  /**
+   * Where other hosts reach this node's published ports; the request's source address when absent.
+   * Only a host name or an IP: the gateway builds its target URLs from it, so a scheme, port, path
+   * or user info here would let a node point the gateway at any URL.
+   */
+  address: nodeAddressSchema.optional(),
 });
 export type RegisterNode = z.input<typeof registerNodeSchema>;
 
@@ -35,8 +44,23 @@ export const registeredNodeSchema = z.object({
   /** Shown once; the agent keeps it in its state file and sends it as a bearer token. */
   credential: z.string(),
   heartbeatIntervalSeconds: z.number(),
+  /**
+   * This Skiff install's id. The agent labels its containers with it (`skiff.cluster`) and only
+   * ever cleans up after other nodes' containers carrying the same id. Absent from older apis.
+   */
+  clusterId: z.string().optional(),
 });
 export type RegisteredNode = z.infer<typeof registeredNodeSchema>;
+
+/** POST /v1/agent/nodes/:id/gone-nodes: which of these node ids no longer run anything. */
+export const goneNodesQuerySchema = z.strictObject({
+  nodeIds: z.array(z.string().min(1).max(64)).max(1000),
+});
+export type GoneNodesQuery = z.infer<typeof goneNodesQuerySchema>;
+
+/** The asked ids that are not registered, or are down (their tasks were stopped as lost). */
+export const goneNodesSchema = z.object({ nodeIds: z.array(z.string()) });
+export type GoneNodes = z.infer<typeof goneNodesSchema>;
 
 /** A container to run; a port mapping without hostPort gets an ephemeral host port. */
 export const assignedContainerSchema = containerDefinitionSchema;
@@ -52,6 +76,11 @@ export const assignmentSchema = z.object({
   cpu: z.number(),
   memory: z.number(),
   containers: z.array(assignedContainerSchema),
+  /**
+   * The values of the secrets this task's containers name in `secrets[].valueFrom`, by secret
+   * name. Sent only to the node the task runs on; the agent puts them in the containers' env.
+   */
+  secrets: z.record(z.string(), z.string()).optional(),
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 

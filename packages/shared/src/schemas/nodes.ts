@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { nameSchema } from "../names.js";
+import { paginationQuerySchema } from "./pagination.js";
 
 export const nodeStates = ["active", "draining", "down"] as const;
 export const nodeStateSchema = z.enum(nodeStates);
@@ -30,3 +32,8 @@ export const nodeSchema = z.object({
   registeredAt: z.string(),
 });
 export type Node = z.infer<typeof nodeSchema>;
+
+export const listNodesQuerySchema = paginationQuerySchema.extend({
+  pool: nameSchema.optional(),
+});
+export type ListNodesQuery = z.input<typeof listNodesQuerySchema>;

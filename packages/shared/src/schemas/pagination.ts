@@ -10,3 +10,9 @@ export type PaginationQuery = z.infer<typeof paginationQuerySchema>;
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
+
+/** A page and the cursor of the next, as every list route answers. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

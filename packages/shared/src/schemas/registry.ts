@@ -22,6 +22,11 @@ export const repositorySchema = z.object({
   lastPushedAt: z.string().nullable(),
   immutableTags: z.boolean(),
   anonymousPull: z.boolean(),
+  storageQuotaBytes: z
+    .number()
+    .int()
+    .nullable()
+    .describe("Bytes of blobs the repository may hold; pushes beyond are refused. Null: no quota"),
   lifecycle: repositoryLifecycleSchema,
 });
 export type Repository = z.infer<typeof repositorySchema>;
@@ -35,6 +40,14 @@ export type RepositoryList = z.infer<typeof repositoryListSchema>;
 export const updateRepositorySchema = z.strictObject({
   immutableTags: z.boolean().optional(),
   anonymousPull: z.boolean().optional(),
+  storageQuotaBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER)
+    .nullable()
+    .optional()
+    .describe("Bytes of blobs the repository may hold (null removes the quota)"),
   lifecycle: z
     .strictObject({
       keepLastTags: z.number().int().min(1).max(10_000).nullable().optional(),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { fargateSizeError, isValidFargateSize } from "../fargate.js";
 import { nameSchema } from "../names.js";
 import { parseCpu, parseMemory, UnitParseError } from "../units.js";
+import { containerSecretSchema } from "./secrets.js";
 
 /** Cpu as units (512) or text ("0.5 vCPU"); parsed to whole cpu units. */
 export const cpuSchema = z.union([z.number(), z.string().max(32)]).transform((value, ctx) => {
@@ -60,6 +61,12 @@ export const containerDefinitionSchema = z.strictObject({
     .record(envName, z.string().max(32_768))
     .refine((env) => Object.keys(env).length <= 256, "at most 256 variables")
     .optional(),
+  /**
+   * Environment variables whose values come from Skiff secrets: visible here by name only, and
+   * delivered only to the agent that runs the task. `env` is shown to every reader: credentials
+   * belong here.
+   */
+  secrets: z.array(containerSecretSchema).max(64).optional(),
   portMappings: z.array(portMappingSchema).max(32).optional(),
   healthCheck: healthCheckSchema.optional(),
   /** Reserved cpu units of this container; shares of the task's cpu when absent. */
@@ -99,6 +106,24 @@ export const registerTaskDefinitionSchema = z
           path: ["containers", index, "name"],
           message: `duplicate container name "${name}"`,
         });
+      }
+    }
+    for (const [index, container] of definition.containers.entries()) {
+      const seen = new Set<string>();
+      for (const [at, secret] of (container.secrets ?? []).entries()) {
+        const clash = seen.has(secret.name)
+          ? "is named twice in secrets"
+          : container.env && Object.hasOwn(container.env, secret.name)
+            ? "is also set in env"
+            : undefined;
+        seen.add(secret.name);
+        if (clash) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["containers", index, "secrets", at, "name"],
+            message: `${secret.name} ${clash}`,
+          });
+        }
       }
     }
     if (!definition.containers.some((container) => container.essential)) {

@@ -75,7 +75,8 @@ export const tokenRoutes = newRouter()
     c.json(await listTokens(c.get("services").db, c.req.valid("query")), 200),
   )
   .openapi(remove, async (c) => {
-    await deleteToken(c.get("services").db, c.req.valid("param").id);
+    const { db, clock } = c.get("services");
+    await deleteToken(db, c.req.valid("param").id, clock.now());
     c.get("services").logger.info(
       { tokenId: c.req.valid("param").id, by: c.get("caller").tokenId },
       "token revoked",

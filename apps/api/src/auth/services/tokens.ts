@@ -1,7 +1,7 @@
 import { type CreateToken, newId, type Token, type TokenScope } from "@skiff/shared";
 import { and, count, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { hashSecret, newSecret } from "../../compute/services/secrets.js";
-import type { Database, OpenDatabase } from "../../db/client.js";
+import { type Database, type OpenDatabase, queryRows } from "../../db/client.js";
 import { apiTokens } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
@@ -58,18 +58,30 @@ export async function listTokens(
   return { items, nextCursor };
 }
 
-/** Revokes a token. The last admin token cannot go: nobody could manage Skiff after it. */
-export async function deleteToken(db: Database, id: string): Promise<void> {
+/**
+ * Admin tokens that still sign in: unexpired (a deleted token is gone). Expired ones do not count
+ * towards "an admin can still manage Skiff".
+ */
+function usableAdmin(now: Date) {
+  return and(
+    sql`'admin' = any(${apiTokens.scopes})`,
+    or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
+  );
+}
+
+/**
+ * Revokes a token. The last usable admin token cannot go: nobody could manage Skiff after it.
+ * Expired admin tokens do not count, so they never hide that this one is the last.
+ */
+export async function deleteToken(db: Database, id: string, now: Date = new Date()): Promise<void> {
   await db.transaction(async (tx) => {
     // Serialise deletions so two concurrent ones cannot each leave the other's token the last admin.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('skiff:tokens:delete'))`);
+    await queryRows(tx, sql`select pg_advisory_xact_lock(hashtext('skiff:tokens:delete'))`);
     const [row] = await tx.select().from(apiTokens).where(eq(apiTokens.id, id));
     if (!row) throw notFound(`token ${id}`);
-    if (row.scopes.includes("admin")) {
-      const [admins] = await tx
-        .select({ n: count() })
-        .from(apiTokens)
-        .where(sql`'admin' = any(${apiTokens.scopes})`);
+    const usable = !row.expiresAt || row.expiresAt > now;
+    if (row.scopes.includes("admin") && usable) {
+      const [admins] = await tx.select({ n: count() }).from(apiTokens).where(usableAdmin(now));
       if ((admins?.n ?? 0) <= 1) {
         throw new ApiError(
           "Conflict",
@@ -113,13 +125,14 @@ export function touchToken(db: Database, row: TokenRow, now: Date, logger: Logge
 
 /**
  * Makes sure an admin can sign in. With `configured` (SKIFF_ADMIN_TOKEN) that token is stored
- * (hashed) if it is not yet. Otherwise, on a first start (no admin token at all) a new one is
- * created and its secret returned for the caller to print once. Replicas starting together
- * create at most one.
+ * (hashed) if it is not yet. Otherwise, when no usable admin token is left (a first start, or
+ * every admin token expired) a new one is created and its secret returned for the caller to
+ * print once. Replicas starting together create at most one.
  */
 export async function ensureAdminToken(
   database: OpenDatabase,
   configured?: string,
+  now: Date = new Date(),
 ): Promise<string | undefined> {
   const { db } = database;
   return database.withLock("skiff:admin-token", async () => {
@@ -132,12 +145,20 @@ export async function ensureAdminToken(
         await createToken(db, { name: "admin (SKIFF_ADMIN_TOKEN)", scopes: ["admin"] }, configured);
       return undefined;
     }
-    const [admins] = await db
-      .select({ n: count() })
-      .from(apiTokens)
-      .where(sql`'admin' = any(${apiTokens.scopes})`);
+    const [admins] = await db.select({ n: count() }).from(apiTokens).where(usableAdmin(now));
     if ((admins?.n ?? 0) > 0) return undefined;
     const created = await createToken(db, { name: "admin (first start)", scopes: ["admin"] });
     return created.token;
   });
+}
+
+/** Whether the token with this id still signs in (not deleted, not expired). */
+export async function isTokenUsable(db: Database, id: string, now: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(
+      and(eq(apiTokens.id, id), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now))),
+    );
+  return row !== undefined;
 }

@@ -3,6 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import {
   assignmentsQuerySchema,
   assignmentsSchema,
+  goneNodesQuerySchema,
+  goneNodesSchema,
   heartbeatAnswerSchema,
   heartbeatSchema,
   registeredNodeSchema,
@@ -13,7 +15,8 @@ import {
 import type { Context } from "hono";
 import { nodeAuthorized } from "../../lib/auth.js";
 import { errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
-import { recordHeartbeat, registerNode } from "../services/nodes.js";
+import { withSecretValues } from "../../secrets/services/assignment-secrets.js";
+import { findGoneNodes, recordHeartbeat, registerNode } from "../services/nodes.js";
 import { recordUsage } from "../services/stats.js";
 import { appendTaskLogs } from "../services/task-logs.js";
 import {
@@ -42,7 +45,7 @@ const register = createRoute({
   request: { body: { required: true, content: jsonContent(registerNodeSchema) } },
   responses: {
     201: { description: "Registered", content: jsonContent(registeredNodeSchema) },
-    ...errorResponses("ValidationError", "Unauthorized"),
+    ...errorResponses("ValidationError", "Unauthorized", "Forbidden"),
   },
 });
 
@@ -104,6 +107,22 @@ const shipLogs = createRoute({
   },
 });
 
+const goneNodes = createRoute({
+  method: "post",
+  path: "/v1/agent/nodes/{id}/gone-nodes",
+  tags: ["agent"],
+  summary: "Which of these nodes are gone (unknown or down), so their containers may be removed",
+  ...nodeAuthorized(),
+  request: {
+    params: nodeParam,
+    body: { required: true, content: jsonContent(goneNodesQuerySchema) },
+  },
+  responses: {
+    200: { description: "The gone ones", content: jsonContent(goneNodesSchema) },
+    ...errorResponses("ValidationError", "Unauthorized"),
+  },
+});
+
 export const agentRoutes = newRouter()
   .openapi(register, async (c) => {
     const { db, clock, settings } = c.get("services");
@@ -135,7 +154,7 @@ export const agentRoutes = newRouter()
     return c.json({ nodeState }, 200);
   })
   .openapi(assignments, async (c) => {
-    const { db, notifier, settings } = c.get("services");
+    const { db, notifier, settings, clock } = c.get("services");
     const nodeId = c.get("node").id;
     const { index, wait } = c.req.valid("query");
     const deadline = Date.now() + wait * 1000;
@@ -144,7 +163,9 @@ export const agentRoutes = newRouter()
       const current = await findAssignments(db, nodeId);
       if (current.index > index || Date.now() >= deadline) {
         next.cancel();
-        return c.json({ ...current, registryAddress: settings.registryAddress }, 200);
+        // Secret values only here, in the node's own answer, for the node's own tasks.
+        const delivered = await withSecretValues(c.get("services"), current, clock.now());
+        return c.json({ ...delivered, registryAddress: settings.registryAddress }, 200);
       }
       await next.changed;
     }
@@ -155,6 +176,12 @@ export const agentRoutes = newRouter()
     await applyTaskReport(db, id, taskId, c.req.valid("json"), clock.now());
     await notifier.notify([id]);
     return c.body(null, 204);
+  })
+  .openapi(goneNodes, async (c) => {
+    const { db } = c.get("services");
+    const own = c.get("node").id;
+    const asked = c.req.valid("json").nodeIds.filter((id) => id !== own);
+    return c.json({ nodeIds: await findGoneNodes(db, asked) }, 200);
   })
   .openapi(shipLogs, async (c) => {
     const { db, redis } = c.get("services");

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { nameSchema, nodeSchema } from "@skiff/shared";
+import { listNodesQuerySchema, nodeSchema, pageSchema } from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import { deregisterNode, drainNode, getNode, listNodes } from "../services/nodes.js";
@@ -10,11 +10,11 @@ const list = createRoute({
   method: "get",
   path: "/v1/nodes",
   tags: ["nodes"],
-  summary: "List nodes",
+  summary: "List nodes, oldest first",
   ...authorized("read"),
-  request: { query: z.strictObject({ pool: nameSchema.optional() }) },
+  request: { query: listNodesQuerySchema },
   responses: {
-    200: { description: "Nodes", content: jsonContent(z.object({ items: z.array(nodeSchema) })) },
+    200: { description: "A page of nodes", content: jsonContent(pageSchema(nodeSchema)) },
     ...errorResponses("ValidationError", ...authErrors),
   },
 });
@@ -60,7 +60,7 @@ const remove = createRoute({
 
 export const nodeRoutes = newRouter()
   .openapi(list, async (c) =>
-    c.json({ items: await listNodes(c.get("services").db, c.req.valid("query")) }, 200),
+    c.json(await listNodes(c.get("services").db, c.req.valid("query")), 200),
   )
   .openapi(get, async (c) =>
     c.json(await getNode(c.get("services").db, c.req.valid("param").id), 200),

@@ -1,12 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createServiceSchema, nameSchema, serviceSchema, updateServiceSchema } from "@skiff/shared";
+import {
+  createServiceSchema,
+  nameSchema,
+  pageSchema,
+  paginationQuerySchema,
+  serviceSchema,
+  updateServiceSchema,
+} from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import {
   createService,
   deleteService,
   getService,
-  listServiceNames,
+  listServices,
   updateService,
 } from "../services/services.js";
 
@@ -35,14 +42,12 @@ const list = createRoute({
   method: "get",
   path: "/v1/services",
   tags: ["services"],
-  summary: "List services",
+  summary: "List services, by name",
   ...authorized("read"),
+  request: { query: paginationQuerySchema },
   responses: {
-    200: {
-      description: "Services",
-      content: jsonContent(z.object({ items: z.array(serviceSchema) })),
-    },
-    ...errorResponses(...authErrors),
+    200: { description: "A page of services", content: jsonContent(pageSchema(serviceSchema)) },
+    ...errorResponses("ValidationError", ...authErrors),
   },
 });
 
@@ -95,13 +100,9 @@ export const serviceRoutes = newRouter()
     await notifier.serviceChanged();
     return c.json(service, 201);
   })
-  .openapi(list, async (c) => {
-    const { db } = c.get("services");
-    const items = await Promise.all(
-      (await listServiceNames(db)).map((name) => getService(db, name)),
-    );
-    return c.json({ items }, 200);
-  })
+  .openapi(list, async (c) =>
+    c.json(await listServices(c.get("services").db, c.req.valid("query")), 200),
+  )
   .openapi(get, async (c) =>
     c.json(await getService(c.get("services").db, c.req.valid("param").name), 200),
   )

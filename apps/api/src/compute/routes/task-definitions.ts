@@ -1,5 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { nameSchema, registerTaskDefinitionSchema, taskDefinitionSchema } from "@skiff/shared";
+import {
+  nameSchema,
+  pageSchema,
+  paginationQuerySchema,
+  registerTaskDefinitionSchema,
+  taskDefinitionFamilySchema,
+  taskDefinitionSchema,
+} from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import {
@@ -25,16 +32,15 @@ const families = createRoute({
   method: "get",
   path: "/v1/task-definitions",
   tags: ["task definitions"],
-  summary: "List families and their latest revision",
+  summary: "List families and their latest revision, by name",
   ...authorized("read"),
+  request: { query: paginationQuerySchema },
   responses: {
     200: {
-      description: "Families",
-      content: jsonContent(
-        z.object({ items: z.array(z.object({ family: z.string(), latestRevision: z.number() })) }),
-      ),
+      description: "A page of families",
+      content: jsonContent(pageSchema(taskDefinitionFamilySchema)),
     },
-    ...errorResponses(...authErrors),
+    ...errorResponses("ValidationError", ...authErrors),
   },
 });
 
@@ -73,7 +79,9 @@ export const taskDefinitionRoutes = newRouter()
   .openapi(register, async (c) =>
     c.json(await registerTaskDefinition(c.get("services").db, c.req.valid("json")), 201),
   )
-  .openapi(families, async (c) => c.json({ items: await listFamilies(c.get("services").db) }, 200))
+  .openapi(families, async (c) =>
+    c.json(await listFamilies(c.get("services").db, c.req.valid("query")), 200),
+  )
   .openapi(latest, async (c) =>
     c.json(await findTaskDefinition(c.get("services").db, c.req.valid("param").family), 200),
   )

@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listTasksQuerySchema, pageSchema, runTaskSchema, taskSchema } from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
-import { placeTasks } from "../services/scheduler.js";
-import { createTasks, getTask, getTasks, listTasks, stopTask } from "../services/tasks.js";
+import { launchTasks } from "../services/launch-tasks.js";
+import { getTask, getTasks, listTasks, stopTask } from "../services/tasks.js";
 
 const idParam = z.object({ id: z.string().max(64) });
 
@@ -66,11 +66,8 @@ const stop = createRoute({
 export const taskRoutes = newRouter()
   .openapi(run, async (c) => {
     const { db, notifier } = c.get("services");
-    const ids = await createTasks(db, c.req.valid("json"));
-    const results = await placeTasks(db, ids);
-    await notifier.notify(
-      [...results.values()].flatMap((result) => (result.placed ? [result.nodeId] : [])),
-    );
+    const { ids, placedOn } = await launchTasks(db, c.req.valid("json"));
+    await notifier.notify([...placedOn]);
     return c.json({ tasks: await getTasks(db, ids) }, 201);
   })
   .openapi(list, async (c) =>

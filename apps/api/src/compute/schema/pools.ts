@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 /** Named groups of nodes, like ECS clusters of EC2 instances. */
 export const pools = pgTable("pools", {
@@ -6,7 +6,10 @@ export const pools = pgTable("pools", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** Tokens agents join a pool with; hashed like API tokens, valid until they expire. */
+/**
+ * Tokens agents join a pool with; hashed like API tokens, valid until they expire, are revoked or
+ * have admitted `max_uses` nodes (null: any number, for autoscaling groups).
+ */
 export const poolJoinTokens = pgTable(
   "pool_join_tokens",
   {
@@ -17,6 +20,11 @@ export const poolJoinTokens = pgTable(
     tokenHash: text("token_hash").notNull().unique(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    maxUses: integer("max_uses"),
+    uses: integer("uses").notNull().default(0),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** The secret's first characters, to tell tokens apart in a list (null for older tokens). */
+    prefix: text("prefix"),
   },
   (table) => [index("pool_join_tokens_pool_idx").on(table.pool)],
 );

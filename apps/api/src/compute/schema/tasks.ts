@@ -1,4 +1,5 @@
 import type { Placement, StopCode, TaskContainer } from "@skiff/shared";
+import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 export const tasks = pgTable(
@@ -37,5 +38,9 @@ export const tasks = pgTable(
     index("tasks_node_status_idx").on(table.nodeId, table.status),
     index("tasks_status_idx").on(table.status),
     index("tasks_service_idx").on(table.service),
+    // Counts by status of a service's tasks, without reading its stopped history.
+    index("tasks_service_status_idx").on(table.service, table.status),
+    // The retention loop finds the oldest stopped tasks.
+    index("tasks_stopped_at_idx").on(table.stoppedAt).where(sql`${table.status} = 'stopped'`),
   ],
 );

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
-import type { Database } from "../../db/client.js";
+import { type Database, queryRows } from "../../db/client.js";
 
 /**
  * Node id → the time of its last heartbeat (ms). A heartbeat writes here, not to its node's row:
@@ -24,7 +24,9 @@ export async function flushHeartbeats(db: Database, redis: Redis): Promise<void>
   const seen = Object.entries(await redis.hgetall(lastSeenKey));
   if (seen.length === 0) return;
   const rows = seen.map(([id, ms]) => sql`(${id}::text, ${Number(ms)}::double precision)`);
-  await db.execute(sql`
+  await queryRows(
+    db,
+    sql`
     with seen (id, ms) as (values ${sql.join(rows, sql`, `)}),
     stale as (
       select nodes.id from nodes join seen on seen.id = nodes.id
@@ -33,5 +35,6 @@ export async function flushHeartbeats(db: Database, redis: Redis): Promise<void>
     )
     update nodes set last_heartbeat_at = to_timestamp(seen.ms / 1000)
     from seen join stale on stale.id = seen.id
-    where nodes.id = seen.id`);
+    where nodes.id = seen.id`,
+  );
 }

@@ -1,11 +1,12 @@
-import { type Node, newId, type RegisteredNode, type RegisterNode } from "@skiff/shared";
-import { and, asc, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import { type Node, newId, type Page, type RegisteredNode, type RegisterNode } from "@skiff/shared";
+import { and, asc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import type { Database } from "../../db/client.js";
 import { nodes, tasks } from "../../db/schema/index.js";
-import { ApiError, conflict, notFound } from "../../lib/errors.js";
+import { conflict, notFound } from "../../lib/errors.js";
+import { ensureClusterId } from "./cluster.js";
 import { flushHeartbeats, noteHeartbeat } from "./heartbeats.js";
-import { findPoolByJoinToken } from "./pools.js";
+import { useJoinToken } from "./pools.js";
 import { hashSecret, newSecret } from "./secrets.js";
 
 type NodeRow = typeof nodes.$inferSelect;
@@ -41,31 +42,50 @@ export async function registerNode(
   now: Date,
   nodeDownAfterMs: number,
 ): Promise<RegisteredNode> {
-  const pool = await findPoolByJoinToken(db, input.joinToken, now);
-  if (!pool) throw new ApiError("Unauthorized", "the join token is invalid or expired");
   const credential = newSecret("skn");
-  const [row] = await db
-    .insert(nodes)
-    .values({
-      id: newId("node"),
+  const clusterId = await ensureClusterId(db);
+  // The token's use and the node are one transaction: a failed insert gives the use back.
+  return db.transaction(async (tx) => {
+    const pool = await useJoinToken(tx, input.joinToken, now);
+    const [row] = await tx
+      .insert(nodes)
+      .values({
+        id: newId("node"),
+        pool,
+        name: input.name,
+        state: "active",
+        capacityCpu: input.capacity.cpu,
+        capacityMemory: input.capacity.memory,
+        attributes: input.attributes ?? {},
+        address: input.address ?? sourceAddress,
+        credentialHash: hashSecret(credential),
+        lastHeartbeatAt: now,
+      })
+      .returning();
+    if (!row) throw new Error("insert returned no row");
+    return {
+      nodeId: row.id,
       pool,
-      name: input.name,
-      state: "active",
-      capacityCpu: input.capacity.cpu,
-      capacityMemory: input.capacity.memory,
-      attributes: input.attributes ?? {},
-      address: input.address ?? sourceAddress,
-      credentialHash: hashSecret(credential),
-      lastHeartbeatAt: now,
-    })
-    .returning();
-  if (!row) throw new Error("insert returned no row");
-  return {
-    nodeId: row.id,
-    pool,
-    credential,
-    heartbeatIntervalSeconds: heartbeatIntervalFor(nodeDownAfterMs),
-  };
+      credential,
+      heartbeatIntervalSeconds: heartbeatIntervalFor(nodeDownAfterMs),
+      clusterId,
+    };
+  });
+}
+
+/**
+ * Of these node ids, the ones whose containers nobody will look after: not registered (deleted,
+ * or never in this install) or down (the api stopped their tasks as lost). An agent removes such
+ * nodes' containers from its engine; containers of live nodes are their own agent's business.
+ */
+export async function findGoneNodes(db: Database, nodeIds: string[]): Promise<string[]> {
+  if (nodeIds.length === 0) return [];
+  const live = await db
+    .select({ id: nodes.id })
+    .from(nodes)
+    .where(and(inArray(nodes.id, nodeIds), ne(nodes.state, "down")));
+  const liveIds = new Set(live.map((row) => row.id));
+  return nodeIds.filter((id) => !liveIds.has(id));
 }
 
 /** The node a credential belongs to, when it matches the node id in the path. */
@@ -81,16 +101,24 @@ export async function authenticateNode(
   return row;
 }
 
+/** Oldest first; the cursor is the id of the last node of the previous page. */
 export async function listNodes(
   db: Database,
-  filter: { pool?: string | undefined },
-): Promise<Node[]> {
+  filter: { pool?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<Page<Node>> {
   const rows = await db
     .select()
     .from(nodes)
-    .where(filter.pool ? eq(nodes.pool, filter.pool) : undefined)
-    .orderBy(asc(nodes.id));
-  return rows.map(toNode);
+    .where(
+      and(
+        filter.pool ? eq(nodes.pool, filter.pool) : undefined,
+        filter.cursor ? gt(nodes.id, filter.cursor) : undefined,
+      ),
+    )
+    .orderBy(asc(nodes.id))
+    .limit(filter.limit + 1);
+  const items = rows.slice(0, filter.limit).map(toNode);
+  return { items, nextCursor: rows.length > filter.limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 export async function getNode(db: Database, id: string): Promise<Node> {

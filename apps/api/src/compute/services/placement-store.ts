@@ -1,6 +1,6 @@
 import type { Resources } from "@skiff/shared";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Transaction } from "../../db/client.js";
+import { queryRows, type Transaction } from "../../db/client.js";
 import { type nodes, tasks } from "../../db/schema/index.js";
 import type { Candidate } from "./placement.js";
 
@@ -84,7 +84,9 @@ export class BatchOutcome {
     const assignmentRows = [...this.placedOn].map(
       ([taskId, nodeId]) => sql`(${taskId}::text, ${nodeId}::text)`,
     );
-    await tx.execute(sql`
+    await queryRows(
+      tx,
+      sql`
       with claimed as (
         update nodes set
           allocated_cpu = nodes.allocated_cpu + claim.cpu,
@@ -95,6 +97,7 @@ export class BatchOutcome {
       )
       update tasks set node_id = assignment.node_id, status = 'pending', pending_reason = null
       from (values ${sql.join(assignmentRows, sql`, `)}) as assignment (id, node_id)
-      where tasks.id = assignment.id`);
+      where tasks.id = assignment.id`,
+    );
   }
 }

@@ -8,10 +8,10 @@ import {
   taskDefinitions,
   tasks,
 } from "../../db/schema/index.js";
-import { placeTasks } from "./scheduler.js";
+import { launchTasks } from "./launch-tasks.js";
 import { planService } from "./service-plan.js";
 import { addEvent, isFailure, lastEventMessage, startDeployment } from "./services.js";
-import { createTasks, stopTask } from "./tasks.js";
+import { stopTask } from "./tasks.js";
 
 type TaskRow = typeof tasks.$inferSelect;
 type DeploymentRow = typeof serviceDeployments.$inferSelect;
@@ -94,7 +94,7 @@ export async function reconcileService(db: Database, name: string, now: Date): P
         `${failed.length} tasks of ${primary.family}:${primary.revision} failed`,
     );
   else if (plan.launch > 0) {
-    const ids = await createTasks(
+    const launch = await launchTasks(
       db,
       {
         taskDefinition: `${primary.family}:${primary.revision}`,
@@ -106,13 +106,8 @@ export async function reconcileService(db: Database, name: string, now: Date): P
       },
       { service: name },
     );
-    const results = await placeTasks(db, ids);
-    const reasons = new Set<string>();
-    for (const result of results.values()) {
-      if (result.placed) touched.add(result.nodeId);
-      else reasons.add(result.reason);
-    }
-    for (const reason of reasons)
+    for (const nodeId of launch.placedOn) touched.add(nodeId);
+    for (const reason of launch.waitReasons)
       await addEventOnce(db, name, `service ${name} was unable to place a task: ${reason}`);
   }
 

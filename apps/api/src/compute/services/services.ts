@@ -4,16 +4,16 @@ import {
   type Service,
   type updateServiceSchema,
 } from "@skiff/shared";
-import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, asc, desc, eq, gt, ne } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../../db/client.js";
-import { serviceDeployments, serviceEvents, services, tasks } from "../../db/schema/index.js";
+import { serviceDeployments, serviceEvents, services } from "../../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../../lib/errors.js";
 import { placementFor, poolFor } from "./launch-target.js";
 import { ensurePoolExists } from "./pools.js";
+import { failureStopCodes, toServices } from "./service-view.js";
 import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
 
-type ServiceRow = typeof services.$inferSelect;
 type CreateInput = z.output<typeof createServiceSchema>;
 type UpdateInput = z.output<typeof updateServiceSchema>;
 
@@ -169,89 +169,30 @@ export async function listServiceNames(db: Database): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
+/** By name; the cursor is the name of the last service of the previous page. */
+export async function listServices(
+  db: Database,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: Service[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(services)
+    .where(page.cursor ? gt(services.name, page.cursor) : undefined)
+    .orderBy(asc(services.name))
+    .limit(page.limit + 1);
+  const items = await toServices(db, rows.slice(0, page.limit));
+  return { items, nextCursor: rows.length > page.limit ? (items.at(-1)?.name ?? null) : null };
+}
+
 export async function getService(db: Database, name: string): Promise<Service> {
   const [row] = await db.select().from(services).where(eq(services.name, name));
   if (!row) throw notFound(`service ${name}`);
-  return toService(db, row);
-}
-
-async function toService(db: Database, row: ServiceRow): Promise<Service> {
-  const deployments = await db
-    .select()
-    .from(serviceDeployments)
-    .where(
-      and(
-        eq(serviceDeployments.service, row.name),
-        inArray(serviceDeployments.status, ["primary", "active"]),
-      ),
-    )
-    .orderBy(desc(serviceDeployments.id));
-  const live = await db
-    .select({
-      family: tasks.family,
-      revision: tasks.revision,
-      status: tasks.status,
-      stopCode: tasks.stopCode,
-      createdAt: tasks.createdAt,
-    })
-    .from(tasks)
-    .where(eq(tasks.service, row.name));
-  const events = await db
-    .select()
-    .from(serviceEvents)
-    .where(eq(serviceEvents.service, row.name))
-    .orderBy(desc(serviceEvents.id))
-    .limit(20);
-  const count = (status: string, family?: string, revision?: number) =>
-    live.filter(
-      (task) =>
-        task.status === status &&
-        (family === undefined || (task.family === family && task.revision === revision)),
-    ).length;
-  const pendingStates = ["provisioning", "pending"];
-  const primary = deployments.find((deployment) => deployment.status === "primary");
-  return {
-    name: row.name,
-    status: row.status,
-    taskDefinition: primary ? `${primary.family}:${primary.revision}` : "",
-    desiredCount: row.desiredCount,
-    runningCount: count("running"),
-    pendingCount: pendingStates.reduce((sum, status) => sum + count(status), 0),
-    launchType: row.launchType,
-    pool: row.pool,
-    deployment: row.deploymentConfig,
-    placement: row.placement,
-    loadBalancer: row.loadBalancer ?? null,
-    deployments: deployments.map((deployment) => ({
-      id: deployment.id,
-      taskDefinition: `${deployment.family}:${deployment.revision}`,
-      status: deployment.status,
-      rolloutState: deployment.rolloutState,
-      rolloutReason: deployment.rolloutReason,
-      runningCount: count("running", deployment.family, deployment.revision),
-      pendingCount: pendingStates.reduce(
-        (sum, status) => sum + count(status, deployment.family, deployment.revision),
-        0,
-      ),
-      failedTasks: live.filter(
-        (task) =>
-          task.family === deployment.family &&
-          task.revision === deployment.revision &&
-          task.createdAt >= deployment.createdAt &&
-          isFailure(task.stopCode),
-      ).length,
-      createdAt: deployment.createdAt.toISOString(),
-    })),
-    events: events.map((event) => ({
-      id: event.id,
-      message: event.message,
-      createdAt: event.createdAt.toISOString(),
-    })),
-    createdAt: row.createdAt.toISOString(),
-  };
+  const [service] = await toServices(db, [row]);
+  if (!service) throw notFound(`service ${name}`);
+  return service;
 }
 
 /** Stop codes that count against a deployment's circuit breaker. */
 export function isFailure(stopCode: string | null): boolean {
-  return stopCode === "TaskFailedToStart" || stopCode === "EssentialContainerExited";
+  return (failureStopCodes as readonly (string | null)[]).includes(stopCode);
 }

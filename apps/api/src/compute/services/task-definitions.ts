@@ -5,11 +5,12 @@ import {
   smallestFargateSizeCovering,
   type TaskDefinition,
 } from "@skiff/shared";
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, gt, sql } from "drizzle-orm";
 import type { z } from "zod";
-import type { Database } from "../../db/client.js";
+import { type Database, queryRows } from "../../db/client.js";
 import { taskDefinitions } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
+import { ensureSecretsExist } from "../../secrets/services/secrets.js";
 
 type Row = typeof taskDefinitions.$inferSelect;
 type Input = z.output<typeof registerTaskDefinitionSchema>;
@@ -32,9 +33,11 @@ export async function registerTaskDefinition(db: Database, given: Input): Promis
   if (size === "auto") Object.assign(input, autoSize(input));
   return db.transaction(async (tx) => {
     // One registration per family at a time, so two concurrent ones get consecutive revisions.
-    await tx.execute(
+    await queryRows(
+      tx,
       sql`select pg_advisory_xact_lock(hashtext(${`skiff:family:${input.family}`}))`,
     );
+    await ensureSecretsExist(tx, input.containers);
     const [latest] = await tx
       .select({ revision: taskDefinitions.revision })
       .from(taskDefinitions)
@@ -94,17 +97,23 @@ export async function findTaskDefinition(db: Database, ref: string): Promise<Tas
   return toTaskDefinition(row);
 }
 
+/** By name; the cursor is the last family of the previous page. */
 export async function listFamilies(
   db: Database,
-): Promise<{ family: string; latestRevision: number }[]> {
-  return db
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: { family: string; latestRevision: number }[]; nextCursor: string | null }> {
+  const rows = await db
     .select({
       family: taskDefinitions.family,
       latestRevision: sql<number>`max(${taskDefinitions.revision})::int`,
     })
     .from(taskDefinitions)
+    .where(page.cursor ? gt(taskDefinitions.family, page.cursor) : undefined)
     .groupBy(taskDefinitions.family)
-    .orderBy(taskDefinitions.family);
+    .orderBy(taskDefinitions.family)
+    .limit(page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  return { items, nextCursor: rows.length > page.limit ? (items.at(-1)?.family ?? null) : null };
 }
 
 /** Refuses a launch type the task definition is not compatible with. */

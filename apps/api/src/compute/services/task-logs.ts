@@ -1,5 +1,6 @@
 import { type LogLine, logLineSchema } from "@skiff/shared";
 import type { Redis } from "ioredis";
+import { logChannel } from "./log-follows.js";
 
 // A task's log lines live in one Redis stream, capped and expiring: logs are for looking at a
 // task now and shortly after, not an archive.
@@ -22,6 +23,8 @@ export async function appendTaskLogs(redis: Redis, taskId: string, lines: LogLin
   for (const line of lines)
     batch.xadd(key, "MAXLEN", "~", maxLinesPerTask, "*", "line", JSON.stringify(line));
   batch.expire(key, retentionSeconds);
+  // Wakes the followers of this task on every api replica.
+  batch.publish(logChannel(redis, taskId), "1");
   await batch.exec();
 }
 
@@ -36,24 +39,15 @@ export async function readTaskLogTail(
 }
 
 /**
- * The lines after entry `afterId` ("0" for all), waiting up to `blockMs` for one to arrive; []
- * when none did. Blocks the connection: use one of its own (`redis.duplicate()`).
+ * Up to 1000 lines after entry `afterId` ("0" for all), oldest first; [] when there are none yet.
+ * Does not wait: followers wait on LogFollowHub, so the shared connection is never blocked.
  */
 export async function readTaskLogAfter(
   redis: Redis,
   taskId: string,
   afterId: string,
-  blockMs: number,
 ): Promise<StoredLogLine[]> {
-  const answer = await redis.xread(
-    "COUNT",
-    1000,
-    "BLOCK",
-    blockMs,
-    "STREAMS",
-    logKey(taskId),
-    afterId,
-  );
+  const answer = await redis.xread("COUNT", 1000, "STREAMS", logKey(taskId), afterId);
   return toLines(answer?.[0]?.[1] ?? []);
 }
 

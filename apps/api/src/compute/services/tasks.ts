@@ -9,7 +9,7 @@ import {
 } from "@skiff/shared";
 import { and, asc, desc, eq, inArray, lt, lte, ne, sql } from "drizzle-orm";
 import type { z } from "zod";
-import type { Database } from "../../db/client.js";
+import { type Database, queryRows } from "../../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../../db/schema/index.js";
 import { notFound } from "../../lib/errors.js";
 import { placementFor, poolFor } from "./launch-target.js";
@@ -17,7 +17,7 @@ import { ensurePoolExists } from "./pools.js";
 import { ensureLaunchable, findTaskDefinition } from "./task-definitions.js";
 
 type TaskRow = typeof tasks.$inferSelect;
-type RunTaskInput = z.output<typeof runTaskSchema>;
+export type RunTaskInput = z.output<typeof runTaskSchema>;
 
 export function toTask(row: TaskRow): Task {
   return {
@@ -74,14 +74,17 @@ export async function createTasks(
   const ids = Array.from({ length: input.count }, () => newId("task"));
   // The tasks differ only in their ids: one row of values, repeated by the database, is far
   // cheaper to send than a thousand (a service can launch that many at once).
-  await db.execute(sql`
+  await queryRows(
+    db,
+    sql`
     insert into tasks (id, family, revision, status, desired_status, launch_type, pool, service,
       cpu, memory, host_ports, placement, containers)
     select id, ${definition.family}, ${definition.revision}::integer, 'provisioning', 'running',
       ${input.launchType}, ${pool}, ${extra.service ?? null}, ${definition.cpu}::integer,
       ${definition.memory}::integer, array(select jsonb_array_elements_text(${JSON.stringify(hostPorts)}::jsonb)::integer),
       ${JSON.stringify(placement)}::jsonb, ${JSON.stringify(containers)}::jsonb
-    from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) as id`);
+    from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) as id`,
+  );
   return ids;
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { fargatePool } from "@skiff/shared";
 import { and, eq, inArray, isNotNull, isNull, ne, notExists, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
@@ -6,6 +7,7 @@ import { createJoinToken } from "../../compute/services/pools.js";
 import type { Database } from "../../db/client.js";
 import { nodes, tasks } from "../../db/schema/index.js";
 import type { Clock } from "../../lib/clock.js";
+import type { Lease } from "../../lib/leader-lock.js";
 import type { Logger } from "../../lib/logger.js";
 import { nodesFor } from "./capacity-plan.js";
 import type { Provisioner } from "./provisioner.js";
@@ -35,6 +37,8 @@ const settleMs = 10_000;
 
 /** The scale-out request waiting for its nodes, kept in Redis. */
 interface InFlight {
+  /** Tells this request's marker from a later one's. */
+  id?: string;
   count: number;
   /** Fargate nodes before the request: the request is met at nodesBefore + count. */
   nodesBefore: number;
@@ -42,6 +46,10 @@ interface InFlight {
   joined?: boolean;
 }
 const idleKey = "capacity:fargate:idle-since";
+const deleteIfScript = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+/** A lease that is never lost, for a provider run outside a leader loop. */
+const noLease: Lease = { signal: new AbortController().signal, check: async () => {} };
 
 /**
  * The fargate capacity loop (run on one replica by a leader lock): asks the operator's
@@ -53,12 +61,12 @@ const idleKey = "capacity:fargate:idle-since";
 export class CapacityProvider {
   constructor(private readonly opts: CapacityProviderOptions) {}
 
-  async run(): Promise<void> {
-    await this.scaleOut();
-    await this.scaleIn();
+  async run(lease: Lease = noLease): Promise<void> {
+    await this.scaleOut(lease);
+    await this.scaleIn(lease);
   }
 
-  private async scaleOut(): Promise<void> {
+  private async scaleOut(lease: Lease): Promise<void> {
     const { db, redis, clock, logger, provisioner, node } = this.opts;
     // Only tasks the scheduler already tried: a task created a moment ago may still fit.
     const pending = await db
@@ -89,26 +97,40 @@ export class CapacityProvider {
     }
     if (missing === 0) return;
 
-    const ttlSeconds = Math.max(60, Math.ceil(this.opts.bootTimeoutMs / 1000) * 2);
-    const { token } = await createJoinToken(db, fargatePool, ttlSeconds, clock.now());
-    logger.info({ count: missing, node, pendingTasks: pending.length }, "asking for fargate nodes");
-    await provisioner.provision({
-      action: "scale-out",
-      pool: fargatePool,
+    // The marker goes in before the call, and only if none is there: a call may take minutes,
+    // and another replica (a new leader after a lost lease) must see the request as in flight.
+    await lease.check();
+    const marker = JSON.stringify({
+      id: randomUUID(),
       count: missing,
-      node,
-      joinToken: token,
-      apiUrl: this.opts.apiUrl,
-    });
-    await redis.set(
-      requestKey,
-      JSON.stringify({ count: missing, nodesBefore: joined } satisfies InFlight),
-      "PX",
-      this.opts.bootTimeoutMs,
-    );
+      nodesBefore: joined,
+    } satisfies InFlight);
+    const placed = await redis.set(requestKey, marker, "PX", this.opts.bootTimeoutMs, "NX");
+    if (placed !== "OK") return;
+    try {
+      const ttlSeconds = Math.max(60, Math.ceil(this.opts.bootTimeoutMs / 1000) * 2);
+      // As many uses as nodes asked for: a leaked token admits no more.
+      const { token } = await createJoinToken(db, fargatePool, ttlSeconds, clock.now(), missing);
+      logger.info(
+        { count: missing, node, pendingTasks: pending.length },
+        "asking for fargate nodes",
+      );
+      await provisioner.provision({
+        action: "scale-out",
+        pool: fargatePool,
+        count: missing,
+        node,
+        joinToken: token,
+        apiUrl: this.opts.apiUrl,
+      });
+    } catch (error) {
+      // Refused or failed: the next pass asks again rather than wait out the boot timeout.
+      await redis.eval(deleteIfScript, 1, requestKey, marker).catch(() => {});
+      throw error;
+    }
   }
 
-  private async scaleIn(): Promise<void> {
+  private async scaleIn(lease: Lease): Promise<void> {
     const { db, redis, clock, logger, provisioner } = this.opts;
     const now = clock.now().getTime();
     const idle = await db
@@ -126,6 +148,7 @@ export class CapacityProvider {
       return now - first >= this.opts.scaleInAfterMs;
     });
     if (due.length === 0) return;
+    await lease.check();
     // Drained under the same condition, so a task placed meanwhile keeps its node.
     const drained = await db
       .update(nodes)

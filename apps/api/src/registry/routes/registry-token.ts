@@ -5,6 +5,7 @@ import { findValidToken, touchToken } from "../../auth/services/tokens.js";
 import { authenticateNode } from "../../compute/services/nodes.js";
 import { ApiError } from "../../lib/errors.js";
 import { errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
+import { repositoriesRunOnNode } from "../services/node-repositories.js";
 
 /** Long enough for a slow push of large layers between two token requests. */
 const tokenTtlSeconds = 900;
@@ -18,7 +19,7 @@ const token = createRoute({
   description:
     "The realm the registry's 401 points docker at. HTTP Basic: any username and a Skiff API " +
     "token as password (`read`: pull; `deploy`/`admin`: pull, push, delete), or a node id and " +
-    "its node credential (pull). Without credentials: pull of repositories open to anonymous pulls.",
+    "its node credential (pull of the repositories of the tasks assigned to that node). Without credentials: pull of repositories open to anonymous pulls.",
   request: {
     query: z.object({
       service: z.string().max(200).optional(),
@@ -46,6 +47,7 @@ export const registryTokenRoutes = newRouter().openapi(token, async (c) => {
   const encoded = basic.exec(c.req.header("authorization") ?? "")?.[1];
   let subject = "anonymous";
   let actions: RegistryAction[] | undefined;
+  let repositories: Set<string> | undefined;
   if (encoded) {
     const decoded = Buffer.from(encoded, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
@@ -71,12 +73,15 @@ export const registryTokenRoutes = newRouter().openapi(token, async (c) => {
       }
       subject = node.id;
       actions = ["pull"];
+      // Only what the node runs: a node credential is on a host Skiff does not control.
+      repositories = await repositoriesRunOnNode(db, node.id);
     }
   }
   const issued = await issueRegistryToken(db, {
     subject,
     scopes,
     actions,
+    ...(repositories ? { repositories } : {}),
     ttlSeconds: tokenTtlSeconds,
     now: clock.now(),
   });

@@ -5,6 +5,7 @@ import { type RegistryServer, startRegistryServer } from "@skiff/registry";
 import { SkiffApiError } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToken } from "../../auth/services/tokens.js";
+import { ProtocolAgent } from "../../test/fake-agent.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
 
 // The management routes and the token endpoint, in-process, over a registry sharing the
@@ -105,25 +106,76 @@ describe("GET /v1/registry/token", () => {
     expect(claims(anonymous.body.token).access).toEqual([]);
   });
 
-  it("gives a node pull with its credential, and nothing with another node's id", async () => {
-    const { registerNode } = await import("../../compute/services/nodes.js");
-    const { createJoinToken } = await import("../../compute/services/pools.js");
-    const join = await createJoinToken(stack.database.db, "default", 600, new Date());
-    const node = await registerNode(
-      stack.database.db,
-      { joinToken: join.token, name: "n1", capacity: { cpu: 1024, memory: 1024 } },
-      "127.0.0.1",
-      new Date(),
-      15_000,
+  it("gives a node pull of what its tasks run only, and nothing with another node's id", async () => {
+    const { token: deploy } = await createToken(stack.database.db, {
+      name: "pusher",
+      scopes: ["deploy"],
+    });
+    const pushToken = String(
+      (
+        await registryToken(
+          basic("x", deploy),
+          "repository:node/assigned:pull,push",
+          "repository:node/private:pull,push",
+        )
+      ).body.token,
     );
-    const granted = await registryToken(
-      basic(node.nodeId, node.credential),
-      "repository:team/app:pull,push",
+    await push("node/assigned", "v1", pushToken);
+    await push("node/private", "v1", pushToken);
+
+    await stack.admin.createPool("pullers");
+    const agent = await ProtocolAgent.join(stack, "pullers");
+    await stack.admin.registerTaskDefinition({
+      family: "puller",
+      cpu: 256,
+      memory: 256,
+      containers: [{ name: "main", image: `localhost:${registry.port}/node/assigned:v1` }],
+    });
+    const [task] = await stack.admin.runTask({ taskDefinition: "puller", pool: "pullers" });
+    expect(task?.nodeId).toBe(agent.id);
+
+    // The docker token flow: the registry's challenge sends the client to the token endpoint
+    // with the node's id and credential as Basic auth; the bearer token then pulls.
+    const challenge = await fetch(`http://127.0.0.1:${registry.port}/v2/node/private/manifests/v1`);
+    expect(challenge.status).toBe(401);
+    expect(challenge.headers.get("www-authenticate")).toContain("scope=");
+    const asNode = basic(agent.id, agent.node.credential);
+    const pull = async (repository: string) => {
+      const issued = await registryToken(asNode, `repository:${repository}:pull`);
+      expect(issued.status).toBe(200);
+      return fetch(`http://127.0.0.1:${registry.port}/v2/${repository}/manifests/v1`, {
+        headers: {
+          authorization: `Bearer ${issued.body.token}`,
+          accept: "application/vnd.oci.image.manifest.v1+json",
+        },
+      });
+    };
+    const assigned = await pull("node/assigned");
+    expect(assigned.status, await assigned.clone().text()).toBe(200);
+    const refused = await pull("node/private");
+    expect(refused.status, await refused.clone().text()).toBe(403);
+    expect(await refused.text()).toContain("DENIED");
+
+    const both = await registryToken(
+      asNode,
+      "repository:node/assigned:pull,push",
+      "repository:node/private:pull",
     );
-    expect(claims(granted.body.token).access).toEqual([
-      { type: "repository", name: "team/app", actions: ["pull"] },
+    expect(claims(both.body.token).access).toEqual([
+      { type: "repository", name: "node/assigned", actions: ["pull"] },
     ]);
-    const other = await registryToken(basic("node_other", node.credential), "repository:a:pull");
+
+    // Once the task has stopped the node has nothing left to pull.
+    if (!task) throw new Error("no task");
+    await stack.admin.stopTask(task.id);
+    const stopped = await agent.report(task.id, { status: "stopped" });
+    expect(stopped.status, await stopped.text()).toBe(204);
+    expect((await pull("node/assigned")).status).toBe(403);
+
+    const other = await registryToken(
+      basic("node_other", agent.node.credential),
+      "repository:a:pull",
+    );
     expect(other.status).toBe(401);
   });
 });
@@ -147,6 +199,7 @@ describe("management routes", () => {
       tagCount: 2,
       immutableTags: false,
       anonymousPull: false,
+      storageQuotaBytes: null,
       lifecycle: { keepLastTags: null, expireUntaggedAfterDays: null },
     });
     expect(repository.sizeBytes).toBeGreaterThan(0);
@@ -181,6 +234,45 @@ describe("management routes", () => {
       headers: { authorization: `Bearer ${stack.adminToken}` },
     });
     expect(invalid.status).toBe(400);
+  });
+
+  it("sets a storage quota that refuses a blob push beyond it with 403 DENIED", async () => {
+    const { token: deploy } = await createToken(stack.database.db, {
+      name: "q",
+      scopes: ["deploy"],
+    });
+    const issued = await registryToken(basic("x", deploy), "repository:team/quota:pull,push");
+    const token = String(issued.body.token);
+    await push("team/quota", "v1", token);
+    const used = (await stack.admin.getRepository("team/quota")).sizeBytes;
+    const changed = await stack.admin.updateRepository("team/quota", {
+      storageQuotaBytes: used + 1000,
+    });
+    expect(changed.storageQuotaBytes).toBe(used + 1000);
+
+    const { createHash, randomBytes } = await import("node:crypto");
+    const base = `http://127.0.0.1:${registry.port}/v2/team/quota/blobs/uploads/`;
+    const headers = { authorization: `Bearer ${token}` };
+    const pushBlob = async (data: Buffer) => {
+      const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+      return fetch(`${base}?digest=${digest}`, { method: "POST", headers, body: data });
+    };
+    expect((await pushBlob(randomBytes(500))).status).toBe(201);
+    const refused = await pushBlob(randomBytes(2000));
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe(
+      "DENIED",
+    );
+
+    const lifted = await stack.admin.updateRepository("team/quota", { storageQuotaBytes: null });
+    expect(lifted.storageQuotaBytes).toBeNull();
+    expect((await pushBlob(randomBytes(2000))).status).toBe(201);
+    const negative = await stack.request("/v1/registry/repositories/team%2Fquota", {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ storageQuotaBytes: -1 }),
+    });
+    expect(negative.status).toBe(400);
   });
 
   it("answers the registry address", async () => {

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { usageQuerySchema, usageSchema } from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
-import { meterUsage, startOfMonth, toPrometheus } from "../services/usage.js";
+import { meterTotals, meterUsage, startOfMonth, toPrometheus } from "../services/usage.js";
 
 const usage = createRoute({
   method: "get",
@@ -48,7 +48,6 @@ export const usageRoutes = newRouter()
   .openapi(metrics, async (c) => {
     const { db, clock, settings } = c.get("services");
     const now = clock.now();
-    const since = { from: new Date(0), to: now, groupBy: "service" as const };
-    const text = toPrometheus(await meterUsage(db, since, now, settings.prices));
+    const text = toPrometheus(await meterTotals(db, now, settings.prices));
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });

@@ -1,7 +1,8 @@
+import { queryRows } from "@skiff/registry";
 import type { LaunchType, Usage, UsageItem } from "@skiff/shared";
-import { and, gt, isNotNull, lt, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client.js";
-import { tasks } from "../../db/schema/index.js";
+import { usageTotals } from "../../db/schema/index.js";
 
 /** Prices per hour, by launch type. */
 export interface Prices {
@@ -18,7 +19,8 @@ export const defaultPrices: Prices = {
 /**
  * Metered time of tasks over [from, to): each task from its start until it stopped (or now),
  * billed per second with a one-minute minimum as Fargate bills, times its reserved vCPUs and
- * GB. Pool tasks are metered the same way, as the cpu and memory they reserve.
+ * GB. Pool tasks are metered the same way, as the cpu and memory they reserve. Tasks removed
+ * after the retention window are metered from their `task_usage` rows, so nothing is lost.
  */
 export async function meterUsage(
   db: Database,
@@ -28,33 +30,99 @@ export async function meterUsage(
 ): Promise<Usage> {
   const from = window.from.toISOString();
   const to = window.to.toISOString();
-  const ended = sql`coalesce(${tasks.stoppedAt}, ${now.toISOString()}::timestamptz)`;
-  const overlap = sql`greatest(extract(epoch from (least(${ended}, ${to}::timestamptz) - greatest(${tasks.startedAt}, ${from}::timestamptz))), 0)`;
-  // The one-minute minimum tops up a short run, in the window where the run started.
-  const topUp = sql`case when ${tasks.startedAt} >= ${from}::timestamptz then greatest(60 - extract(epoch from (${ended} - ${tasks.startedAt})), 0) else 0 end`;
-  const seconds = sql`(${overlap} + ${topUp})`;
+  const rows = await meterRuns(db, { from, to, groupBy: window.groupBy, archived: true }, now);
+  return toUsage(from, to, rows, prices);
+}
+
+/**
+ * Usage since the beginning, per service and launch type, for /v1/metrics: the running sums of
+ * removed tasks (`usage_totals`, one row per service) plus the tasks still kept, so a scrape
+ * reads what the retention window keeps rather than the whole history.
+ */
+export async function meterTotals(db: Database, now: Date, prices: Prices): Promise<Usage> {
+  const from = new Date(0).toISOString();
+  const to = now.toISOString();
+  const kept = await meterRuns(db, { from, to, groupBy: "service", archived: false }, now);
+  const removed = await db.select().from(usageTotals);
+  const sums = new Map<string, MeteredRow>();
+  for (const row of [
+    ...kept,
+    ...removed.map((total) => ({
+      key: total.key,
+      launchType: total.launchType,
+      vcpuSeconds: total.vcpuSeconds,
+      gbSeconds: total.gbSeconds,
+    })),
+  ]) {
+    const id = `${row.launchType} ${row.key}`;
+    const sum = sums.get(id);
+    if (sum) {
+      sum.vcpuSeconds = Number(sum.vcpuSeconds) + Number(row.vcpuSeconds);
+      sum.gbSeconds = Number(sum.gbSeconds) + Number(row.gbSeconds);
+    } else sums.set(id, { ...row });
+  }
+  const rows = [...sums.values()].sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : a.launchType < b.launchType ? -1 : 1,
+  );
+  return toUsage(from, to, rows, prices);
+}
+
+interface MeteredRow {
+  key: string;
+  launchType: LaunchType;
+  vcpuSeconds: number | string;
+  gbSeconds: number | string;
+}
+
+/** Sums metered seconds of the runs that overlap [from, to), from `tasks` and, if asked, `task_usage`. */
+async function meterRuns(
+  db: Database,
+  window: { from: string; to: string; groupBy: "service" | "task"; archived: boolean },
+  now: Date,
+): Promise<MeteredRow[]> {
+  const { from, to } = window;
+  const kept = sql`
+    select id, service, family, launch_type, cpu, memory, started_at, stopped_at from tasks
+    where started_at is not null and started_at < ${to}::timestamptz
+      and coalesce(stopped_at, ${now.toISOString()}::timestamptz) > ${from}::timestamptz`;
+  const removed = sql`
+    select task_id, service, family, launch_type, cpu, memory, started_at, stopped_at
+    from task_usage
+    where started_at < ${to}::timestamptz and stopped_at > ${from}::timestamptz`;
+  const runs = window.archived ? sql`${kept} union all ${removed}` : kept;
   const key =
     window.groupBy === "task"
-      ? sql<string>`${tasks.id}`
-      : sql<string>`coalesce(${tasks.service}, 'standalone/' || ${tasks.family})`;
-  const rows = await db
-    .select({
-      key,
-      launchType: tasks.launchType,
-      vcpuSeconds: sql<string>`sum(${seconds} * ${tasks.cpu} / 1024.0)`,
-      gbSeconds: sql<string>`sum(${seconds} * ${tasks.memory} / 1024.0)`,
-    })
-    .from(tasks)
-    .where(
-      and(
-        isNotNull(tasks.startedAt),
-        lt(tasks.startedAt, sql`${to}::timestamptz`),
-        gt(ended, sql`${from}::timestamptz`),
-      ),
-    )
-    .groupBy(key, tasks.launchType)
-    .orderBy(key);
+      ? sql.raw("id")
+      : sql.raw("coalesce(service, 'standalone/' || family)");
+  const ended = sql`coalesce(stopped_at, ${now.toISOString()}::timestamptz)`;
+  const overlap = sql`greatest(extract(epoch from (least(${ended}, ${to}::timestamptz) - greatest(started_at, ${from}::timestamptz))), 0)`;
+  // The one-minute minimum tops up a short run, in the window where the run started.
+  const topUp = sql`case when started_at >= ${from}::timestamptz then greatest(60 - extract(epoch from (${ended} - started_at)), 0) else 0 end`;
+  const seconds = sql`(${overlap} + ${topUp})`;
+  const rows = await queryRows<{
+    key: string;
+    launch_type: LaunchType;
+    vcpu_seconds: string;
+    gb_seconds: string;
+  }>(
+    db,
+    sql`
+      select ${key} as key, launch_type,
+        sum(${seconds} * cpu / 1024.0) as vcpu_seconds,
+        sum(${seconds} * memory / 1024.0) as gb_seconds
+      from (${runs}) as runs
+      group by 1, 2
+      order by 1, 2`,
+  );
+  return rows.map((row) => ({
+    key: row.key,
+    launchType: row.launch_type,
+    vcpuSeconds: row.vcpu_seconds,
+    gbSeconds: row.gb_seconds,
+  }));
+}
 
+function toUsage(from: string, to: string, rows: MeteredRow[], prices: Prices): Usage {
   const items: UsageItem[] = rows.map((row) => {
     const vcpuSeconds = round(Number(row.vcpuSeconds));
     const gbSeconds = round(Number(row.gbSeconds));
