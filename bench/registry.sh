@@ -9,7 +9,7 @@
 #
 # Skiff runs as in compose: the api (token endpoint) and the standalone registry process, on a
 # fresh PostgreSQL database; skopeo goes through Docker token auth with a Skiff token. Needs
-# skopeo, docker-registry, psql, openssl, Node 20.
+# skopeo, docker-registry, psql, openssl, Node 20.11 or newer.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${ROUNDS:-3}"
