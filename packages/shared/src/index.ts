@@ -3,6 +3,7 @@ export * from "./errors.js";
 export * from "./fargate.js";
 export * from "./ids.js";
 export * from "./names.js";
+export * from "./node-address.js";
 export * from "./schemas/agent.js";
 export * from "./schemas/health.js";
 export * from "./schemas/logs.js";
