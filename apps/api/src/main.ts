@@ -22,6 +22,7 @@ import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
 import { defaultDashboardDir } from "./lib/dashboard.js";
+import { type DataDirLock, DataDirLockedError, lockDataDir } from "./lib/data-dir-lock.js";
 import {
   type EmbeddedRedis,
   RedisUnavailableError,
@@ -45,9 +46,12 @@ interface Running {
   redis?: Redis;
   embeddedRedis?: EmbeddedRedis;
   database?: OpenDatabase;
+  dataDirLock?: DataDirLock;
 }
 
 async function start(env: Env, logger: Logger, running: Running): Promise<void> {
+  // The embedded database is one process's: held until this process stops.
+  if (!env.DATABASE_URL) running.dataDirLock = lockDataDir(env.SKIFF_DATA_DIR);
   let redisUrl = env.REDIS_URL;
   if (!redisUrl) {
     running.embeddedRedis = await startEmbeddedRedis(env.SKIFF_DATA_DIR);
@@ -218,6 +222,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
   await running.redis?.quit().catch(() => running.redis?.disconnect());
   await running.database?.close();
   await running.embeddedRedis?.stop();
+  running.dataDirLock?.release();
 }
 
 async function main(): Promise<void> {
@@ -249,7 +254,8 @@ async function main(): Promise<void> {
   try {
     await start(env, logger, running);
   } catch (error) {
-    if (error instanceof RedisUnavailableError) process.stderr.write(`skiff: ${error.message}\n`);
+    if (error instanceof RedisUnavailableError || error instanceof DataDirLockedError)
+      process.stderr.write(`skiff: ${error.message}\n`);
     else logger.fatal({ err: error }, "skiff failed to start");
     await stop(running, env, logger).catch(() => {});
     process.exit(1);
