@@ -2,6 +2,7 @@ export * from "./client.js";
 export * from "./errors.js";
 export * from "./fargate.js";
 export * from "./ids.js";
+export * from "./image-reference.js";
 export * from "./names.js";
 export * from "./node-address.js";
 export * from "./schemas/agent.js";
