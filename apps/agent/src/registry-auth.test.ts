@@ -1,15 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dockerConfigAuth, firstAuth, registryOf, skiffRegistryAuth } from "./registry-auth.js";
-
-describe("registryOf", () => {
-  it("finds the registry host the way the Docker CLI does", () => {
-    expect(registryOf("localhost:5000/team/app:1")).toBe("localhost:5000");
-    expect(registryOf("localhost/app")).toBe("localhost");
-    expect(registryOf("registry.example.com/app@sha256:abc")).toBe("registry.example.com");
-    expect(registryOf("team/app:1")).toBeUndefined();
-    expect(registryOf("busybox")).toBeUndefined();
-  });
-});
+import { dockerConfigAuth, firstAuth, skiffRegistryAuth } from "./registry-auth.js";
 
 describe("skiffRegistryAuth", () => {
   const addresses = ["localhost:5000", "Registry.Skiff:5000"];

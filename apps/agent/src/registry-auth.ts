@@ -1,21 +1,10 @@
+import { parseImageReference } from "@skiff/shared";
+
 /** Credentials dockerode hands the engine for one pull (Docker's `X-Registry-Auth`). */
 export interface RegistryAuth {
   username: string;
   password: string;
   serveraddress: string;
-}
-
-/**
- * The registry host of an image reference (`localhost:5000/team/app:1` -> `localhost:5000`), or
- * undefined for Docker Hub names: the first component is a host only when it has a dot, a
- * port or is `localhost`, as the Docker CLI decides.
- */
-export function registryOf(image: string): string | undefined {
-  const slash = image.indexOf("/");
-  if (slash < 0) return undefined;
-  const first = image.slice(0, slash);
-  if (first === "localhost" || first.includes(".") || first.includes(":")) return first;
-  return undefined;
 }
 
 /**
@@ -28,7 +17,7 @@ export function skiffRegistryAuth(
   credentials: () => { nodeId: string; credential: string } | undefined,
 ): (image: string) => RegistryAuth | undefined {
   return (image) => {
-    const registry = registryOf(image)?.toLowerCase();
+    const registry = parseImageReference(image).registry?.toLowerCase();
     const known = addresses().map((address) => address.trim().toLowerCase());
     const held = credentials();
     if (!registry || !known.includes(registry) || !held) return undefined;
@@ -50,7 +39,7 @@ export function dockerConfigAuth(
   readConfig: () => string | undefined,
 ): (image: string) => RegistryAuth | undefined {
   return (image) => {
-    const registry = registryOf(image) ?? dockerHubKey;
+    const registry = parseImageReference(image).registry ?? dockerHubKey;
     const auths = parseAuths(readConfig());
     const entry = Object.entries(auths).find(([key]) => sameRegistry(key, registry))?.[1];
     if (!entry) return undefined;

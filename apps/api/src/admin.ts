@@ -1,15 +1,15 @@
 import { parseArgs } from "node:util";
-import { tokenScopeSchema } from "@skiff/shared";
+import { type TokenScope, tokenScopeSchema } from "@skiff/shared";
 import { createToken } from "./auth/services/tokens.js";
 import { openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
-import { parseEnv } from "./env.js";
+import { type Env, parseEnv } from "./env.js";
 import { lockDataDir } from "./lib/data-dir-lock.js";
 
 // Recovery commands run on the server with database access only (no api, no token): the way back
 // in when every admin token is lost, expired or deleted. They read DATABASE_URL and
 // SKIFF_DATA_DIR as main does. With the embedded database (DATABASE_URL unset) stop Skiff first:
-// PGlite serves one process at a time.
+// PGlite serves one process at a time, so these exit 1 while Skiff holds the data directory.
 
 const usage = `usage: node apps/api/dist/admin.js create-token --name NAME [--scope admin|deploy|read]
 
@@ -34,20 +34,26 @@ async function createTokenCommand(args: string[]): Promise<number> {
     return 2;
   }
   const env = parseEnv();
-  // The embedded database must not be opened while Skiff runs on it: refused, in one line.
   const lock = env.DATABASE_URL ? undefined : lockDataDir(env.SKIFF_DATA_DIR);
+  try {
+    await createTokenIn(env, name, scope.data);
+  } finally {
+    lock?.release();
+  }
+  return 0;
+}
+
+async function createTokenIn(env: Env, name: string, scope: TokenScope): Promise<void> {
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.SKIFF_DATA_DIR });
   try {
     // A fresh install has no tables yet; migrating is what main would do first anyway.
     await runMigrations(database);
-    const created = await createToken(database.db, { name, scopes: [scope.data] });
-    process.stderr.write(`created token ${created.id} (${scope.data}); shown once:\n`);
+    const created = await createToken(database.db, { name, scopes: [scope] });
+    process.stderr.write(`created token ${created.id} (${scope}); shown once:\n`);
     process.stdout.write(`${created.token}\n`);
   } finally {
     await database.close();
-    lock?.release();
   }
-  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {

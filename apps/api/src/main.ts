@@ -92,10 +92,14 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   const notifier = new AssignmentNotifier(redis, logger);
   await notifier.start();
   running.notifier = notifier;
-  const logFollows = new LogFollowHub(redis, {
-    perToken: env.SKIFF_LOG_FOLLOWS_PER_TOKEN,
-    total: env.SKIFF_LOG_FOLLOWS_MAX,
-  });
+  const logFollows = new LogFollowHub(
+    redis,
+    {
+      perToken: env.SKIFF_LOG_FOLLOWS_PER_TOKEN,
+      total: env.SKIFF_LOG_FOLLOWS_MAX,
+    },
+    logger,
+  );
   await logFollows.start();
   running.logFollows = logFollows;
   const services: Services = {
@@ -209,6 +213,8 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
   await Promise.all((running.loops ?? []).map((loop) => loop.stop()));
   await running.gateway?.stop();
   await running.registry?.stop();
+  // Follow streams never end by themselves: end them first, or closing waits the whole timeout.
+  running.logFollows?.close();
   const { server } = running;
   if (server) {
     const closed = new Promise<void>((done) => server.close(() => done()));

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { BlobStoreConfig } from "./storage/create-store.js";
+import { safePrefix, safePrefixRule } from "./storage/s3-keys.js";
 
 const optionalText = z
   .string()
@@ -33,10 +34,7 @@ export const registryStorageEnv = {
   /** `true`: path-style URLs (`<endpoint>/<bucket>/<key>`), as MinIO, Ceph and Garage want. */
   SKIFF_REGISTRY_S3_FORCE_PATH_STYLE: flag,
   /** Prepended to every key, e.g. `registry/`, to share a bucket; letters, digits, `._/-`. */
-  SKIFF_REGISTRY_S3_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9._/-]{0,200}$/, "letters, digits, '.', '_', '/' and '-' only")
-    .default(""),
+  SKIFF_REGISTRY_S3_PREFIX: z.string().regex(safePrefix, safePrefixRule).default(""),
   /**
    * How blobs are pulled from S3: `redirect` answers a blob GET with 307 to a presigned URL (the
    * client downloads from S3, which it must reach); `stream` sends the bytes through the registry.

@@ -1,3 +1,5 @@
+// s3rver ships no types; the declaration the registry tests use serves here too.
+/// <reference path="../../../registry/src/test/s3rver.d.ts" />
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

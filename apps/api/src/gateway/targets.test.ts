@@ -21,4 +21,22 @@ describe("targetUrl", () => {
     }
     expect(targetUrl("10.0.0.5", 0)).toBeUndefined();
   });
+
+  it("refuses cloud metadata, unspecified, multicast and invalid IPv4, keeps loopback", () => {
+    for (const address of [
+      "169.254.169.254",
+      "::ffff:169.254.169.254",
+      "fe80::1",
+      "0.0.0.0",
+      "::",
+      "224.0.0.1",
+      "ff02::1",
+      "999.1.1.1",
+      "2130706433",
+    ]) {
+      expect(targetUrl(address, 8080), address).toBeUndefined();
+    }
+    // The all-in-one's own agent registers 127.0.0.1.
+    expect(targetUrl("127.0.0.1", 8080)).toBe("http://127.0.0.1:8080");
+  });
 });

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from "node:net";
 import { nodeAddressSchema } from "@skiff/shared";
 import { and, eq, isNotNull } from "drizzle-orm";
 import type { Redis } from "ioredis";
@@ -14,16 +15,33 @@ export interface Target {
 }
 
 /**
+ * Addresses the gateway never connects to, whatever a row says: link-local (cloud metadata at
+ * 169.254.169.254), unspecified and multicast. Loopback stays: the all-in-one's node is 127.0.0.1.
+ * (IPv4-mapped IPv6 addresses are checked against the IPv4 rules by BlockList.)
+ */
+const neverTargets = new BlockList();
+neverTargets.addSubnet("169.254.0.0", 16, "ipv4");
+neverTargets.addSubnet("0.0.0.0", 8, "ipv4");
+neverTargets.addSubnet("224.0.0.0", 4, "ipv4");
+neverTargets.addSubnet("fe80::", 10, "ipv6");
+neverTargets.addAddress("::", "ipv6");
+neverTargets.addSubnet("ff00::", 8, "ipv6");
+
+/**
  * The URL of a task's port on its node, built from parsed parts; undefined for an address that is
- * not a bare host name or IP (a row written before registration checked it), so no node can send
- * the gateway to a URL of its choosing.
+ * not a bare host name or IP, or is an IP the gateway must not reach (a row written before
+ * registration checked it), so no node can send the gateway to a URL of its choosing.
  */
 export function targetUrl(address: string, port: number): string | undefined {
   if (!nodeAddressSchema.safeParse(address).success) return undefined;
+  const family = isIP(address);
+  if (family !== 0 && neverTargets.check(address, family === 6 ? "ipv6" : "ipv4")) return undefined;
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   const url = new URL("http://target.invalid/");
   url.hostname = address.includes(":") ? `[${address}]` : address;
   url.port = String(port);
+  // The URL parser ignores a host name it cannot parse, leaving the placeholder.
+  if (url.hostname === "target.invalid") return undefined;
   return url.origin;
 }
 

@@ -57,12 +57,21 @@ function readHolder(path: string): number | undefined {
   }
 }
 
+/**
+ * Whether `pid` is a live process that could be a Skiff. A pid can be reused (after a reboot, or
+ * in a container where each start gets the same small pid), so on Linux a live pid counts only
+ * while it runs node.
+ */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("node");
+  } catch {
+    return true;
   }
 }

@@ -21,8 +21,8 @@ export async function createBlobStore(config: BlobStoreConfig): Promise<BlobStor
     await store.init();
     return store;
   }
-  // Loaded only for S3: the AWS SDK takes a second to import, which a filesystem registry
-  // (and every api start) would pay for nothing.
+  // Loaded only for S3: the AWS SDK is large and slow to import, a start-up cost that a
+  // filesystem registry (and every api start) would pay for nothing.
   const { newS3Client } = await import("./s3-client.js");
   const { S3BlobStore } = await import("./s3-store.js");
   const client = newS3Client(config);

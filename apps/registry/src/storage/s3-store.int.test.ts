@@ -8,7 +8,7 @@ import { purgeStaleUploads } from "../services/uploads.js";
 import { pushBlob, sha256 } from "../test/oci.js";
 import { startTestRegistry, type TestRegistry } from "../test/stack.js";
 import { createBlobStore } from "./create-store.js";
-import { minPartSize } from "./s3-store.js";
+import { minPartSize } from "./s3-uploads.js";
 
 // The S3 store against a real S3-protocol server (s3rver): what a user of a bucket-backed
 // registry notices beyond the conformance suite (which runs over this store too).

@@ -1,13 +1,30 @@
 import { z } from "zod";
+import { nodeAddressKind, refusedNodeAddressKinds } from "../node-address.js";
 import { attributesSchema } from "./nodes.js";
 import { taskUsageSchema, usageSampleSchema } from "./stats.js";
 import { containerDefinitionSchema } from "./task-definitions.js";
 import { launchTypeSchema, stopCodeSchema, taskContainerSchema } from "./tasks.js";
 
-/** A host name or an IP address, nothing else (no scheme, user info, port, path or query). */
-export const nodeAddressSchema = z.union([z.ipv6(), z.hostname().max(253)], {
-  error: "must be a host name or an IP address, without scheme, port or path",
-});
+/**
+ * A host name or an IP address, nothing else (no scheme, user info, port, path or query), and
+ * never one the gateway must not be sent to: an invalid IPv4 literal, link-local (cloud metadata),
+ * unspecified or multicast. Loopback passes here; registration admits it only from loopback.
+ */
+export const nodeAddressSchema = z
+  .union([z.ipv6(), z.hostname().max(253)], {
+    error: "must be a host name or an IP address, without scheme, port or path",
+  })
+  .superRefine((address, ctx) => {
+    const kind = nodeAddressKind(address);
+    if (!refusedNodeAddressKinds.has(kind)) return;
+    ctx.addIssue({
+      code: "custom",
+      message:
+        kind === "invalid-ipv4"
+          ? "must be a valid IPv4 address (four decimal octets 0-255) or a host name"
+          : `must not be a ${kind} address: the gateway sends traffic to it`,
+    });
+  });
 
 // The agent <-> control plane protocol (DESIGN.md, "Agent <-> control plane"). Agents speak HTTP
 // to the api only. Every call but register carries `Authorization: Bearer <node credential>`.

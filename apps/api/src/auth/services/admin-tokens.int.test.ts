@@ -1,9 +1,13 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { apiTokens } from "../../db/schema/index.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
+import { startSkiffProcess, waitForHealth } from "../../test/process.js";
 import { createToken, ensureAdminToken } from "./tokens.js";
 
 // Nobody may be locked out of Skiff: expired admin tokens do not count as a way in, and a
@@ -101,4 +105,49 @@ describe("node dist/admin.js create-token (needs npm run build)", () => {
     }
     expect((await admin.listTokens({ limit: 500 })).items.length).toBe(before);
   });
+});
+
+describe("the embedded database's data directory (needs npm run build)", () => {
+  it("is one process's: admin.js and a second start exit 1 while Skiff runs, then admin.js works", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "skiff-lock-"));
+    const dataDir = join(cwd, ".skiff");
+    const skiff = await startSkiffProcess(cwd, {
+      REDIS_URL: inject("redisUrl"),
+      SKIFF_LOCAL_AGENT: "false",
+    });
+    try {
+      await waitForHealth(skiff, 15_000);
+      expect(readFileSync(join(dataDir, "skiff.pid"), "utf8").trim()).toBe(String(skiff.child.pid));
+
+      const refused = await runAdmin(["create-token", "--name", "while-running"], {
+        SKIFF_DATA_DIR: dataDir,
+      });
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toMatch(
+        new RegExp(`in use by another Skiff process \\(pid ${skiff.child.pid}\\)`),
+      );
+      expect(refused.stderr).toMatch(/stop that Skiff first/);
+
+      const second = await startSkiffProcess(cwd, {
+        REDIS_URL: inject("redisUrl"),
+        SKIFF_LOCAL_AGENT: "false",
+      });
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toMatch(/in use by another Skiff process/);
+      // The first one was not disturbed.
+      expect((await fetch(`${skiff.baseUrl}/v1/health`)).status).toBe(200);
+    } finally {
+      await skiff.stop("SIGTERM");
+    }
+
+    // Stopped: the directory is free again, and a pid file left by a dead process is taken over.
+    writeFileSync(join(dataDir, "skiff.pid"), "999999\n");
+    const run = await runAdmin(["create-token", "--name", "after-stop"], {
+      SKIFF_DATA_DIR: dataDir,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^skf_/);
+    rmSync(cwd, { recursive: true, force: true });
+  }, 90_000);
 });

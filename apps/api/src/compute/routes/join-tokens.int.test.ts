@@ -156,4 +156,63 @@ describe("a registering node's address", () => {
       expect(accepted.status, `${address}: ${accepted.text}`).toBe(201);
     }
   });
+
+  it("is never link-local, unspecified, multicast or an invalid IPv4 address", async () => {
+    const pool = await newPool();
+    const { token } = await stack.admin.createJoinToken(pool);
+    for (const address of [
+      "169.254.169.254",
+      "::ffff:169.254.169.254",
+      "fe80::1",
+      "0.0.0.0",
+      "::",
+      "224.0.0.1",
+      "ff02::1",
+      "999.1.1.1",
+      "2130706433",
+    ]) {
+      const refused = await register(token, { address });
+      expect(refused.status, `${address}: ${refused.text}`).toBe(400);
+      expect(refused.body.error.code).toBe("ValidationError");
+      expect(refused.body.error.message, address).toMatch(/address/);
+    }
+    expect(await stack.admin.listNodes({ pool })).toEqual([]);
+  });
+
+  it("is loopback only when the agent registers over loopback", async () => {
+    const pool = await newPool();
+    const { token } = await stack.admin.createJoinToken(pool, undefined, 10);
+    // A request arriving from another host, as @hono/node-server would hand it to the app.
+    const from = (remoteAddress: string) => ({
+      incoming: { socket: { remoteAddress, remotePort: 40000, remoteFamily: "IPv4" } },
+    });
+    const registerFrom = async (remoteAddress: string, address: string) => {
+      const response = await stack.app.request(
+        "http://skiff.test/v1/agent/register",
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            joinToken: token,
+            name: `host-${Math.random()}`,
+            capacity: { cpu: 1024, memory: 1024 },
+            address,
+          }),
+        },
+        from(remoteAddress),
+      );
+      const text = await response.text();
+      return { status: response.status, text, body: JSON.parse(text) };
+    };
+    for (const address of ["127.0.0.1", "127.1.2.3", "::1", "localhost", "::ffff:127.0.0.1"]) {
+      const refused = await registerFrom("10.1.2.3", address);
+      expect(refused.status, `${address}: ${refused.text}`).toBe(400);
+      expect(refused.body.error.message, address).toMatch(/loopback/);
+    }
+    expect(await stack.admin.listNodes({ pool })).toEqual([]);
+    // The all-in-one's own agent, on the api's host.
+    expect((await registerFrom("127.0.0.1", "127.0.0.1")).status).toBe(201);
+    expect((await registerFrom("::ffff:127.0.0.1", "127.0.0.1")).status).toBe(201);
+    expect((await registerFrom("10.1.2.3", "10.1.2.3")).status).toBe(201);
+  });
 });

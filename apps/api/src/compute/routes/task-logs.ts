@@ -69,7 +69,8 @@ export const taskLogRoutes = newRouter().openapi(logs, async (c) => {
           await stream.writeSSE({ id: stored.id, data: JSON.stringify(stored.line) });
         let cursor = last.at(-1)?.id ?? "0";
         let checkTokenAt = Date.now() + settings.logFollowRecheckMs;
-        while (!closed) {
+        // Until the client goes, or the process shuts down (the client may follow again).
+        while (!closed && !follower.ended) {
           // A stream outlives its request's auth check: a revoked or expired token's ends here.
           if (Date.now() >= checkTokenAt) {
             if (!(await isTokenUsable(db, caller.tokenId, clock.now()))) {

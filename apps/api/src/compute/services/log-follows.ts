@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { ApiError } from "../../lib/errors.js";
+import type { Logger } from "../../lib/logger.js";
 import { channelOf } from "../../lib/redis.js";
 
 /**
@@ -23,6 +24,8 @@ export interface LogFollower {
    * reading the log, so a line shipped between the read and the wait is not missed.
    */
   nextLines(timeoutMs: number): { grown: Promise<void>; cancel(): void };
+  /** True once the hub is closing (the process shuts down): end the stream now. */
+  readonly ended: boolean;
   release(): Promise<void>;
 }
 
@@ -34,27 +37,48 @@ export interface LogFollower {
  */
 export class LogFollowHub {
   private subscriber: Redis | undefined;
-  /** Per followed task: its followers' wake-ups, and how many follow it. */
-  private readonly tasks = new Map<string, { followers: number; waiters: Set<() => void> }>();
+  /**
+   * Per followed task: its followers' wake-ups, how many follow it, and its SUBSCRIBE, which every
+   * follower awaits (not only the first): a second follower that did not could read the log, miss
+   * a line published before the subscription took, and wait for nothing.
+   */
+  private readonly tasks = new Map<
+    string,
+    { followers: number; waiters: Set<() => void>; subscribed: Promise<unknown> }
+  >();
   private readonly byToken = new Map<string, number>();
   private open = 0;
+  private closing = false;
 
   constructor(
     private readonly redis: Redis,
     readonly limits: LogFollowLimits,
+    private readonly logger?: Logger,
   ) {}
 
   async start(): Promise<void> {
     this.subscriber = this.redis.duplicate();
-    this.subscriber.on("error", () => {});
+    // ioredis reconnects by itself; say so, or followers silently stop waking while it is down.
+    this.subscriber.on("error", (error: Error) => {
+      this.logger?.warn({ err: error }, "log follow subscriber: Redis connection error");
+    });
     this.subscriber.on("message", (channel: string) => {
       const task = this.tasks.get(channel.slice(logChannel(this.redis, "").length));
       for (const wake of [...(task?.waiters ?? [])]) wake();
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Ends every open stream at once and refuses new ones: called on shutdown before the HTTP server
+   * closes, which would otherwise wait its whole timeout for streams that never end by themselves.
+   */
+  close(): void {
+    this.closing = true;
     for (const task of this.tasks.values()) for (const wake of [...task.waiters]) wake();
+  }
+
+  async stop(): Promise<void> {
+    this.close();
     this.subscriber?.disconnect();
   }
 
@@ -68,6 +92,8 @@ export class LogFollowHub {
    * cap. Resolves once this process listens for the task's new lines.
    */
   async follow(tokenId: string, taskId: string): Promise<LogFollower> {
+    if (this.closing)
+      throw new ApiError("ServiceUnavailable", "this server is shutting down; follow again");
     const held = this.byToken.get(tokenId) ?? 0;
     if (held >= this.limits.perToken) {
       throw new ApiError(
@@ -85,7 +111,12 @@ export class LogFollowHub {
     this.open++;
     let task = this.tasks.get(taskId);
     if (!task) {
-      task = { followers: 0, waiters: new Set() };
+      // Subscribed before the first read: a line shipped after that read always wakes us.
+      const subscribed =
+        this.subscriber?.subscribe(logChannel(this.redis, taskId)) ?? Promise.resolve();
+      // Awaited below by each follower; this keeps a failure from being unhandled meanwhile.
+      subscribed.catch(() => {});
+      task = { followers: 0, waiters: new Set(), subscribed };
       this.tasks.set(taskId, task);
     }
     task.followers++;
@@ -105,14 +136,19 @@ export class LogFollowHub {
       }
     };
     try {
-      // Subscribed before the first read: a line shipped after that read always wakes us.
-      if (own.followers === 1) await this.subscriber?.subscribe(logChannel(this.redis, taskId));
+      await own.subscribed;
     } catch (error) {
+      // The next follower of this task tries again rather than await a failed subscription.
+      if (this.tasks.get(taskId) === own) this.tasks.delete(taskId);
       await release();
       throw error;
     }
+    const closing = () => this.closing;
     return {
       release,
+      get ended() {
+        return closing();
+      },
       nextLines: (timeoutMs) => {
         let wake = () => {};
         const grown = new Promise<void>((done) => {
@@ -123,6 +159,7 @@ export class LogFollowHub {
             done();
           };
           own.waiters.add(wake);
+          if (closing()) wake();
         });
         return { grown, cancel: () => wake() };
       },

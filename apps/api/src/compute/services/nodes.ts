@@ -1,9 +1,16 @@
-import { type Node, newId, type Page, type RegisteredNode, type RegisterNode } from "@skiff/shared";
+import {
+  type Node,
+  newId,
+  nodeAddressKind,
+  type Page,
+  type RegisteredNode,
+  type RegisterNode,
+} from "@skiff/shared";
 import { and, asc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import type { Database } from "../../db/client.js";
 import { nodes, tasks } from "../../db/schema/index.js";
-import { conflict, notFound } from "../../lib/errors.js";
+import { ApiError, conflict, notFound } from "../../lib/errors.js";
 import { ensureClusterId } from "./cluster.js";
 import { flushHeartbeats, noteHeartbeat } from "./heartbeats.js";
 import { useJoinToken } from "./pools.js";
@@ -34,7 +41,12 @@ export function toNode(row: NodeRow): Node {
   };
 }
 
-/** Admits an agent holding a valid join token; its credential is returned once. */
+/**
+ * Admits an agent holding a valid join token; its credential is returned once. A loopback address
+ * (127.0.0.0/8, ::1, localhost) is the gateway host's own: only an agent on that host, registering
+ * over loopback (the all-in-one's), may declare it, so a node credential elsewhere cannot point
+ * the gateway at services listening on the host's loopback only.
+ */
 export async function registerNode(
   db: Database,
   input: RegisterNode,
@@ -42,6 +54,16 @@ export async function registerNode(
   now: Date,
   nodeDownAfterMs: number,
 ): Promise<RegisteredNode> {
+  if (
+    input.address !== undefined &&
+    nodeAddressKind(input.address) === "loopback" &&
+    nodeAddressKind(sourceAddress) !== "loopback"
+  ) {
+    throw new ApiError(
+      "ValidationError",
+      `address ${input.address} is loopback: only an agent registering from this host (over loopback) may declare it; give the node's own address`,
+    );
+  }
   const credential = newSecret("skn");
   const clusterId = await ensureClusterId(db);
   // The token's use and the node are one transaction: a failed insert gives the use back.

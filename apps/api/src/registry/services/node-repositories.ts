@@ -1,3 +1,4 @@
+import { parseImageReference } from "@skiff/shared";
 import { and, eq, ne } from "drizzle-orm";
 import type { Database } from "../../db/client.js";
 import { taskDefinitions, tasks } from "../../db/schema/index.js";
@@ -5,19 +6,11 @@ import { taskDefinitions, tasks } from "../../db/schema/index.js";
 /**
  * The repository path of an image in a registry named by host (`localhost:5000/team/app:v1` ->
  * `team/app`); undefined for an image with no registry host (`nginx`, `team/app`: Docker Hub),
- * which cannot be in Skiff's registry. Docker's rule: the first path part is a host when it has
- * a dot or a colon or is `localhost`.
+ * which cannot be in Skiff's registry.
  */
 export function registryRepositoryOf(image: string): string | undefined {
-  const reference = image.split("@")[0] ?? "";
-  const slash = reference.indexOf("/");
-  if (slash <= 0) return undefined;
-  const host = reference.slice(0, slash);
-  if (!host.includes(".") && !host.includes(":") && host !== "localhost") return undefined;
-  let path = reference.slice(slash + 1);
-  const tag = path.lastIndexOf(":");
-  if (tag > path.lastIndexOf("/")) path = path.slice(0, tag);
-  return path || undefined;
+  const { registry, repository } = parseImageReference(image);
+  return registry && repository ? repository : undefined;
 }
 
 /**

@@ -282,4 +282,37 @@ describe("delivery to agents", () => {
     expect(stopped.stoppedReason).toContain(otherKey.id);
     expect(stopped.stoppedReason).toContain("SKIFF_SECRETS_KEY");
   });
+
+  it("leaves a started task running when its secret goes, delivering what it can", async () => {
+    await stack.admin.createSecret({ name: "kept", value });
+    await stack.admin.createSecret({ name: "dropped", value: "dropped-value" });
+    await stack.admin.registerTaskDefinition(
+      definition("long-running", [
+        { name: "KEPT", valueFrom: "kept" },
+        { name: "DROPPED", valueFrom: "dropped" },
+      ]),
+    );
+    await stack.admin.createPool("started-pool");
+    const agent = await ProtocolAgent.join(stack, "started-pool");
+    const [task] = await stack.admin.runTask({
+      taskDefinition: "long-running",
+      pool: "started-pool",
+    });
+    const first = await agent.assignments();
+    expect(first.assignments.find((a) => a.taskId === task?.id)?.secrets).toEqual({
+      kept: value,
+      dropped: "dropped-value",
+    });
+    expect((await agent.report(task?.id ?? "", { status: "running" })).status).toBe(204);
+
+    await stack.admin.deleteSecret("dropped", { force: true });
+    const after = await agent.assignments();
+    const mine = after.assignments.find((assignment) => assignment.taskId === task?.id);
+    expect(mine?.desiredStatus).toBe("running");
+    expect(mine?.secrets).toEqual({ kept: value });
+    const read = await stack.admin.getTask(task?.id ?? "");
+    expect(read.status).toBe("running");
+    expect(read.desiredStatus).toBe("running");
+    expect(read.stopCode ?? null).toBeNull();
+  });
 });

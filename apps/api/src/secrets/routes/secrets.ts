@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import {
   createSecretSchema,
   deleteSecretQuerySchema,
@@ -9,6 +9,7 @@ import {
   updateSecretSchema,
 } from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
+import type { AppEnv } from "../../lib/hono-env.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import {
   createSecret,
@@ -104,6 +105,18 @@ const remove = createRoute({
   },
 });
 
+/** PUT and PATCH alike: the value is the secret's only writable field. */
+const updateValue: RouteHandler<typeof put, AppEnv> = async (c) => {
+  const { db, secretsKey, logger } = c.get("services");
+  const { name } = c.req.valid("param");
+  const updated = await updateSecretValue(db, secretsKey, name, c.req.valid("json"));
+  logger.info(
+    { secret: name, version: updated.version, by: c.get("caller").tokenId },
+    "secret updated",
+  );
+  return c.json(updated, 200);
+};
+
 export const secretRoutes = newRouter()
   .openapi(create, async (c) => {
     const { db, secretsKey, logger } = c.get("services");
@@ -117,26 +130,8 @@ export const secretRoutes = newRouter()
   .openapi(get, async (c) =>
     c.json(await getSecret(c.get("services").db, c.req.valid("param").name), 200),
   )
-  .openapi(put, async (c) => {
-    const { db, secretsKey, logger } = c.get("services");
-    const { name } = c.req.valid("param");
-    const updated = await updateSecretValue(db, secretsKey, name, c.req.valid("json"));
-    logger.info(
-      { secret: name, version: updated.version, by: c.get("caller").tokenId },
-      "secret updated",
-    );
-    return c.json(updated, 200);
-  })
-  .openapi(patch, async (c) => {
-    const { db, secretsKey, logger } = c.get("services");
-    const { name } = c.req.valid("param");
-    const updated = await updateSecretValue(db, secretsKey, name, c.req.valid("json"));
-    logger.info(
-      { secret: name, version: updated.version, by: c.get("caller").tokenId },
-      "secret updated",
-    );
-    return c.json(updated, 200);
-  })
+  .openapi(put, updateValue)
+  .openapi(patch, updateValue)
   .openapi(remove, async (c) => {
     const { db, logger } = c.get("services");
     const { name } = c.req.valid("param");
