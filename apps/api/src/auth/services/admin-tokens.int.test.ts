@@ -127,7 +127,7 @@ describe("the embedded database's data directory (needs npm run build)", () => {
       expect(refused.stderr).toMatch(
         new RegExp(`in use by another Skiff process \\(pid ${skiff.child.pid}\\)`),
       );
-      expect(refused.stderr).toMatch(/stop that Skiff first/);
+      expect(refused.stderr).toMatch(/stop it/);
 
       const second = await startSkiffProcess(cwd, {
         REDIS_URL: inject("redisUrl"),
