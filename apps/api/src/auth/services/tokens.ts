@@ -1,6 +1,6 @@
 import { type CreateToken, newId, type Token, type TokenScope } from "@skiff/shared";
 import { and, count, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
-import { hashSecret, newSecret } from "../../compute/services/secrets.js";
+import { hashSecret, newSecret } from "../../compute/services/credentials.js";
 import { type Database, type OpenDatabase, queryRows } from "../../db/client.js";
 import { apiTokens } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";

@@ -12,9 +12,9 @@ import type { Database } from "../../db/client.js";
 import { nodes, tasks } from "../../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../../lib/errors.js";
 import { ensureClusterId } from "./cluster.js";
+import { hashSecret, newSecret } from "./credentials.js";
 import { flushHeartbeats, noteHeartbeat } from "./heartbeats.js";
 import { useJoinToken } from "./pools.js";
-import { hashSecret, newSecret } from "./secrets.js";
 
 type NodeRow = typeof nodes.$inferSelect;
 

@@ -10,7 +10,7 @@ import { and, asc, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database, Transaction } from "../../db/client.js";
 import { nodes, poolJoinTokens, pools } from "../../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../../lib/errors.js";
-import { hashSecret, newSecret } from "./secrets.js";
+import { hashSecret, newSecret } from "./credentials.js";
 
 export async function createPool(db: Database, input: CreatePool): Promise<Pool> {
   const [row] = await db
