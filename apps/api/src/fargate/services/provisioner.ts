@@ -54,6 +54,9 @@ export class CommandProvisioner implements Provisioner {
             new Error(`provisioner exited with ${signal ?? code}: ${stderr.trim().slice(0, 500)}`),
           );
       });
+      // A command may exit without reading its stdin: the write then fails with EPIPE, which
+      // would otherwise be an uncaught exception. The exit code alone says how it went.
+      child.stdin.on("error", () => {});
       child.stdin.end(JSON.stringify(request));
     });
   }
