@@ -20,6 +20,19 @@ describe("CommandProvisioner", () => {
     expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(request);
   });
 
+  it("takes exit 0 from a command that never reads its stdin", async () => {
+    // More than a pipe holds, so the write is still going when the command has exited.
+    const big: ProvisionRequest = {
+      ...request,
+      nodes: Array.from({ length: 4000 }, (_, i) => ({
+        id: `node_${i}`,
+        name: `n${i}`,
+        address: "10.0.0.1",
+      })),
+    };
+    await new CommandProvisioner("exit 0").provision(big);
+  });
+
   it("fails with the command's stderr when it exits non-zero", async () => {
     await expect(
       new CommandProvisioner("echo 'no capacity left' >&2; exit 3").provision(request),
