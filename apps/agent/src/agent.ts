@@ -145,6 +145,8 @@ export class Agent {
         dockerConfigAuth(() => readOptionalFile(this.env.SKIFF_REGISTRY_AUTH_FILE)),
       ),
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
+      // A task that ends between two log passes keeps its last lines.
+      beforeRemove: (containers) => this.logShipper?.shipFinal(containers) ?? Promise.resolve(),
       intervalMs: this.reconcileIntervalMs,
       pullTimeoutMs: this.env.SKIFF_IMAGE_PULL_TIMEOUT_SECONDS * 1000,
       containerSettings: {

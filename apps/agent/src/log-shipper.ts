@@ -65,6 +65,8 @@ export class LogShipper {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private passInFlight: Promise<void> | undefined;
+  /** Passes and final flushes run one at a time, so no line is read and shipped twice. */
+  private serial: Promise<void> = Promise.resolve();
 
   constructor(opts: LogShipperOptions) {
     this.nodeId = opts.nodeId;
@@ -96,10 +98,48 @@ export class LogShipper {
   }
 
   private async tick(): Promise<void> {
-    this.passInFlight = this.pass().catch((error: unknown) => this.onError(error, {}));
+    this.passInFlight = this.serialized(() => this.pass()).catch((error: unknown) =>
+      this.onError(error, {}),
+    );
     await this.passInFlight;
     this.passInFlight = undefined;
     if (this.running) this.schedule(this.intervalMs);
+  }
+
+  /**
+   * Ships what is left of containers about to be removed: the reconciler calls it first, so a
+   * task that ends between two passes keeps its last lines.
+   */
+  shipFinal(containers: ContainerState[]): Promise<void> {
+    return this.serialized(async () => {
+      for (const container of containers) {
+        const taskId = container.labels[labels.task];
+        await this.shipContainer(container, this.progressOf(container.id)).catch((error) =>
+          this.onError(error, { containerId: container.id, ...(taskId ? { taskId } : {}) }),
+        );
+      }
+    });
+  }
+
+  private serialized(work: () => Promise<void>): Promise<void> {
+    const run = this.serial.then(work, work);
+    this.serial = run.catch(() => {});
+    return run;
+  }
+
+  private progressOf(containerId: string): Progress {
+    let progress = this.progress.get(containerId);
+    if (!progress) {
+      progress = {
+        sinceSeconds: this.firstPass ? this.startedAtSeconds : 0,
+        lastTime: undefined,
+        drained: false,
+        // Until a read shows how long its lines are, as if they were about 500 characters.
+        tail: 1000,
+      };
+      this.progress.set(containerId, progress);
+    }
+    return progress;
   }
 
   /** One pass over the node's containers. */
@@ -108,17 +148,7 @@ export class LogShipper {
     const seen = new Set<string>();
     for (const container of containers) {
       seen.add(container.id);
-      let progress = this.progress.get(container.id);
-      if (!progress) {
-        progress = {
-          sinceSeconds: this.firstPass ? this.startedAtSeconds : 0,
-          lastTime: undefined,
-          drained: false,
-          // Until a read shows how long its lines are, as if they were about 500 characters.
-          tail: 1000,
-        };
-        this.progress.set(container.id, progress);
-      }
+      const progress = this.progressOf(container.id);
       const taskId = container.labels[labels.task];
       try {
         await this.shipContainer(container, progress);

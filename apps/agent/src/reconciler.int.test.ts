@@ -5,6 +5,7 @@ import Docker from "dockerode";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ContainerRuntime, labels } from "./container-runtime.js";
 import { DockerRuntime } from "./docker-runtime.js";
+import { LogShipper } from "./log-shipper.js";
 import { Reconciler } from "./reconciler.js";
 
 const image = "skiff-test/busybox:latest";
@@ -188,6 +189,44 @@ describe("Reconciler against the Docker engine", () => {
     expect(stopped.containers.find((entry) => entry.name === "job")?.exitCode).toBe(3);
     expect(stopped.containers.find((entry) => entry.name === "sidecar")?.status).toBe("stopped");
     expect(await containersOf(nodeId)).toHaveLength(0);
+  });
+
+  it("ships a task's last lines before its containers are removed", async () => {
+    const nodeId = newNodeId();
+    const shipped: string[] = [];
+    // Never started: no pass of its own, so only the flush before removal can ship the lines.
+    const shipper = new LogShipper({
+      nodeId,
+      runtime,
+      shipLogs: async (_taskId, body) => {
+        shipped.push(...body.lines.map((line) => line.text));
+      },
+    });
+    const reports: TaskReport[] = [];
+    const reconciler = new Reconciler({
+      nodeId,
+      runtime,
+      reportTask: async (_taskId, report) => {
+        reports.push(report);
+      },
+      intervalMs: 200,
+      beforeRemove: (containers) => shipper.shipFinal(containers),
+    });
+    const task = assignment({
+      containers: [container({ command: ["sh", "-c", "echo last words; exit 0"] })],
+    });
+    reconciler.setAssignments(assignmentsOf(task));
+    reconciler.start();
+    try {
+      await eventually(
+        () => containersOf(nodeId),
+        (list) => reports.at(-1)?.status === "stopped" && list.length === 0,
+      );
+    } finally {
+      await reconciler.stop();
+    }
+    expect(reports.at(-1)?.status).toBe("stopped");
+    expect(shipped).toContain("last words");
   });
 
   it("reports a container that died while the agent was down", async () => {

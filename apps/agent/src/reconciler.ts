@@ -47,6 +47,8 @@ export interface ReconcilerOptions {
   pullTimeoutMs?: number;
   /** What the node adds to each container: its cluster label, log rotation. */
   containerSettings?: NodeContainerSettings;
+  /** Runs before a stopped task's containers are removed (the log shipper's last read). */
+  beforeRemove?: (containers: ContainerState[]) => Promise<void>;
 }
 
 /**
@@ -68,6 +70,7 @@ export class Reconciler {
   private readonly networks: TaskNetworks;
   private readonly pullTimeoutMs: number;
   private readonly containerSettings: NodeContainerSettings;
+  private readonly beforeRemove: ReconcilerOptions["beforeRemove"];
   /** The action under way per task; a task is not planned again until its action ends. */
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Ends pulls under way when the reconciler stops, so stopping never waits out a pull. */
@@ -92,6 +95,7 @@ export class Reconciler {
     this.networks = new TaskNetworks(this.nodeId, this.runtime, this.isolation);
     this.pullTimeoutMs = opts.pullTimeoutMs ?? defaultPullTimeoutMs;
     this.containerSettings = opts.containerSettings ?? {};
+    this.beforeRemove = opts.beforeRemove;
   }
 
   /**
@@ -328,6 +332,7 @@ export class Reconciler {
       taskId,
       stoppedReport(assignment, containers, action.stopCode, action.reason),
     );
+    await this.beforeRemove?.(containers);
     await Promise.all(containers.map((container) => this.runtime.removeContainer(container.id)));
   }
 
