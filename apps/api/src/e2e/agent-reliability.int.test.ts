@@ -114,7 +114,17 @@ function logFilesBytes(logPath: string): number {
   const base = logPath.slice(directory.length + 1);
   return readdirSync(directory)
     .filter((file) => file.startsWith(base))
-    .reduce((total, file) => total + statSync(join(directory, file)).size, 0);
+    .reduce((total, file) => total + sizeOrZero(join(directory, file)), 0);
+}
+
+/** A file's size, or 0 when the engine rotated it away between the listing and the stat. */
+function sizeOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
 }
 
 describe("the agent under a task that floods its log", () => {
