@@ -10,6 +10,8 @@ export const idPrefixes = [
   "dep",
   "evt",
   "cluster",
+  "fn",
+  "fni",
 ] as const;
 export type IdPrefix = (typeof idPrefixes)[number];
 

@@ -6,6 +6,8 @@ export * from "./image-reference.js";
 export * from "./names.js";
 export * from "./node-address.js";
 export * from "./schemas/agent.js";
+export * from "./schemas/function-instances.js";
+export * from "./schemas/functions.js";
 export * from "./schemas/health.js";
 export * from "./schemas/info.js";
 export * from "./schemas/logs.js";

@@ -52,6 +52,8 @@ export const registerNodeSchema = z.strictObject({
    * or user info here would let a node point the gateway at any URL.
    */
   address: nodeAddressSchema.optional(),
+  /** The agent's control port for function instances (schemas/function-instances.ts). */
+  controlPort: z.number().int().min(1).max(65535).optional(),
 });
 export type RegisterNode = z.input<typeof registerNodeSchema>;
 
@@ -141,6 +143,10 @@ export const heartbeatSchema = z.strictObject({
   usage: usageSampleSchema.optional(),
   /** Each running task's use, its containers added up. */
   tasks: z.array(taskUsageSchema).max(1000).optional(),
+  /** The agent's control port, again: it may change when the agent restarts. */
+  controlPort: z.number().int().min(1).max(65535).optional(),
+  /** The function instances the node runs (the api forgets others it routed to). */
+  functionInstanceIds: z.array(z.string().max(64)).max(10000).optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

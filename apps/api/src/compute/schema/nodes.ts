@@ -20,6 +20,8 @@ export const nodes = pgTable(
     allocatedMemory: integer("allocated_memory").notNull().default(0),
     attributes: jsonb("attributes").$type<Record<string, string>>().notNull(),
     address: text("address").notNull(),
+    /** The agent's control port (function instances), reached at `address`; null: no functions. */
+    controlPort: integer("control_port"),
     credentialHash: text("credential_hash").notNull().unique(),
     /** Bumped whenever the node's assignments change; agents long-poll on it. */
     assignmentsIndex: bigint("assignments_index", { mode: "number" }).notNull().default(1),
