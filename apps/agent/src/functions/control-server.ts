@@ -13,6 +13,7 @@ import {
   InstanceExistsError,
   InstanceGoneError,
   type InstanceManager,
+  InstanceStartError,
 } from "./instances.js";
 
 // The agent's control port for function instances: the api -> agent protocol of
@@ -172,9 +173,8 @@ function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof InstanceBusyError) return new HttpError(409, "InstanceBusy", error.message);
   if (error instanceof InstanceExistsError)
     return new HttpError(409, "InstanceExists", error.message);
-  if (error instanceof Error && error.name !== "Error")
-    // A start that failed for a known reason (image, code, network): the api starts elsewhere.
-    return new HttpError(503, "InstanceStartFailed", error.message.slice(0, 1000));
+  if (error instanceof InstanceStartError)
+    return new HttpError(503, "InstanceStartFailed", error.message);
   return undefined;
 }
 

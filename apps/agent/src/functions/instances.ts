@@ -25,6 +25,10 @@ export class InstanceGoneError extends Error {
 export class InstanceBusyError extends Error {
   override name = "InstanceBusyError";
 }
+/** The instance could not start (image, code, network, engine): the api starts one elsewhere. */
+export class InstanceStartError extends Error {
+  override name = "InstanceStartError";
+}
 /** Two starts of one instance id. */
 export class InstanceExistsError extends Error {
   override name = "InstanceExistsError";
@@ -90,6 +94,8 @@ export interface InstanceManagerOptions {
   logRotation?: { maxSize: string; maxFiles: number } | undefined;
   /** An instance idle this long is stopped on the agent's own (the api lost it). */
   idleStopMs: number;
+  /** The image of a zip function's runtime. Default `skiff/lambda:<runtime>`. */
+  runtimeImage?: (runtime: StartInstance["runtime"]) => string;
   onError?: (error: unknown, context: Record<string, unknown>) => void;
 }
 
@@ -167,7 +173,10 @@ export class InstanceManager {
     this.instances.set(id, placeholder);
     let network: InstanceNetwork | undefined;
     try {
-      const image = "image" in spec.code ? spec.code.image : `skiff/lambda:${spec.runtime}`;
+      const image =
+        "image" in spec.code
+          ? spec.code.image
+          : (this.opts.runtimeImage?.(spec.runtime) ?? `skiff/lambda:${spec.runtime}`);
       const [made, tar] = await Promise.all([
         this.opts.networks.create(id),
         "sha256" in spec.code ? this.opts.code.tarOf(spec.code.sha256) : undefined,
@@ -202,7 +211,7 @@ export class InstanceManager {
       const containerId = await this.opts.engine.createAndStart(
         this.createOptions(spec, image, network, now),
         tar,
-        "/var",
+        "/",
       );
       instance.containerId = containerId;
       instance.memory = new MemoryPeak(containerId);

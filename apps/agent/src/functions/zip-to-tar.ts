@@ -1,6 +1,6 @@
 import { inflateRawSync } from "node:zlib";
 
-// A function's zip as the tar the engine's putArchive takes, under `task/` (put at /var, so the
+// A function's zip as the tar the engine's putArchive takes, under `var/task/` (put at /, so the
 // code lands at /var/task). Made once per code sha256 and cached (code-cache.ts). Only what
 // Lambda's zips hold: stored and deflated entries, files, directories and symlinks; no zip64
 // (Lambda's limits keep zips far below 4 GB).
@@ -83,9 +83,13 @@ function safeName(name: string): string | undefined {
   return parts.length ? parts.join("/") : undefined;
 }
 
-/** The zip's entries as a tar rooted at `task/`; throws BadZipError, or past `maxUnzipped`. */
+/** The zip's entries as a tar rooted at `var/task/`; throws BadZipError, or past `maxUnzipped`. */
 export function zipToTar(zip: Buffer, maxUnzipped: number): Buffer {
-  const blocks: Buffer[] = [tarEntry("task/", 0o755, "5", Buffer.alloc(0))];
+  // /var itself too: minimal images (busybox) have none.
+  const blocks: Buffer[] = [
+    tarEntry("var/", 0o755, "5", Buffer.alloc(0)),
+    tarEntry("var/task/", 0o755, "5", Buffer.alloc(0)),
+  ];
   let total = 0;
   const dirs = new Set<string>();
   for (const entry of centralDirectory(zip)) {
@@ -98,7 +102,7 @@ export function zipToTar(zip: Buffer, maxUnzipped: number): Buffer {
       const dir = parts.slice(0, depth).join("/");
       if (dirs.has(dir)) continue;
       dirs.add(dir);
-      blocks.push(tarEntry(`task/${dir}/`, 0o755, "5", Buffer.alloc(0)));
+      blocks.push(tarEntry(`var/task/${dir}/`, 0o755, "5", Buffer.alloc(0)));
     }
     if (isDir) continue;
     const data = entryData(zip, entry, maxUnzipped - total);
@@ -107,7 +111,7 @@ export function zipToTar(zip: Buffer, maxUnzipped: number): Buffer {
       throw new BadZipError(`the unzipped code is larger than ${maxUnzipped} bytes`);
     const mode = entry.unixMode;
     if (mode !== undefined && mode >> 12 === 0o12) {
-      blocks.push(tarEntry(`task/${name}`, 0o777, "2", Buffer.alloc(0), data.toString("utf8")));
+      blocks.push(tarEntry(`var/task/${name}`, 0o777, "2", Buffer.alloc(0), data.toString("utf8")));
       continue;
     }
     // Without unix modes (zips made on Windows) a `bootstrap` must still be executable.
@@ -117,7 +121,7 @@ export function zipToTar(zip: Buffer, maxUnzipped: number): Buffer {
         : parts[parts.length - 1] === "bootstrap"
           ? 0o755
           : 0o644;
-    blocks.push(tarEntry(`task/${name}`, permissions, "0", data));
+    blocks.push(tarEntry(`var/task/${name}`, permissions, "0", data));
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
