@@ -158,8 +158,8 @@ beforeAll(async () => {
   hostPort = (hostServer.address() as { port: number }).port;
 
   let identify: (address: string) => string | undefined = () => undefined;
-  runtimeApi = new MinimalRuntimeApi((address) => identify(address));
-  const runtimePort = await runtimeApi.listen(0);
+  runtimeApi = new MinimalRuntimeApi({ identify: (address) => identify(address), port: 0 });
+  const runtimePort = await runtimeApi.listen();
   const engine = new InstanceEngine(new Docker());
   const isolation = {
     ...defaultIsolation,

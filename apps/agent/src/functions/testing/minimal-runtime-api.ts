@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RuntimeAnswer, RuntimeEvent, RuntimeEvents } from "../runtime-contract.js";
 
-// For tests only, until the real RuntimeApi (runtime-api.ts, branch `runtimes`) is merged: the
+// Same constructor and methods as RuntimeApi. For tests only, until the real RuntimeApi (runtime-api.ts, branch `runtimes`) is merged: the
 // Runtime API's happy path (next, response, error, init/error), enough to drive instances.
 
 interface Slot {
@@ -21,7 +21,16 @@ export class MinimalRuntimeApi implements RuntimeEvents {
   private readonly server: Server;
   private readonly slots = new Map<string, Slot>();
 
-  constructor(private readonly identify: (address: string) => string | undefined) {
+  private readonly identify: (address: string) => string | undefined;
+
+  constructor(
+    private readonly opts: {
+      identify(remoteAddress: string): string | undefined;
+      port: number;
+      host?: string;
+    },
+  ) {
+    this.identify = (address) => opts.identify(address);
     this.server = createServer((request, response) => {
       const id = this.identify(request.socket.remoteAddress ?? "");
       if (!id) return void response.writeHead(403).end();
@@ -66,9 +75,9 @@ export class MinimalRuntimeApi implements RuntimeEvents {
     });
   }
 
-  listen(port = 0): Promise<number> {
+  listen(): Promise<number> {
     return new Promise((resolve) =>
-      this.server.listen(port, "0.0.0.0", () =>
+      this.server.listen(this.opts.port, this.opts.host ?? "0.0.0.0", () =>
         resolve((this.server.address() as AddressInfo).port),
       ),
     );
