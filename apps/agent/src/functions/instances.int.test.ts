@@ -352,6 +352,25 @@ describe("function instances through the control server", () => {
   });
 });
 
+describe("an agent restart", () => {
+  it("removes instance containers of its node that no process knows, and only those", async () => {
+    const label = (instanceId: string) => [
+      "--label",
+      `skiff.node=${nodeId}`,
+      "--label",
+      `skiff.function-instance=${instanceId}`,
+    ];
+    const orphan = `fni_orphan${suffix}`;
+    await run("docker", ["run", "-d", ...label(orphan), "--entrypoint", "sleep", image, "300"]);
+    const body = spec();
+    expect((await start(body)).status).toBe(201);
+    await manager.removeLeftovers();
+    expect(await containerExists(orphan)).toBe(false);
+    expect(await containerExists(body.instanceId)).toBe(true);
+    await manager.stop(body.instanceId);
+  });
+});
+
 async function containerExists(instanceId: string): Promise<boolean> {
   const { stdout } = await run("docker", [
     "ps",
