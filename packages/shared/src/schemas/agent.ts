@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { nodeAddressKind, refusedNodeAddressKinds } from "../node-address.js";
+import { logLineSchema } from "./logs.js";
 import { attributesSchema } from "./nodes.js";
 import { taskUsageSchema, usageSampleSchema } from "./stats.js";
 import { containerDefinitionSchema } from "./task-definitions.js";
@@ -153,3 +154,13 @@ export type Heartbeat = z.infer<typeof heartbeatSchema>;
 export const heartbeatAnswerSchema = z.object({
   nodeState: z.enum(["active", "draining", "down"]),
 });
+
+/**
+ * POST /v1/agent/nodes/{id}/function-logs: a batch of one function's lines, oldest first (its
+ * instances' output and the START/END/REPORT lines); `container` names the instance.
+ */
+export const functionLogsSchema = z.strictObject({
+  functionId: z.string().min(1).max(64),
+  lines: z.array(logLineSchema).max(1000),
+});
+export type FunctionLogs = z.infer<typeof functionLogsSchema>;
