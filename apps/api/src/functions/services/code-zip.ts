@@ -76,7 +76,11 @@ export async function readCodeZip(zip: Buffer): Promise<CheckedZip> {
     });
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    throw invalid(`not a valid zip file (${messageOf(error)})`);
+    const message = messageOf(error);
+    // yauzl checks names itself as it reads the directory: say what is wrong in our words.
+    if (/^(absolute path|invalid relative path|invalid characters in fileName): /.test(message))
+      throw invalid(`unsafe entry name (${message}); names must be relative, without ..`);
+    throw invalid(`not a valid zip file (${message})`);
   } finally {
     file.close();
   }
