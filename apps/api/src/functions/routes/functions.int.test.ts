@@ -293,7 +293,9 @@ describe("functions", () => {
       body: tooBig,
     });
     expect(declared.status).toBe(413);
-    expect((await declared.json()).error.code).toBe("PayloadTooLarge");
+    expect(((await declared.json()) as { error: { code: string } }).error.code).toBe(
+      "PayloadTooLarge",
+    );
     // No Content-Length: a stream, cut off at the limit.
     const chunk = new Uint8Array(1024 * 1024);
     let sent = 0;
@@ -396,7 +398,7 @@ describe("the agent's code route", () => {
     expect((await fetchCode(stack.adminToken)).status).toBe(401);
     const refused = await fetchCode(other.node.credential);
     expect(refused.status).toBe(403);
-    expect((await refused.json()).error.code).toBe("Forbidden");
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("Forbidden");
     expect((await fetchCode(fargate.node.credential, "0".repeat(64))).status).toBe(404);
     expect((await fetchCode(fargate.node.credential, "not-hex")).status).toBe(400);
     await stack.admin.deleteFunction("for-agents");
