@@ -207,6 +207,11 @@ describe("functions", () => {
         /not an image reference/,
       ],
       [
+        "a reserved variable",
+        nodeFunction("bad", { environment: { AWS_REGION: "mars-1", OK: "1" } }),
+        /environment.AWS_REGION: AWS_REGION is reserved/,
+      ],
+      [
         "an unknown secret",
         nodeFunction("bad", { secrets: [{ name: "DB", valueFrom: "no-such-secret" }] }),
         /secrets.0.valueFrom: no secret named no-such-secret/,
@@ -367,7 +372,14 @@ describe("functions", () => {
       const config = await stack.services.functionDirectory.get("with-secret");
       expect(config?.environment.DB_PASSWORD).toBe("s3cr3t-value-abc");
       await stack.admin.updateFunction("with-secret", { memory: 256 });
+      // The secret cannot go while the function uses it (the function's invocations would fail).
+      await expectApiError(
+        stack.admin.deleteSecret("fn-db-password"),
+        409,
+        /referenced by function with-secret/,
+      );
       await stack.admin.deleteFunction("with-secret");
+      await stack.admin.deleteSecret("fn-db-password");
       await expect.poll(() => heard).toEqual([created.id, created.id, created.id]);
     } finally {
       listener.disconnect();

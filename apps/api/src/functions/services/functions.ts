@@ -98,6 +98,44 @@ async function readNewCode(code: FunctionCode | undefined): Promise<NewCode | un
   return { zip: await readCodeZip(Buffer.from(base64, "base64")) };
 }
 
+/** Lambda's reserved variables: set by the runtime, refused in a function's configuration. */
+const reservedVariables = new Set([
+  "_HANDLER",
+  "_X_AMZN_TRACE_ID",
+  "AWS_DEFAULT_REGION",
+  "AWS_REGION",
+  "AWS_EXECUTION_ENV",
+  "AWS_LAMBDA_FUNCTION_NAME",
+  "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+  "AWS_LAMBDA_FUNCTION_VERSION",
+  "AWS_LAMBDA_INITIALIZATION_TYPE",
+  "AWS_LAMBDA_LOG_GROUP_NAME",
+  "AWS_LAMBDA_LOG_STREAM_NAME",
+  "AWS_ACCESS_KEY",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_LAMBDA_RUNTIME_API",
+  "LAMBDA_TASK_ROOT",
+  "LAMBDA_RUNTIME_DIR",
+]);
+
+/** Variables (and secrets' variables) must leave Lambda's reserved names to the runtime. */
+function checkVariables(
+  environment: Record<string, string> | undefined,
+  secretList: ContainerSecret[] | undefined,
+): void {
+  const names = [
+    ...Object.keys(environment ?? {}).map((name) => [`environment.${name}`, name]),
+    ...(secretList ?? []).map((secret, index) => [`secrets.${index}.name`, secret.name]),
+  ];
+  const reserved = names.filter(([, name]) => reservedVariables.has(name ?? ""));
+  if (reserved.length > 0)
+    throw invalid(
+      `invalid json: ${reserved.map(([path, name]) => `${path}: ${name} is reserved (set by the runtime)`).join("; ")}`,
+    );
+}
+
 /** Refuses a runtime, handler and code that could never start (the instance would fail init). */
 function checkShape(
   runtime: FunctionRuntime,
@@ -149,6 +187,7 @@ export async function createFunction(
   input: CreateInput,
 ): Promise<FunctionInfo> {
   const handler = input.handler ?? null;
+  checkVariables(input.environment, input.secrets);
   const code = await readNewCode(input.code);
   checkShape(input.runtime, handler, code);
   const row = await deps.db.transaction(async (tx) => {
@@ -220,6 +259,7 @@ export async function updateFunction(
   input: UpdateFunction,
   zip?: CheckedZip,
 ): Promise<FunctionInfo> {
+  checkVariables(input.environment, input.secrets);
   const code = zip ? { zip } : await readNewCode(input.code);
   const { row, replaced } = await deps.db.transaction(async (tx) => {
     const [current] = await tx
