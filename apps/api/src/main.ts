@@ -18,6 +18,8 @@ import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
+import { createFunctions } from "./functions/services/create-functions.js";
+import { TableFunctionLookup } from "./functions/services/function-lookup.js";
 import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
@@ -41,6 +43,7 @@ interface Running {
   registry?: RegistryServer;
   localAgent?: LocalAgent;
   loops?: LeaderLoop[];
+  functions?: ReturnType<typeof createFunctions>;
   server?: ServerType;
   notifier?: AssignmentNotifier;
   logFollows?: LogFollowHub;
@@ -102,7 +105,27 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   );
   await logFollows.start();
   running.logFollows = logFollows;
+  const functions = createFunctions({
+    db: database.db,
+    redis,
+    clock: systemClock,
+    logger: logger.child({ component: "functions" }),
+    // Branch fn-api's FunctionDirectory (cached, invalidated over fn:changed) replaces this.
+    directory: new TableFunctionLookup(database.db, { region: env.SKIFF_REGION }),
+    settings: {
+      region: env.SKIFF_REGION,
+      platformConcurrency: env.SKIFF_FUNCTION_CONCURRENCY,
+      idleMs: env.SKIFF_FUNCTION_IDLE_SECONDS * 1000,
+    },
+    events: {
+      prefix: env.SKIFF_REDIS_PREFIX,
+      retryBaseDelayMs: env.SKIFF_FUNCTION_RETRY_DELAY_SECONDS * 1000,
+      concurrency: env.SKIFF_FUNCTION_EVENT_CONCURRENCY,
+    },
+  });
+  running.functions = functions;
   const services: Services = {
+    functions,
     db: database.db,
     redis,
     logger,
@@ -118,6 +141,12 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
           gbHour: env.SKIFF_FARGATE_GB_HOUR_PRICE,
         },
         pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
+        functions: {
+          requestPerMillion: env.SKIFF_FUNCTION_REQUEST_PRICE_PER_MILLION,
+          gbSecond: env.SKIFF_FUNCTION_GB_SECOND_PRICE,
+          freeRequests: env.SKIFF_FUNCTION_FREE_REQUESTS,
+          freeGbSeconds: env.SKIFF_FUNCTION_FREE_GB_SECONDS,
+        },
       },
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
       logFollowRecheckMs: env.SKIFF_LOG_FOLLOW_RECHECK_SECONDS * 1000,
@@ -138,6 +167,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     capacity: capacitySettings(env),
   });
   for (const loop of running.loops) loop.start();
+  functions.start();
   await new Promise<void>((listening) => {
     running.server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () =>
       listening(),
@@ -226,6 +256,8 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
     await closed;
     clearTimeout(timeout);
   }
+  // After the server: the invocations that just finished are in the last flush.
+  await running.functions?.stop();
   await running.notifier?.stop();
   await running.logFollows?.stop();
   await running.redis?.quit().catch(() => running.redis?.disconnect());

@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
 import type { LogFollowHub } from "./compute/services/log-follows.js";
 import type { Database } from "./db/client.js";
+import type { FunctionsServices } from "./functions/services/functions-runtime.js";
 import type { Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
 import type { SecretsKey } from "./secrets/services/secret-crypto.js";
@@ -20,10 +21,12 @@ export interface Services {
   notifier: AssignmentNotifier;
   /** Caps and wakes the task log follow streams of this process. */
   logFollows: LogFollowHub;
+  /** Functions' invoke path, Event queue, metering and metrics (functions/services). */
+  functions: FunctionsServices;
   settings: {
     /** A node whose agent is silent this long goes down; agents heartbeat three times within it. */
     nodeDownAfterMs: number;
-    /** Prices of metered task time, per launch type. */
+    /** Prices of metered task time, per launch type, and of function requests and GB-seconds. */
     prices: Prices;
     /** host:port of the built-in registry, as users and nodes reach it (GET /v1/registry). */
     registryAddress: string;

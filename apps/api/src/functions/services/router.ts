@@ -247,6 +247,19 @@ export class FunctionRouter {
     return expired.length;
   }
 
+  /** The instances placed on a node, with when they were registered. */
+  async instancesOfNode(nodeId: string): Promise<{ instanceId: string; startedMs: number }[]> {
+    const entries = await this.redis.zrange(instancesKey, 0, -1, "WITHSCORES");
+    const ids: { instanceId: string; startedMs: number }[] = [];
+    for (let index = 0; index < entries.length; index += 2)
+      ids.push({ instanceId: entries[index] ?? "", startedMs: Number(entries[index + 1]) });
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const { instanceId } of ids) pipeline.hget(instanceKey(instanceId), "nodeId");
+    const nodesOf = (await pipeline.exec()) ?? [];
+    return ids.filter((_, index) => nodesOf[index]?.[1] === nodeId);
+  }
+
   /** Every known instance with its record; the reaper's walk. */
   async instances(): Promise<(InstanceRecord & { lastUsedMs: number | null })[]> {
     const ids = await this.redis.zrange(instancesKey, 0, -1);
