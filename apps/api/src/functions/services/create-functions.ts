@@ -2,9 +2,11 @@ import type { Redis } from "ioredis";
 import type { Database } from "../../db/client.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Logger } from "../../lib/logger.js";
+import { channelOf } from "../../lib/redis.js";
 import { AgentClient } from "./agent-client.js";
 import { EventQueue } from "./async-queue.js";
 import type { FunctionLookup } from "./function-config.js";
+import { functionChangedChannel } from "./function-keys.js";
 import type { FunctionSettings, FunctionsServices } from "./functions-runtime.js";
 import { FunctionMetrics } from "./metrics.js";
 import { NodePicker } from "./node-picker.js";
@@ -26,15 +28,14 @@ export interface FunctionsOptions {
 }
 
 /** Builds the functions domain of one api process; `start` runs its timers and workers. */
-export function createFunctions(options: FunctionsOptions): FunctionsServices & {
-  start(): void;
-  stop(): Promise<void>;
-} {
+export function createFunctions(options: FunctionsOptions): FunctionsServices {
   const { db, redis, clock, logger, directory, settings } = options;
   const nodes = new NodePicker(db, { refreshMs: options.nodeRefreshMs ?? 3_000, logger });
   const recorder = new InvocationRecorder(db, { intervalMs: options.flushMs ?? 1_000, logger });
   const events = new EventQueue(redis, { ...options.events, logger });
-  const functions: FunctionsServices & { start(): void; stop(): Promise<void> } = {
+  const listeners: ((functionId: string) => void)[] = [];
+  let subscriber: Redis | undefined;
+  const functions: FunctionsServices = {
     directory,
     router: new FunctionRouter(redis, {
       platformConcurrency: settings.platformConcurrency,
@@ -48,12 +49,30 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices & 
     logger,
     settings,
     events,
+    onChange(listener) {
+      listeners.push(listener);
+    },
     start() {
       nodes.start();
       recorder.start();
       events.startWorkers(functions, db);
+      subscriber = redis.duplicate();
+      subscriber.on("message", (_channel: string, functionId: string) => {
+        for (const listener of listeners) listener(functionId);
+      });
+      subscriber.on("error", (error) =>
+        logger.warn({ err: error.message }, "fn:changed subscriber error"),
+      );
+      subscriber.subscribe(channelOf(redis, functionChangedChannel)).catch((error) => {
+        logger.warn(
+          { err: error },
+          "could not subscribe to fn:changed; the reaper still runs on its timer",
+        );
+      });
     },
     async stop() {
+      subscriber?.disconnect();
+      subscriber = undefined;
       await events.close();
       await recorder
         .stop()

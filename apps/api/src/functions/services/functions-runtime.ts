@@ -34,4 +34,13 @@ export interface FunctionsRuntime {
 /** The functions domain as Services holds it: the runtime plus the Event queue. */
 export interface FunctionsServices extends FunctionsRuntime {
   events: EventQueue;
+  /**
+   * Calls `listener` with the id of a function whose configuration or code changed, or that was
+   * deleted, on any replica (Redis pub/sub `fn:changed`, once `start` ran).
+   */
+  onChange(listener: (functionId: string) => void): void;
+  /** Starts the node view's refresh, the recorder's flushes, the event workers, the subscription. */
+  start(): void;
+  /** Stops them; the recorder writes its last batch. */
+  stop(): Promise<void>;
 }
