@@ -11,6 +11,7 @@ import { statsRoutes } from "./compute/routes/stats.js";
 import { taskDefinitionRoutes } from "./compute/routes/task-definitions.js";
 import { taskLogRoutes } from "./compute/routes/task-logs.js";
 import { taskRoutes } from "./compute/routes/tasks.js";
+import { functionMetricsRoutes } from "./functions/routes/function-metrics.js";
 import { invokeRoutes } from "./functions/routes/invoke.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
@@ -86,6 +87,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", registryRoutes);
   app.route("/", secretRoutes);
   app.route("/", invokeRoutes);
+  app.route("/", functionMetricsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

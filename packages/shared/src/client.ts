@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type ErrorCode, errorBodySchema, errorStatus } from "./errors.js";
+import { type FunctionMetrics, functionMetricsSchema } from "./schemas/functions.js";
 import { type Health, healthSchema } from "./schemas/health.js";
 import { type PlatformInfo, platformInfoSchema } from "./schemas/info.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
@@ -368,6 +369,15 @@ export class SkiffClient {
   async deleteSecret(name: string, options: { force?: boolean } = {}): Promise<void> {
     const query = options.force ? "?force=true" : "";
     await this.request("DELETE", `${secretPath(name)}${query}`, undefined);
+  }
+
+  /** A function's invocations, errors, throttles, durations and concurrency per minute. */
+  functionMetrics(name: string, minutes = 60): Promise<FunctionMetrics> {
+    return this.request(
+      "GET",
+      `/v1/functions/${encodeURIComponent(name)}/metrics${toQuery({ minutes })}`,
+      functionMetricsSchema,
+    );
   }
 
   /** Metered usage (fargate) over a time range, grouped by service or task. */

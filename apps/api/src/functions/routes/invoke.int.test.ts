@@ -258,4 +258,28 @@ describe("POST /2015-03-31/functions/:name/invocations", () => {
     expect(metrics).toContain('skiff_function_invocations_total{function="metered"} 2');
     expect(metrics).toContain('skiff_function_cold_starts_total{function="metered"} 1');
   });
+
+  it("charts invocations per minute in Redis: GET /v1/functions/:name/metrics", async () => {
+    await insertFunction(stack, "charted");
+    agent.handler = (event) => ({ body: event, durationMs: (event as { ms: number }).ms });
+    try {
+      for (const ms of [3, 15, 15, 400]) await invoke("charted", JSON.stringify({ ms }));
+    } finally {
+      agent.handler = (event) => ({ body: event });
+    }
+    await stack.services.functions.minutes.flush();
+    const metrics = await stack.admin.functionMetrics("charted", 5);
+    expect(metrics.minutes).toHaveLength(5);
+    const active = metrics.minutes.filter((minute) => minute.invocations > 0);
+    const sum = (field: "invocations" | "coldStarts" | "errors") =>
+      active.reduce((total, minute) => total + minute[field], 0);
+    expect([sum("invocations"), sum("coldStarts"), sum("errors")]).toEqual([4, 1, 0]);
+    // Within one minute (almost always): p50 in the 20 ms bucket, p99 in the 500 ms one.
+    if (active.length === 1)
+      expect(active[0]).toMatchObject({ durationP50Ms: 20, durationP99Ms: 500, maxConcurrency: 1 });
+    const unknown = await stack.request("/v1/functions/nope/metrics", {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
+    expect(unknown.status).toBe(404);
+  });
 });

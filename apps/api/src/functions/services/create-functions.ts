@@ -9,6 +9,7 @@ import type { FunctionLookup } from "./function-config.js";
 import { functionChangedChannel } from "./function-keys.js";
 import type { FunctionSettings, FunctionsServices } from "./functions-runtime.js";
 import { FunctionMetrics } from "./metrics.js";
+import { MinuteMetrics } from "./minute-metrics.js";
 import { NodePicker } from "./node-picker.js";
 import { InvocationRecorder } from "./recorder.js";
 import { FunctionRouter } from "./router.js";
@@ -33,6 +34,7 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices {
   const nodes = new NodePicker(db, { refreshMs: options.nodeRefreshMs ?? 3_000, logger });
   const recorder = new InvocationRecorder(db, { intervalMs: options.flushMs ?? 1_000, logger });
   const events = new EventQueue(redis, { ...options.events, logger });
+  const minutes = new MinuteMetrics(redis, { intervalMs: options.flushMs ?? 1_000, logger });
   const listeners: ((functionId: string) => void)[] = [];
   let subscriber: Redis | undefined;
   const functions: FunctionsServices = {
@@ -45,6 +47,7 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices {
     agents: new AgentClient(),
     recorder,
     metrics: new FunctionMetrics(),
+    minutes,
     clock,
     logger,
     settings,
@@ -55,6 +58,7 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices {
     start() {
       nodes.start();
       recorder.start();
+      minutes.start();
       events.startWorkers(functions, db);
       subscriber = redis.duplicate();
       subscriber.on("message", (_channel: string, functionId: string) => {
@@ -74,6 +78,7 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices {
       subscriber?.disconnect();
       subscriber = undefined;
       await events.close();
+      await minutes.stop();
       await recorder
         .stop()
         .catch((error) => logger.warn({ err: error }, "function usage's last flush failed"));

@@ -4,6 +4,7 @@ import type { AgentClient } from "./agent-client.js";
 import type { EventQueue } from "./async-queue.js";
 import type { FunctionLookup } from "./function-config.js";
 import type { FunctionMetrics } from "./metrics.js";
+import type { MinuteMetrics } from "./minute-metrics.js";
 import type { NodePicker } from "./node-picker.js";
 import type { InvocationRecorder } from "./recorder.js";
 import type { FunctionRouter } from "./router.js";
@@ -26,6 +27,8 @@ export interface FunctionsRuntime {
   agents: AgentClient;
   recorder: InvocationRecorder;
   metrics: FunctionMetrics;
+  /** Per-minute series in Redis (all replicas), for GET /v1/functions/{name}/metrics. */
+  minutes: MinuteMetrics;
   clock: Clock;
   logger: Logger;
   settings: FunctionSettings;

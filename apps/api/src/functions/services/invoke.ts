@@ -55,6 +55,7 @@ export async function invokeFunction(
   const acquired = await router.acquire(fn);
   if (acquired.kind === "throttled") {
     metrics.throttled(fn.name);
+    runtime.minutes.throttled(fn.id, Date.now());
     recorder.record({
       functionId: fn.id,
       functionName: fn.name,
@@ -102,6 +103,12 @@ export async function invokeFunction(
           error: functionError,
           durationMs: result.durationMs,
           coldStart,
+        });
+        runtime.minutes.invoked(fn.id, Date.now(), {
+          error: functionError,
+          durationMs: result.durationMs,
+          coldStart,
+          concurrency: lease.busy,
         });
         recorder.record({
           functionId: fn.id,
