@@ -67,7 +67,8 @@ export const invokeRoutes = newRouter();
 
 // Registered for the OpenAPI document; served by the plain handler below, whose headers and
 // body are read by hand so every bad input answers in Lambda's shape, not Skiff's.
-invokeRoutes.openAPIRegistry.registerPath(invoke);
+const { middleware: _guard, ...documented } = invoke;
+invokeRoutes.openAPIRegistry.registerPath(documented);
 invokeRoutes.post("/2015-03-31/functions/:name/invocations", requireScope("deploy"), async (c) => {
   try {
     return await handleInvoke(c);
@@ -82,6 +83,21 @@ async function handleInvoke(c: Context<AppEnv>): Promise<Response> {
   const runtime = services.functions;
   const requestId = crypto.randomUUID();
   c.header("x-amzn-requestid", requestId);
+
+  // Names and qualifiers are looked up in PostgreSQL, whose text cannot hold a NUL.
+  const nul = "\u0000";
+  if ((c.req.param("name") ?? "").includes(nul))
+    throw new LambdaError(
+      400,
+      "InvalidParameterValueException",
+      "FunctionName: contains a NUL character",
+    );
+  if ((c.req.query("Qualifier") ?? "").includes(nul))
+    throw new LambdaError(
+      400,
+      "InvalidParameterValueException",
+      "Qualifier: contains a NUL character",
+    );
 
   const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
   if (!(invocationTypes as readonly string[]).includes(type))

@@ -236,6 +236,15 @@ async function findFunction(
 
 /** The function's error document's message and type, as the dead letter keeps them. */
 function errorOf(body: Buffer): { error: string; errorType: string | null } {
+  const found = parseError(body);
+  // PostgreSQL's text cannot hold a NUL, and a function's error message may carry one.
+  return {
+    error: found.error.replaceAll("\u0000", "\\u0000"),
+    errorType: found.errorType?.replaceAll("\u0000", "\\u0000") ?? null,
+  };
+}
+
+function parseError(body: Buffer): { error: string; errorType: string | null } {
   try {
     const document = JSON.parse(body.toString("utf8")) as {
       errorMessage?: unknown;
