@@ -117,7 +117,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
   });
   // A deleted or changed function's idle instances stop within seconds, not at the next tick.
   services.functions.onChange(() => functionReaper.wake());
-  const loops = [nodeMonitor, placer, serviceScheduler, taskRetention, functionReaper];
+  const loops = [nodeMonitor, placer, serviceScheduler, functionReaper, taskRetention];
   if (options.capacity) {
     const provider = new CapacityProvider({ db, redis, clock, logger, ...options.capacity });
     loops.push(
