@@ -100,9 +100,18 @@ export class EventQueue {
     this.worker = undefined;
   }
 
-  async close(): Promise<void> {
-    await this.stopWorkers();
-    await this.queue.close();
+  /**
+   * Closes the workers (letting running events finish) and the queue, within `timeoutMs`: past
+   * it (Redis down, a long event) the connections are dropped, and an unfinished event runs
+   * again on another worker once its lock lapses.
+   */
+  async close(timeoutMs = 3_000): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    const closing = Promise.all([worker?.close(), this.queue.close()]);
+    if (await settlesWithin(closing, timeoutMs)) return;
+    // BullMQ's close and disconnect both wait for a connection that may never come back.
+    await settlesWithin(Promise.allSettled([worker?.disconnect(), this.queue.disconnect()]), 1_000);
   }
 }
 
@@ -288,4 +297,19 @@ async function deadLetter(
     enqueuedAt: new Date(data.enqueuedAt),
     finishedAt: failedAt,
   });
+}
+
+/** Whether `promise` settled within `ms` (it is left to settle, or not, on its own after). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((done) => {
+    timer = setTimeout(() => done(false), ms);
+  });
+  const settled = promise.then(
+    () => true as const,
+    () => true as const,
+  );
+  const outcome = await Promise.race([settled, timedOut]);
+  clearTimeout(timer);
+  return outcome;
 }

@@ -78,7 +78,8 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices {
       subscriber?.disconnect();
       subscriber = undefined;
       await events.close();
-      await minutes.stop();
+      // Redis may be down at shutdown: the last minute's counts are not worth waiting for.
+      await Promise.race([minutes.stop(), new Promise((done) => setTimeout(done, 1_000).unref())]);
       await recorder
         .stop()
         .catch((error) => logger.warn({ err: error }, "function usage's last flush failed"));
