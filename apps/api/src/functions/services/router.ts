@@ -9,6 +9,7 @@ import {
   nodeMemoryKey,
   platformBusyKey,
 } from "./function-keys.js";
+import { LuaScript } from "./lua-script.js";
 
 // Which instance runs an invocation, decided in Redis so every api replica shares one view.
 // Each decision is one Lua script (one round trip, atomic): no replica can hand an idle
@@ -18,7 +19,7 @@ import {
 // mid-invocation never releases its leases, and they expire at the function's deadline plus a
 // margin, so the count heals by itself (acquire drops expired leases before counting).
 
-const acquireScript = `
+const acquireScript = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -37,9 +38,9 @@ while true do
   -- An instance forgotten (its node stopped listing it) while idle: skip it.
   if fields[1] then return {'warm', busy, popped[1], fields[1], fields[2]} end
 end
-`;
+`);
 
-const releaseScript = `
+const releaseScript = new LuaScript(`
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2] .. ' ' .. ARGV[1])
 if ARGV[3] == '' then return 0 end
@@ -58,11 +59,11 @@ if redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
 local t = redis.call('TIME')
 redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[3])
 return 1
-`;
+`);
 
 // Claims room on a node for a new instance: fails when the node's memory (capacity less
 // what its tasks hold, passed in) would be overcommitted by the instances of all replicas.
-const registerScript = `
+const registerScript = new LuaScript(`
 local held = tonumber(redis.call('GET', KEYS[1]) or '0')
 if held + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
 redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -70,10 +71,10 @@ redis.call('HSET', KEYS[2], 'functionId', ARGV[3], 'revision', ARGV[4], 'nodeId'
 local t = redis.call('TIME')
 redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[7])
 return 1
-`;
+`);
 
 // Forgets an instance (stopped, lost, or reaped): its hash, its node memory, its idle entry.
-const forgetScript = `
+const forgetScript = new LuaScript(`
 local held = redis.call('HMGET', KEYS[1], 'nodeId', 'memory', 'functionId', 'revision')
 if held[1] then
   local key = ARGV[2] .. held[1] .. ':memory'
@@ -83,7 +84,7 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return held[1] and 1 or 0
-`;
+`);
 
 export type Throttle = "reserved" | "platform";
 
@@ -134,8 +135,8 @@ export class FunctionRouter {
     reservedConcurrency: number | null;
   }): Promise<Acquired> {
     const leaseId = randomUUID();
-    const reply = (await this.redis.eval(
-      acquireScript,
+    const reply = (await acquireScript.run(
+      this.redis,
       3,
       functionBusyKey(fn.id),
       platformBusyKey,
@@ -162,8 +163,8 @@ export class FunctionRouter {
    * (it is gone, or serves an older revision), then it is forgotten and its memory freed.
    */
   async release(lease: Lease, instanceId: string | undefined, retire: boolean): Promise<void> {
-    await this.redis.eval(
-      releaseScript,
+    await releaseScript.run(
+      this.redis,
       5,
       functionBusyKey(lease.functionId),
       platformBusyKey,
@@ -180,8 +181,8 @@ export class FunctionRouter {
 
   /** Claims `memory` MiB on a node for a new instance; false when the node has no room. */
   async register(instance: InstanceRecord, nodeMemoryLimit: number): Promise<boolean> {
-    const done = await this.redis.eval(
-      registerScript,
+    const done = await registerScript.run(
+      this.redis,
       3,
       nodeMemoryKey(instance.nodeId),
       instanceKey(instance.instanceId),
@@ -199,8 +200,8 @@ export class FunctionRouter {
 
   /** Forgets an instance whatever its state; true when it was known. */
   async forget(instanceId: string): Promise<boolean> {
-    const done = await this.redis.eval(
-      forgetScript,
+    const done = await forgetScript.run(
+      this.redis,
       2,
       instanceKey(instanceId),
       instancesKey,
