@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { functionDeadLetters, functionInvocations } from "../../db/schema/index.js";
+import { functionDeadLetters, functionInvocations, functions } from "../../db/schema/index.js";
 import { FakeFunctionAgent, insertFunction } from "../../test/fake-function-agent.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
 import { createFunctions } from "./create-functions.js";
@@ -153,6 +153,36 @@ describe("Event invocations", () => {
       expect([...seen].sort()).toEqual([0, 1, 2, 3, 4]);
     } finally {
       await restarted.stop();
+      stack.services.functions.events.startWorkers(stack.services.functions, stack.services.db);
     }
+  });
+
+  it("retries a throttled event without spending its attempts", async () => {
+    const id = await insertFunction(stack, "async-throttled", {
+      reservedConcurrency: 0,
+      maxRetryAttempts: 0,
+    });
+    let calls = 0;
+    agent.handler = () => {
+      calls++;
+      return { body: null };
+    };
+    const response = await event("async-throttled", { n: 3 });
+    const requestId = response.headers.get("x-amzn-requestid") ?? "";
+    // Throttled several times over (a 100 ms delay each): no attempt spent, no dead letter.
+    await waitFor(async () => (await invocation(requestId))?.status === "retrying", 5_000);
+    await new Promise((done) => setTimeout(done, 500));
+    expect(calls).toBe(0);
+    await stack.services.db
+      .update(functions)
+      .set({ reservedConcurrency: null })
+      .where(eq(functions.id, id));
+    await waitFor(async () => (await invocation(requestId))?.status === "succeeded", 10_000);
+    expect(calls).toBe(1);
+    const letters = await stack.services.db
+      .select()
+      .from(functionDeadLetters)
+      .where(eq(functionDeadLetters.functionId, id));
+    expect(letters).toEqual([]);
   });
 });

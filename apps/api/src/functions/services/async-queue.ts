@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type ConnectionOptions, type Job, Queue, Worker } from "bullmq";
+import { type ConnectionOptions, DelayedError, type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Database } from "../../db/client.js";
 import { functionDeadLetters } from "../../db/schema/index.js";
@@ -82,13 +82,18 @@ export class EventQueue {
   /** Starts this replica's workers. */
   startWorkers(runtime: FunctionsRuntime, db: Database): void {
     if (this.worker) return;
-    this.worker = new Worker<EventJob>(eventQueueName, (job) => runEvent(runtime, db, job), {
-      connection: connectionOf(this.redis),
-      prefix: `${this.options.prefix}bull`,
-      concurrency: this.options.concurrency,
-      // A crashed replica's jobs are picked up again once their lock lapses.
-      lockDuration: 30_000,
-    });
+    const retryDelayMs = this.options.retryBaseDelayMs;
+    this.worker = new Worker<EventJob>(
+      eventQueueName,
+      (job, token) => runEvent(runtime, db, job, token, retryDelayMs),
+      {
+        connection: connectionOf(this.redis),
+        prefix: `${this.options.prefix}bull`,
+        concurrency: this.options.concurrency,
+        // A crashed replica's jobs are picked up again once their lock lapses.
+        lockDuration: 30_000,
+      },
+    );
     this.worker.on("error", (error) =>
       this.options.logger?.warn({ err: error }, "functions event worker error"),
     );
@@ -154,6 +159,8 @@ async function runEvent(
   runtime: FunctionsRuntime,
   db: Database,
   job: Job<EventJob>,
+  token: string | undefined,
+  retryDelayMs: number,
 ): Promise<void> {
   const { data } = job;
   const { recorder } = runtime;
@@ -212,6 +219,20 @@ async function runEvent(
     }
     failure = errorOf(result.body);
   } catch (error) {
+    if (error instanceof LambdaError && error.status === 429) {
+      // Lambda retries a throttled event until its maximum age without spending an attempt.
+      recorder.recordEvent({
+        requestId: data.requestId,
+        functionId: fn.id,
+        status: "retrying",
+        attempts: attempt,
+        error: error.message,
+        enqueuedAt,
+        finishedAt: null,
+      });
+      await job.moveToDelayed(Date.now() + Math.max(retryDelayMs, 100), token);
+      throw new DelayedError();
+    }
     failure =
       error instanceof LambdaError
         ? { error: error.message, errorType: error.type }
