@@ -282,4 +282,22 @@ describe("POST /2015-03-31/functions/:name/invocations", () => {
     });
     expect(unknown.status).toBe(404);
   });
+
+  it("answers 500 ServiceException when the agent fails, and replaces that instance", async () => {
+    await insertFunction(stack, "flaky");
+    agent.handler = () => {
+      throw new Error("agent broke");
+    };
+    try {
+      const response = await invoke("flaky", "{}");
+      expect(response.status).toBe(500);
+      expect(response.headers.get("x-amzn-errortype")).toBe("ServiceException");
+      expect(await response.json()).toMatchObject({ Type: "Service" });
+    } finally {
+      agent.handler = (event) => ({ body: event });
+    }
+    const broken = agent.started.at(-1)?.instanceId;
+    expect((await invoke("flaky", "{}")).status).toBe(200);
+    expect(agent.started.at(-1)?.instanceId).not.toBe(broken);
+  });
 });

@@ -137,6 +137,11 @@ export async function invokeFunction(
           continue;
         }
         retire = true;
+        if (error instanceof AgentUnavailableError) {
+          // Its state is unknown: stop it, best effort (else its agent stops it once idle).
+          const stale = target;
+          agents.stop(stale.node, stale.instanceId).catch(() => {});
+        }
         if (error instanceof InstanceGoneError || error instanceof AgentUnavailableError) {
           runtime.logger.warn(
             { err: error, function: fn.name },
