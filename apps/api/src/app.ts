@@ -14,7 +14,9 @@ import { taskRoutes } from "./compute/routes/tasks.js";
 import { functionAgentRoutes } from "./functions/routes/function-agent.js";
 import { functionEventRoutes } from "./functions/routes/function-events.js";
 import { functionLogRoutes } from "./functions/routes/function-logs.js";
+import { functionMetricsRoutes } from "./functions/routes/function-metrics.js";
 import { functionCodePath, functionRoutes } from "./functions/routes/functions.js";
+import { invokeRoutes } from "./functions/routes/invoke.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
@@ -67,12 +69,13 @@ export function newApp(services: Services, options: AppOptions = {}) {
     onError: (c) =>
       errorResponse(c, "PayloadTooLarge", `the request body is larger than ${maxBodyBytes} bytes`),
   });
-  // A function's zip (up to 50 MB) is not JSON: its route reads it with a bound of its own.
+  // Lambda's routes take payloads up to 6 MB of the caller's JSON, never stored as text, and a
+  // function's zip (up to 50 MB) is not JSON: those routes check their own limits.
+  const lambdaPath = (path: string) => path.startsWith("/2015-03-31/");
   const zipUpload = (c: { req: { method: string; path: string } }) =>
     c.req.method === "PUT" && functionCodePath.test(c.req.path);
-  app.use((c, next) => (zipUpload(c) ? next() : limitBody(c, next)));
-
-  app.use(refuseNul);
+  app.use((c, next) => (lambdaPath(c.req.path) || zipUpload(c) ? next() : limitBody(c, next)));
+  app.use((c, next) => (lambdaPath(c.req.path) ? next() : refuseNul(c, next)));
 
   app.route("/", healthRoutes);
   app.route("/", infoRoutes);
@@ -93,6 +96,8 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", functionAgentRoutes);
   app.route("/", functionLogRoutes);
   app.route("/", functionEventRoutes);
+  app.route("/", invokeRoutes);
+  app.route("/", functionMetricsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -167,8 +167,10 @@ describe("a NUL character anywhere, on every operation", () => {
     for (const param of operation.queryParams)
       out.push({ label: `query ${param}`, path: `${fill()}?${param}=a%00b` });
     const body = JSON.stringify(sampleBody(operation.bodySchema, "a\u0000b"));
-    // A body of numbers and booleans only has no string to carry a NUL.
-    if (operation.hasBody && body.includes("\\u0000"))
+    // A body of numbers and booleans only has no string to carry a NUL. Lambda's Invoke takes
+    // the caller's event as is (a JSON NUL escape is a valid event) and never stores it as text.
+    const opaque = operation.template.startsWith("/2015-03-31/");
+    if (operation.hasBody && body.includes("\\u0000") && !opaque)
       out.push({ label: "body", path: fill(), body });
     return out;
   }

@@ -120,11 +120,27 @@ export const envSchema = z.object({
   SKIFF_FARGATE_SCALE_IN_AFTER_MS: z.coerce.number().int().min(0).default(600_000),
   /** How long requested nodes may take to join before the provisioner is asked again. */
   SKIFF_FARGATE_NODE_BOOT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(180_000),
+  /** Executions in flight of all functions together (Lambda's account concurrency); more: 429. */
+  SKIFF_FUNCTION_CONCURRENCY: z.coerce.number().int().min(1).default(100),
+  /** A function instance idle this long is stopped (the agent stops it by itself after twice this). */
+  SKIFF_FUNCTION_IDLE_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** Event (async) invocations one api process runs at once. */
+  SKIFF_FUNCTION_EVENT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Delay before an Event invocation's first retry; the second waits twice as long (Lambda: 60). */
+  SKIFF_FUNCTION_RETRY_DELAY_SECONDS: z.coerce.number().min(0).default(60),
   /** The region in functions' ARNs and their AWS_REGION. */
   SKIFF_REGION: z
     .string()
     .regex(/^[a-z0-9-]{1,32}$/)
     .default("us-east-1"),
+  /** Price of one million function requests in USD; Lambda's x86 price by default. */
+  SKIFF_FUNCTION_REQUEST_PRICE_PER_MILLION: z.coerce.number().min(0).default(0.2),
+  /** Price of a function GB-second in USD; Lambda's x86 price by default. */
+  SKIFF_FUNCTION_GB_SECOND_PRICE: z.coerce.number().min(0).default(0.0000166667),
+  /** Function requests free each calendar month (Lambda's free tier: 1,000,000). */
+  SKIFF_FUNCTION_FREE_REQUESTS: z.coerce.number().int().min(0).default(1_000_000),
+  /** Function GB-seconds free each calendar month (Lambda's free tier: 400,000). */
+  SKIFF_FUNCTION_FREE_GB_SECONDS: z.coerce.number().min(0).default(400_000),
   /** Docker engine of the local agent, e.g. unix:///run/other.sock; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** Port of the gateway (load balancer) in this process; 0 runs none (see gateway-main.js). */

@@ -18,6 +18,8 @@ import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
+import { enqueueEvent } from "./functions/services/async-queue.js";
+import { createFunctions } from "./functions/services/create-functions.js";
 import { FunctionDirectory } from "./functions/services/function-directory.js";
 import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
@@ -42,6 +44,7 @@ interface Running {
   registry?: RegistryServer;
   localAgent?: LocalAgent;
   loops?: LeaderLoop[];
+  functions?: ReturnType<typeof createFunctions>;
   server?: ServerType;
   notifier?: AssignmentNotifier;
   logFollows?: LogFollowHub;
@@ -113,8 +116,28 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   });
   await functionDirectory.start();
   running.functionDirectory = functionDirectory;
+  const functions = createFunctions({
+    db: database.db,
+    redis,
+    clock: systemClock,
+    logger: logger.child({ component: "functions" }),
+    directory: functionDirectory,
+    settings: {
+      region: env.SKIFF_REGION,
+      platformConcurrency: env.SKIFF_FUNCTION_CONCURRENCY,
+      idleMs: env.SKIFF_FUNCTION_IDLE_SECONDS * 1000,
+    },
+    events: {
+      prefix: env.SKIFF_REDIS_PREFIX,
+      retryBaseDelayMs: env.SKIFF_FUNCTION_RETRY_DELAY_SECONDS * 1000,
+      concurrency: env.SKIFF_FUNCTION_EVENT_CONCURRENCY,
+    },
+  });
+  running.functions = functions;
   const services: Services = {
     functionDirectory,
+    functions,
+    enqueueFunctionEvent: (fn, payload, options) => enqueueEvent(functions, fn, payload, options),
     db: database.db,
     redis,
     logger,
@@ -130,6 +153,12 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
           gbHour: env.SKIFF_FARGATE_GB_HOUR_PRICE,
         },
         pool: { vcpuHour: env.SKIFF_POOL_VCPU_HOUR_PRICE, gbHour: env.SKIFF_POOL_GB_HOUR_PRICE },
+        functions: {
+          requestPerMillion: env.SKIFF_FUNCTION_REQUEST_PRICE_PER_MILLION,
+          gbSecond: env.SKIFF_FUNCTION_GB_SECOND_PRICE,
+          freeRequests: env.SKIFF_FUNCTION_FREE_REQUESTS,
+          freeGbSeconds: env.SKIFF_FUNCTION_FREE_GB_SECONDS,
+        },
       },
       registryAddress: env.SKIFF_REGISTRY_ADDRESS ?? `localhost:${env.SKIFF_REGISTRY_PORT || 5000}`,
       logFollowRecheckMs: env.SKIFF_LOG_FOLLOW_RECHECK_SECONDS * 1000,
@@ -150,6 +179,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
     capacity: capacitySettings(env),
   });
   for (const loop of running.loops) loop.start();
+  functions.start();
   await new Promise<void>((listening) => {
     running.server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () =>
       listening(),
@@ -238,6 +268,8 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
     await closed;
     clearTimeout(timeout);
   }
+  // After the server: the invocations that just finished are in the last flush.
+  await running.functions?.stop();
   await running.notifier?.stop();
   await running.logFollows?.stop();
   running.functionDirectory?.stop();

@@ -5,6 +5,7 @@ import type { LogFollowHub } from "./compute/services/log-follows.js";
 import type { Database } from "./db/client.js";
 import type { FunctionDirectory } from "./functions/services/function-directory.js";
 import type { EnqueueEvent } from "./functions/services/function-events.js";
+import type { FunctionsServices } from "./functions/services/functions-runtime.js";
 import type { Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
 import type { SecretsKey } from "./secrets/services/secret-crypto.js";
@@ -24,12 +25,14 @@ export interface Services {
   logFollows: LogFollowHub;
   /** Functions' configuration as the invoke path reads it: cached, invalidated on fn:changed. */
   functionDirectory: FunctionDirectory;
-  /** Queues an Event invocation (the redrive of a dead letter); absent: the route answers 503. */
-  enqueueFunctionEvent?: EnqueueEvent;
+  /** Queues an Event invocation (the redrive of a dead letter). */
+  enqueueFunctionEvent: EnqueueEvent;
+  /** Functions' invoke path, Event queue, metering and metrics (functions/services). */
+  functions: FunctionsServices;
   settings: {
     /** A node whose agent is silent this long goes down; agents heartbeat three times within it. */
     nodeDownAfterMs: number;
-    /** Prices of metered task time, per launch type. */
+    /** Prices of metered task time, per launch type, and of function requests and GB-seconds. */
     prices: Prices;
     /** host:port of the built-in registry, as users and nodes reach it (GET /v1/registry). */
     registryAddress: string;

@@ -7,6 +7,8 @@ import {
   type DeadLetter,
   deadLetterSchema,
   type FunctionInfo,
+  type FunctionMetrics,
+  functionMetricsSchema,
   functionSchema,
   type UpdateFunction,
 } from "./schemas/functions.js";
@@ -461,6 +463,15 @@ export class SkiffClient {
       "POST",
       `${functionPath(name)}/dead-letters/${encodeURIComponent(id)}/redrive`,
       z.object({ requestId: z.string() }),
+    );
+  }
+
+  /** A function's invocations, errors, throttles, durations and concurrency per minute. */
+  functionMetrics(name: string, minutes = 60): Promise<FunctionMetrics> {
+    return this.request(
+      "GET",
+      `/v1/functions/${encodeURIComponent(name)}/metrics${toQuery({ minutes })}`,
+      functionMetricsSchema,
     );
   }
 

@@ -8,6 +8,7 @@ import {
   CapacityProvider,
   type CapacityProviderOptions,
 } from "../fargate/services/capacity-provider.js";
+import { reapInstances } from "../functions/services/reaper.js";
 import { LeaderLoop } from "../lib/leader-lock.js";
 import type { Services } from "../services.js";
 
@@ -22,6 +23,8 @@ export interface ControlLoopOptions {
   capacity?: CapacitySettings | undefined;
   /** Stopped tasks are kept this long, then removed (their usage kept apart); 1 hour by default. */
   stoppedTaskRetentionMs?: number;
+  /** How often idle function instances are looked for; 5 s by default. */
+  functionReapIntervalMs?: number;
 }
 
 /**
@@ -99,7 +102,22 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
       if (removed > 0) logger.info({ removed }, "removed stopped tasks past their retention");
     },
   });
-  const loops = [nodeMonitor, placer, serviceScheduler, taskRetention];
+  const functionReaper = new LeaderLoop({
+    redis,
+    logger,
+    name: "function-reaper",
+    intervalMs: options.functionReapIntervalMs ?? 5_000,
+    run: async (lease) => {
+      const { stopped, healedLeases } = await reapInstances(services.functions, () =>
+        lease.check(),
+      );
+      if (stopped.length > 0 || healedLeases > 0)
+        logger.info({ stopped, healedLeases }, "reaped function instances");
+    },
+  });
+  // A deleted or changed function's idle instances stop within seconds, not at the next tick.
+  services.functions.onChange(() => functionReaper.wake());
+  const loops = [nodeMonitor, placer, serviceScheduler, functionReaper, taskRetention];
   if (options.capacity) {
     const provider = new CapacityProvider({ db, redis, clock, logger, ...options.capacity });
     loops.push(

@@ -7,7 +7,10 @@ import { createToken } from "../auth/services/tokens.js";
 import { AssignmentNotifier } from "../compute/services/assignment-notifier.js";
 import { LogFollowHub, type LogFollowLimits } from "../compute/services/log-follows.js";
 import { type OpenDatabase, openDatabase } from "../db/client.js";
+import { enqueueEvent } from "../functions/services/async-queue.js";
+import { createFunctions } from "../functions/services/create-functions.js";
 import { FunctionDirectory } from "../functions/services/function-directory.js";
+import type { FunctionSettings } from "../functions/services/functions-runtime.js";
 import { systemClock } from "../lib/clock.js";
 import { createLogger } from "../lib/logger.js";
 import { secretsKeyFrom } from "../secrets/services/secret-crypto.js";
@@ -59,6 +62,8 @@ export async function createTestStack(
     dashboardDir?: string;
     logFollows?: Partial<LogFollowLimits>;
     logFollowRecheckMs?: number;
+    /** Settings of the functions domain (its timers and workers start only when asked). */
+    functions?: Partial<FunctionSettings> & { retryBaseDelayMs?: number; startWorkers?: boolean };
   } = {},
 ): Promise<TestStack> {
   const testDatabase = await createTestDatabase();
@@ -76,8 +81,30 @@ export async function createTestStack(
     region: "us-east-1",
   });
   await functionDirectory.start();
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
+  const functions = createFunctions({
+    db: database.db,
+    redis,
+    clock: systemClock,
+    logger,
+    directory: functionDirectory,
+    settings: {
+      region: "us-east-1",
+      platformConcurrency: options.functions?.platformConcurrency ?? 100,
+      idleMs: options.functions?.idleMs ?? 300_000,
+    },
+    events: {
+      prefix: redis.options.keyPrefix ?? "",
+      retryBaseDelayMs: options.functions?.retryBaseDelayMs ?? 200,
+      concurrency: 4,
+    },
+    flushMs: 100,
+  });
+  if (options.functions?.startWorkers) functions.start();
   const services: Services = {
     functionDirectory,
+    functions,
+    enqueueFunctionEvent: (fn, payload, options) => enqueueEvent(functions, fn, payload, options),
     notifier,
     secretsKey,
     logFollows,
@@ -96,7 +123,7 @@ export async function createTestStack(
     },
     db: database.db,
     redis,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+    logger,
     clock: systemClock,
     ping: async () => {
       await database.db.execute("select 1");
@@ -124,6 +151,7 @@ export async function createTestStack(
     as,
     request: async (path, init) => app.request(`http://skiff.test${path}`, init),
     async close() {
+      await functions.stop();
       await notifier.stop();
       await logFollows.stop();
       functionDirectory.stop();

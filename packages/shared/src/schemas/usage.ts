@@ -8,7 +8,8 @@ export const usageQuerySchema = z
     from: z.iso.datetime({ offset: true }).optional(),
     /** ISO time; default now. */
     to: z.iso.datetime({ offset: true }).optional(),
-    groupBy: z.enum(["service", "task"]).default("service"),
+    /** `function`: functions' requests and GB-seconds, Lambda's prices after the free tier. */
+    groupBy: z.enum(["service", "task", "function"]).default("service"),
   })
   .refine((query) => !query.from || !query.to || query.from < query.to, {
     message: "from must be before to",
@@ -19,12 +20,15 @@ export const usageAmountsSchema = z.object({
   vcpuSeconds: z.number(),
   gbSeconds: z.number(),
   cost: z.number(),
+  /** Functions only (groupBy=function): invocations billed, throttles excluded. */
+  requests: z.number().optional(),
 });
 
 export const usageItemSchema = usageAmountsSchema.extend({
-  /** The service's name (standalone tasks: `standalone/<family>`), or the task id. */
+  /** The service's name (standalone tasks: `standalone/<family>`), the task id, or the function. */
   key: z.string(),
-  launchType: launchTypeSchema,
+  /** `function` for a function's item (groupBy=function). */
+  launchType: z.union([launchTypeSchema, z.literal("function")]),
 });
 export type UsageItem = z.infer<typeof usageItemSchema>;
 
@@ -43,5 +47,5 @@ export interface UsageQuery {
   from?: string;
   /** ISO 8601 end, exclusive; now when absent. */
   to?: string;
-  groupBy?: "service" | "task";
+  groupBy?: "service" | "task" | "function";
 }

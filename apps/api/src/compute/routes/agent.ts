@@ -13,6 +13,7 @@ import {
   taskReportSchema,
 } from "@skiff/shared";
 import type { Context } from "hono";
+import { forgetUnlisted } from "../../functions/services/reaper.js";
 import { nodeAuthorized } from "../../lib/auth.js";
 import { errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import { withSecretValues } from "../../secrets/services/assignment-secrets.js";
@@ -137,9 +138,9 @@ export const agentRoutes = newRouter()
     return c.json(registered, 201);
   })
   .openapi(heartbeat, async (c) => {
-    const { db, redis, clock } = c.get("services");
+    const { db, redis, clock, functions } = c.get("services");
     const node = c.get("node");
-    const { usage, tasks = [], controlPort } = c.req.valid("json");
+    const { usage, tasks = [], controlPort, functionInstanceIds } = c.req.valid("json");
     const now = clock.now();
     const nodeState = await recordHeartbeat(db, redis, node, now, controlPort);
     // Only samples of the node's own tasks: a node cannot write another node's charts.
@@ -151,6 +152,8 @@ export const agentRoutes = newRouter()
       usage,
       tasks.filter((task) => own.has(task.taskId)),
     );
+    // Instances the node no longer runs are forgotten, so nothing routes to them.
+    if (functionInstanceIds) await forgetUnlisted(functions, node.id, functionInstanceIds);
     return c.json({ nodeState }, 200);
   })
   .openapi(assignments, async (c) => {

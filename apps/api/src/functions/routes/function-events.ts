@@ -7,7 +7,7 @@ import {
   paginationQuerySchema,
 } from "@skiff/shared";
 import { authorized } from "../../lib/auth.js";
-import { ApiError, notFound } from "../../lib/errors.js";
+import { notFound } from "../../lib/errors.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import {
   listDeadLetters,
@@ -83,8 +83,6 @@ export const functionEventRoutes = newRouter()
   .openapi(redrive, async (c) => {
     const { db, functionDirectory, enqueueFunctionEvent } = c.get("services");
     const { name, id } = c.req.valid("param");
-    if (!enqueueFunctionEvent)
-      throw new ApiError("ServiceUnavailable", "Event invocations are not running in this api");
     const fn = await functionDirectory.get(name);
     if (!fn) throw notFound(`function ${name}`);
     return c.json(await redriveDeadLetter(db, fn, id, enqueueFunctionEvent), 202);

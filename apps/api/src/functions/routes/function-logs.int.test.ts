@@ -137,11 +137,7 @@ describe("Event invocations and dead letters", () => {
     expect(letters.items[0]).toMatchObject({ payload: '{"n":2}', errorType: "Error", attempts: 3 });
 
     // Without the Event queue running: 503, and the letter stays.
-    const unavailable = await stack.admin
-      .redriveFunctionDeadLetter("eventful", "dl-2")
-      .catch((error: SkiffApiError) => error);
-    expect(unavailable).toMatchObject({ status: 503 });
-
+    const wired = stack.services.enqueueFunctionEvent;
     const queued: { fn: FunctionRuntimeConfig; payload: string; requestId?: string }[] = [];
     stack.services.enqueueFunctionEvent = async (config, payload, options) => {
       queued.push({ fn: config, payload: payload.toString("utf8"), requestId: options?.requestId });
@@ -175,7 +171,7 @@ describe("Event invocations and dead letters", () => {
       );
       expect((await stack.admin.listFunctionDeadLetters("eventful")).items).toHaveLength(1);
     } finally {
-      delete stack.services.enqueueFunctionEvent;
+      stack.services.enqueueFunctionEvent = wired;
     }
 
     // Deleting the function deletes its records.

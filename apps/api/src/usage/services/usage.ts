@@ -4,16 +4,32 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client.js";
 import { usageTotals } from "../../db/schema/index.js";
 
-/** Prices per hour, by launch type. */
+/** Prices per hour, by launch type, and of functions (Lambda's model, with its free tier). */
 export interface Prices {
   fargate: { vcpuHour: number; gbHour: number };
   pool: { vcpuHour: number; gbHour: number };
+  functions: FunctionPrices;
+}
+
+/** Functions' prices: per request and per GB-second, after a free tier each calendar month. */
+export interface FunctionPrices {
+  requestPerMillion: number;
+  gbSecond: number;
+  freeRequests: number;
+  freeGbSeconds: number;
 }
 
 /** AWS Fargate, Linux/x86, on demand (us-east-1); pool capacity is the user's own: free. */
 export const defaultPrices: Prices = {
   fargate: { vcpuHour: 0.04048, gbHour: 0.004445 },
   pool: { vcpuHour: 0, gbHour: 0 },
+  // Lambda, x86, us-east-1, and its monthly free tier.
+  functions: {
+    requestPerMillion: 0.2,
+    gbSecond: 0.0000166667,
+    freeRequests: 1_000_000,
+    freeGbSeconds: 400_000,
+  },
 };
 
 /**

@@ -1,0 +1,2 @@
+// The key of the api -> agent control protocol, derived as the agent derives it.
+export { functionsControlKey } from "@skiff/agent";
