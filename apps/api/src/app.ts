@@ -11,6 +11,10 @@ import { statsRoutes } from "./compute/routes/stats.js";
 import { taskDefinitionRoutes } from "./compute/routes/task-definitions.js";
 import { taskLogRoutes } from "./compute/routes/task-logs.js";
 import { taskRoutes } from "./compute/routes/tasks.js";
+import { functionAgentRoutes } from "./functions/routes/function-agent.js";
+import { functionEventRoutes } from "./functions/routes/function-events.js";
+import { functionLogRoutes } from "./functions/routes/function-logs.js";
+import { functionCodePath, functionRoutes } from "./functions/routes/functions.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
@@ -58,17 +62,15 @@ export function newApp(services: Services, options: AppOptions = {}) {
     );
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) =>
-        errorResponse(
-          c,
-          "PayloadTooLarge",
-          `the request body is larger than ${maxBodyBytes} bytes`,
-        ),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: (c) =>
+      errorResponse(c, "PayloadTooLarge", `the request body is larger than ${maxBodyBytes} bytes`),
+  });
+  // A function's zip (up to 50 MB) is not JSON: its route reads it with a bound of its own.
+  const zipUpload = (c: { req: { method: string; path: string } }) =>
+    c.req.method === "PUT" && functionCodePath.test(c.req.path);
+  app.use((c, next) => (zipUpload(c) ? next() : limitBody(c, next)));
 
   app.use(refuseNul);
 
@@ -87,6 +89,10 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", registryTokenRoutes);
   app.route("/", registryRoutes);
   app.route("/", secretRoutes);
+  app.route("/", functionRoutes);
+  app.route("/", functionAgentRoutes);
+  app.route("/", functionLogRoutes);
+  app.route("/", functionEventRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

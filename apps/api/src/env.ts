@@ -120,6 +120,11 @@ export const envSchema = z.object({
   SKIFF_FARGATE_SCALE_IN_AFTER_MS: z.coerce.number().int().min(0).default(600_000),
   /** How long requested nodes may take to join before the provisioner is asked again. */
   SKIFF_FARGATE_NODE_BOOT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(180_000),
+  /** The region in functions' ARNs and their AWS_REGION. */
+  SKIFF_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/)
+    .default("us-east-1"),
   /** Docker engine of the local agent, e.g. unix:///run/other.sock; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** Port of the gateway (load balancer) in this process; 0 runs none (see gateway-main.js). */

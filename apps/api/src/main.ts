@@ -18,6 +18,7 @@ import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
+import { FunctionDirectory } from "./functions/services/function-directory.js";
 import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
@@ -44,6 +45,7 @@ interface Running {
   server?: ServerType;
   notifier?: AssignmentNotifier;
   logFollows?: LogFollowHub;
+  functionDirectory?: FunctionDirectory;
   redis?: Redis;
   embeddedRedis?: EmbeddedRedis;
   database?: OpenDatabase;
@@ -102,7 +104,17 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   );
   await logFollows.start();
   running.logFollows = logFollows;
+  const functionDirectory = new FunctionDirectory({
+    db: database.db,
+    redis,
+    secretsKey,
+    region: env.SKIFF_REGION,
+    logger: logger.child({ component: "function-directory" }),
+  });
+  await functionDirectory.start();
+  running.functionDirectory = functionDirectory;
   const services: Services = {
+    functionDirectory,
     db: database.db,
     redis,
     logger,
@@ -228,6 +240,7 @@ async function stop(running: Running, env: Env, logger: Logger): Promise<void> {
   }
   await running.notifier?.stop();
   await running.logFollows?.stop();
+  running.functionDirectory?.stop();
   await running.redis?.quit().catch(() => running.redis?.disconnect());
   await running.database?.close();
   await running.embeddedRedis?.stop();

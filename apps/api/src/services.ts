@@ -3,6 +3,8 @@ import type { Redis } from "ioredis";
 import type { AssignmentNotifier } from "./compute/services/assignment-notifier.js";
 import type { LogFollowHub } from "./compute/services/log-follows.js";
 import type { Database } from "./db/client.js";
+import type { FunctionDirectory } from "./functions/services/function-directory.js";
+import type { EnqueueEvent } from "./functions/services/function-events.js";
 import type { Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
 import type { SecretsKey } from "./secrets/services/secret-crypto.js";
@@ -20,6 +22,10 @@ export interface Services {
   notifier: AssignmentNotifier;
   /** Caps and wakes the task log follow streams of this process. */
   logFollows: LogFollowHub;
+  /** Functions' configuration as the invoke path reads it: cached, invalidated on fn:changed. */
+  functionDirectory: FunctionDirectory;
+  /** Queues an Event invocation (the redrive of a dead letter); absent: the route answers 503. */
+  enqueueFunctionEvent?: EnqueueEvent;
   settings: {
     /** A node whose agent is silent this long goes down; agents heartbeat three times within it. */
     nodeDownAfterMs: number;

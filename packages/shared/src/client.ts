@@ -1,5 +1,15 @@
 import { z } from "zod";
 import { type ErrorCode, errorBodySchema, errorStatus } from "./errors.js";
+import {
+  type AsyncInvocation,
+  asyncInvocationSchema,
+  type CreateFunction,
+  type DeadLetter,
+  deadLetterSchema,
+  type FunctionInfo,
+  functionSchema,
+  type UpdateFunction,
+} from "./schemas/functions.js";
 import { type Health, healthSchema } from "./schemas/health.js";
 import { type PlatformInfo, platformInfoSchema } from "./schemas/info.js";
 import { type LogLine, logLineSchema, type TaskLogs, taskLogsSchema } from "./schemas/logs.js";
@@ -257,9 +267,17 @@ export class SkiffClient {
    * Follows a task's log: the last `tail` lines, then new ones until the task stops or `signal`
    * aborts (the generator then just ends).
    */
-  async *followTaskLogs(
+  followTaskLogs(
     id: string,
     options: { tail?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<LogLine> {
+    return this.followLogs(`/v1/tasks/${encodeURIComponent(id)}/logs`, options);
+  }
+
+  /** A log's event stream (`path` is a logs route): its tail, then new lines as they come. */
+  private async *followLogs(
+    path: string,
+    options: { tail?: number; signal?: AbortSignal },
   ): AsyncGenerator<LogLine> {
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
@@ -268,10 +286,7 @@ export class SkiffClient {
     if (options.signal) init.signal = options.signal;
     let response: Response;
     try {
-      response = await this.doFetch(
-        `${this.baseUrl}/v1/tasks/${encodeURIComponent(id)}/logs${query}`,
-        init,
-      );
+      response = await this.doFetch(`${this.baseUrl}${path}${query}`, init);
     } catch (error) {
       if (options.signal?.aborted) return;
       throw error;
@@ -370,6 +385,85 @@ export class SkiffClient {
     await this.request("DELETE", `${secretPath(name)}${query}`, undefined);
   }
 
+  /** Functions, by name. */
+  listFunctions(query: PageQuery = {}): Promise<Page<FunctionInfo>> {
+    return this.request("GET", `/v1/functions${toQuery(query)}`, pageSchema(functionSchema));
+  }
+
+  getFunction(name: string): Promise<FunctionInfo> {
+    return this.request("GET", functionPath(name), functionSchema);
+  }
+
+  /** Creates a function from a zip (base64) or an image; without code it stays Pending. */
+  createFunction(body: CreateFunction): Promise<FunctionInfo> {
+    return this.request("POST", "/v1/functions", functionSchema, body);
+  }
+
+  /** Changes configuration (and code); bumps the revision. */
+  updateFunction(name: string, body: UpdateFunction): Promise<FunctionInfo> {
+    return this.request("PATCH", functionPath(name), functionSchema, body);
+  }
+
+  async deleteFunction(name: string): Promise<void> {
+    await this.request("DELETE", functionPath(name), undefined);
+  }
+
+  /** Replaces the code with a zip's bytes (up to 50 MB), sent as application/zip. */
+  async putFunctionCode(name: string, zip: Uint8Array<ArrayBuffer>): Promise<FunctionInfo> {
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      "content-type": "application/zip",
+    };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const response = await this.doFetch(`${this.baseUrl}${functionPath(name)}/code`, {
+      method: "PUT",
+      headers,
+      body: zip,
+    });
+    if (!response.ok) throw await toApiError(response);
+    return functionSchema.parse(await response.json());
+  }
+
+  /** The last `tail` lines (default 100) of a function's instances, oldest first. */
+  functionLogs(name: string, query: { tail?: number } = {}): Promise<TaskLogs> {
+    return this.request("GET", `${functionPath(name)}/logs${toQuery(query)}`, taskLogsSchema);
+  }
+
+  /** Follows a function's log until it is deleted or `signal` aborts. */
+  followFunctionLogs(
+    name: string,
+    options: { tail?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<LogLine> {
+    return this.followLogs(`${functionPath(name)}/logs`, options);
+  }
+
+  /** A function's Event invocations and their status, newest first. */
+  listFunctionInvocations(name: string, query: PageQuery = {}): Promise<Page<AsyncInvocation>> {
+    return this.request(
+      "GET",
+      `${functionPath(name)}/invocations${toQuery(query)}`,
+      pageSchema(asyncInvocationSchema),
+    );
+  }
+
+  /** A function's Event invocations that failed every attempt, newest first. */
+  listFunctionDeadLetters(name: string, query: PageQuery = {}): Promise<Page<DeadLetter>> {
+    return this.request(
+      "GET",
+      `${functionPath(name)}/dead-letters${toQuery(query)}`,
+      pageSchema(deadLetterSchema),
+    );
+  }
+
+  /** Queues a dead letter's event again (same request id) and removes the dead letter. */
+  redriveFunctionDeadLetter(name: string, id: string): Promise<{ requestId: string }> {
+    return this.request(
+      "POST",
+      `${functionPath(name)}/dead-letters/${encodeURIComponent(id)}/redrive`,
+      z.object({ requestId: z.string() }),
+    );
+  }
+
   /** Metered usage (fargate) over a time range, grouped by service or task. */
   usage(query: UsageQuery = {}): Promise<Usage> {
     return this.request("GET", `/v1/usage${toQuery({ ...query })}`, usageSchema);
@@ -447,6 +541,10 @@ async function toApiError(response: Response): Promise<SkiffApiError> {
 /** A repository's name may hold `/`: it travels as one encoded path segment. */
 function repositoryPath(name: string): string {
   return `/v1/registry/repositories/${encodeURIComponent(name)}`;
+}
+
+function functionPath(name: string): string {
+  return `/v1/functions/${encodeURIComponent(name)}`;
 }
 
 function secretPath(name: string): string {

@@ -22,7 +22,7 @@ import { InstanceEngine } from "./instance-engine.js";
 import { FunctionLogShipper } from "./instance-logs.js";
 import { InstanceNetworks } from "./instance-networks.js";
 import { InstanceManager } from "./instances.js";
-import { MinimalRuntimeApi } from "./testing/minimal-runtime-api.js";
+import { RuntimeApi } from "./runtime-api.js";
 
 // Function instances through the agent's control server, against the real Docker engine: real
 // containers on fenced /28 networks, code copied in from a zip, a runtime client in sh (busybox
@@ -95,7 +95,7 @@ const zip = storedZip({ bootstrap: { data: bootstrap, mode: 0o755 } });
 const sha256 = createHash("sha256").update(zip).digest("hex");
 
 let stateDir: string;
-let runtimeApi: MinimalRuntimeApi;
+let runtimeApi: RuntimeApi;
 let manager: InstanceManager;
 let control: ControlServer;
 let controlUrl: string;
@@ -158,7 +158,7 @@ beforeAll(async () => {
   hostPort = (hostServer.address() as { port: number }).port;
 
   let identify: (address: string) => string | undefined = () => undefined;
-  runtimeApi = new MinimalRuntimeApi({ identify: (address) => identify(address), port: 0 });
+  runtimeApi = new RuntimeApi({ identify: (address) => identify(address), port: 0 });
   const runtimePort = await runtimeApi.listen();
   const engine = new InstanceEngine(new Docker());
   const isolation = {

@@ -10,10 +10,8 @@ import { InstanceEngine } from "./instance-engine.js";
 import { FunctionLogShipper } from "./instance-logs.js";
 import { InstanceNetworks } from "./instance-networks.js";
 import { InstanceManager } from "./instances.js";
+import { RuntimeApi } from "./runtime-api.js";
 import type { RuntimeEvents } from "./runtime-contract.js";
-// The Runtime API server. MERGE NOTE: once branch `runtimes` is merged this import becomes
-// `import { RuntimeApi } from "./runtime-api.js";` (same constructor and methods).
-import { MinimalRuntimeApi as RuntimeApi } from "./testing/minimal-runtime-api.js";
 
 /** A Runtime API server as RuntimeApi is (runtime-api.ts). */
 export interface RuntimeServer extends RuntimeEvents {

@@ -7,6 +7,7 @@ import { createToken } from "../auth/services/tokens.js";
 import { AssignmentNotifier } from "../compute/services/assignment-notifier.js";
 import { LogFollowHub, type LogFollowLimits } from "../compute/services/log-follows.js";
 import { type OpenDatabase, openDatabase } from "../db/client.js";
+import { FunctionDirectory } from "../functions/services/function-directory.js";
 import { systemClock } from "../lib/clock.js";
 import { createLogger } from "../lib/logger.js";
 import { secretsKeyFrom } from "../secrets/services/secret-crypto.js";
@@ -65,11 +66,20 @@ export async function createTestStack(
   const redis = createTestRedis();
   const notifier = new AssignmentNotifier(redis);
   await notifier.start();
+  const secretsKey = secretsKeyFrom(randomBytes(32));
   const logFollows = new LogFollowHub(redis, { perToken: 10, total: 500, ...options.logFollows });
   await logFollows.start();
+  const functionDirectory = new FunctionDirectory({
+    db: database.db,
+    redis,
+    secretsKey,
+    region: "us-east-1",
+  });
+  await functionDirectory.start();
   const services: Services = {
+    functionDirectory,
     notifier,
-    secretsKey: secretsKeyFrom(randomBytes(32)),
+    secretsKey,
     logFollows,
     settings: {
       nodeDownAfterMs: 15_000,
@@ -116,6 +126,7 @@ export async function createTestStack(
     async close() {
       await notifier.stop();
       await logFollows.stop();
+      functionDirectory.stop();
       redis.disconnect();
       await database.close();
       await testDatabase.drop();

@@ -3,11 +3,13 @@ import type { Redis } from "ioredis";
 import { logChannel } from "./log-follows.js";
 
 // A task's log lines live in one Redis stream, capped and expiring: logs are for looking at a
-// task now and shortly after, not an archive.
-const maxLinesPerTask = 5000;
+// task now and shortly after, not an archive. A function's lines use the same streams under
+// the name `fn:<functionId>` (functions/services/function-logs.ts); followers wake on the
+// stream's name through LogFollowHub either way.
+const maxLinesPerStream = 5000;
 const retentionSeconds = 7 * 24 * 60 * 60;
 
-const logKey = (taskId: string) => `logs:${taskId}`;
+const logKey = (stream: string) => `logs:${stream}`;
 
 /** A line with its stream entry id, the cursor to read on from. */
 export interface StoredLogLine {
@@ -15,41 +17,52 @@ export interface StoredLogLine {
   line: LogLine;
 }
 
-/** Appends lines, oldest first, to a task's log, and keeps the log another retention period. */
-export async function appendTaskLogs(redis: Redis, taskId: string, lines: LogLine[]) {
+/**
+ * Appends lines, oldest first, to a log stream (a task's id, or `fn:<functionId>`), and keeps
+ * the stream another retention period.
+ */
+export async function appendLogs(redis: Redis, stream: string, lines: LogLine[]) {
   if (lines.length === 0) return;
-  const key = logKey(taskId);
+  const key = logKey(stream);
   const batch = redis.multi();
   for (const line of lines)
-    batch.xadd(key, "MAXLEN", "~", maxLinesPerTask, "*", "line", JSON.stringify(line));
+    batch.xadd(key, "MAXLEN", "~", maxLinesPerStream, "*", "line", JSON.stringify(line));
   batch.expire(key, retentionSeconds);
-  // Wakes the followers of this task on every api replica.
-  batch.publish(logChannel(redis, taskId), "1");
+  // Wakes the followers of this stream on every api replica.
+  batch.publish(logChannel(redis, stream), "1");
   await batch.exec();
 }
 
-/** The last `tail` lines of a task's log, oldest first. */
-export async function readTaskLogTail(
+/** Appends lines, oldest first, to a task's log. */
+export const appendTaskLogs = appendLogs;
+
+/** The last `tail` lines of a log stream, oldest first. */
+export async function readLogTail(
   redis: Redis,
-  taskId: string,
+  stream: string,
   tail: number,
 ): Promise<StoredLogLine[]> {
-  const entries = await redis.xrevrange(logKey(taskId), "+", "-", "COUNT", tail);
+  const entries = await redis.xrevrange(logKey(stream), "+", "-", "COUNT", tail);
   return toLines(entries).reverse();
 }
+
+/** The last `tail` lines of a task's log, oldest first. */
+export const readTaskLogTail = readLogTail;
 
 /**
  * Up to 1000 lines after entry `afterId` ("0" for all), oldest first; [] when there are none yet.
  * Does not wait: followers wait on LogFollowHub, so the shared connection is never blocked.
  */
-export async function readTaskLogAfter(
+export async function readLogAfter(
   redis: Redis,
-  taskId: string,
+  stream: string,
   afterId: string,
 ): Promise<StoredLogLine[]> {
-  const answer = await redis.xread("COUNT", 1000, "STREAMS", logKey(taskId), afterId);
+  const answer = await redis.xread("COUNT", 1000, "STREAMS", logKey(stream), afterId);
   return toLines(answer?.[0]?.[1] ?? []);
 }
+
+export const readTaskLogAfter = readLogAfter;
 
 function toLines(entries: [id: string, fields: string[]][]): StoredLogLine[] {
   const lines: StoredLogLine[] = [];

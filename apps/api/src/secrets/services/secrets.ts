@@ -1,7 +1,7 @@
 import type { ContainerDefinition, CreateSecret, Secret, UpdateSecret } from "@skiff/shared";
 import { asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Database, Transaction } from "../../db/client.js";
-import { taskDefinitions } from "../../db/schema/index.js";
+import { functions, taskDefinitions } from "../../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../../lib/errors.js";
 import { secrets } from "../schema/secrets.js";
 import { encryptSecretValue, type SecretsKey } from "./secret-crypto.js";
@@ -117,6 +117,15 @@ export async function deleteSecret(db: Database, name: string, force: boolean): 
           `secret ${name} is referenced by task definition ${shown}${more}; delete with ?force=true to delete it anyway (tasks started from those revisions then fail to start)`,
         );
       }
+      const fns = await functionsReferencing(tx, name);
+      if (fns.length > 0) {
+        const shown = fns.slice(0, namedReferences).join(", ");
+        const more =
+          fns.length > namedReferences ? ` and ${fns.length - namedReferences} more` : "";
+        throw conflict(
+          `secret ${name} is referenced by function ${shown}${more}; delete with ?force=true to delete it anyway (their invocations then fail until the secret exists again)`,
+        );
+      }
     }
     await tx.delete(secrets).where(eq(secrets.name, name));
   });
@@ -131,6 +140,17 @@ async function revisionsReferencing(db: Database | Transaction, name: string): P
     .where(sql`${taskDefinitions.containers} @> ${pattern}::jsonb`)
     .orderBy(asc(taskDefinitions.family), asc(taskDefinitions.revision));
   return rows.map((row) => `${row.family}:${row.revision}`);
+}
+
+/** Names of the functions whose secrets take `name`. */
+async function functionsReferencing(db: Database | Transaction, name: string): Promise<string[]> {
+  const pattern = JSON.stringify([{ valueFrom: name }]);
+  const rows = await db
+    .select({ name: functions.name })
+    .from(functions)
+    .where(sql`${functions.secrets} @> ${pattern}::jsonb`)
+    .orderBy(asc(functions.name));
+  return rows.map((row) => row.name);
 }
 
 /**
