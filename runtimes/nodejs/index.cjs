@@ -166,7 +166,7 @@ async function loadHandler(spec) {
     throw error;
   }
   // CommonJS imported as ESM keeps its exports on default; look there too.
-  for (const root of [loaded, loaded && loaded.default]) {
+  for (const root of [loaded, loaded?.default]) {
     let value = root;
     for (const key of exportPath) value = value == null ? undefined : value[key];
     if (typeof value === "function") return value;
@@ -306,6 +306,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`runtime client: ${error && error.stack ? error.stack : error}\n`);
+  process.stderr.write(`runtime client: ${error?.stack ? error.stack : error}\n`);
   process.exit(1);
 });
