@@ -23,7 +23,7 @@ function splitHostPort(value) {
   return colon < 0 ? [value, 80] : [value.slice(0, colon), Number(value.slice(colon + 1))];
 }
 
-function call(method, pathname, body, headers) {
+function call(method, pathname, body, headers, retried = false) {
   return new Promise((resolve, reject) => {
     const request = http.request(
       { host: apiHost, port: apiPort, method, path: base + pathname, agent, headers },
@@ -40,7 +40,12 @@ function call(method, pathname, body, headers) {
         response.on("error", reject);
       },
     );
-    request.on("error", reject);
+    request.on("error", (error) => {
+      // A kept-alive socket the server closed meanwhile: node's advice is to retry once.
+      if (request.reusedSocket && error.code === "ECONNRESET" && !retried)
+        resolve(call(method, pathname, body, headers, true));
+      else reject(error);
+    });
     request.end(body);
   });
 }

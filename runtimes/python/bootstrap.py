@@ -17,9 +17,16 @@ connection = http.client.HTTPConnection(host, int(port))
 
 
 def call(method, path, body=None, headers=None):
-    connection.request(method, BASE + path, body=body, headers=headers or {})
-    response = connection.getresponse()
-    return response.status, response.headers, response.read()
+    for attempt in (1, 2):
+        try:
+            connection.request(method, BASE + path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The kept-alive connection was closed by the server meanwhile: reconnect once.
+            connection.close()
+            if attempt == 2:
+                raise
 
 
 def post(path, document, error_type=None):
