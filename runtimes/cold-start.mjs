@@ -3,7 +3,9 @@
 //   start: a container created beforehand with the code put in, from `docker start` to the
 //          runtime client's first /next (ready) and to its first answer (invoke).
 // Usage (from the repo, after npm run build and scripts/build-runtime-images.sh):
-//   node runtimes/cold-start.mjs [image] [rounds]
+//   node runtimes/cold-start.mjs [image] [rounds] [warm invokes]
+// It also times sequential invokes of one warm instance through the Runtime API (the client's
+// share of the hot path: the agent's event out on /next, the answer back).
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -53,6 +55,8 @@ const port = await api.listen();
 const runs = [];
 const readies = [];
 const answers = [];
+const warm = [];
+const warmInvokes = Number(process.argv[4] ?? 2000);
 try {
   for (let round = 0; round < rounds; round++) {
     let began = performance.now();
@@ -101,6 +105,19 @@ try {
       functionArn: "arn",
     });
     answers.push(performance.now() - began);
+    if (round === rounds - 1) {
+      // The hot path through the client: sequential invokes of the now warm instance.
+      for (let i = 0; i < warmInvokes; i++) {
+        const at = performance.now();
+        await api.invoke(id, {
+          requestId: `w${i}`,
+          payload: Buffer.from("{}"),
+          deadlineMs: Date.now() + 10_000,
+          functionArn: "arn",
+        });
+        warm.push(performance.now() - at);
+      }
+    }
     await container.remove({ force: true });
   }
 } finally {
@@ -129,3 +146,9 @@ console.log(`  docker run --rm, handler once:      ${ms(median(runs))}`);
 console.log(`  docker start -> first /next:        ${ms(median(readies))}`);
 console.log(`  docker start -> first answer:       ${ms(median(answers))}`);
 console.log(`  ratio (start->answer / docker run): ${(median(answers) / median(runs)).toFixed(2)}`);
+const sorted = [...warm].sort((a, b) => a - b);
+const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+if (sorted.length)
+  console.log(
+    `  warm invoke through the Runtime API, ${sorted.length} sequential: p50 ${at(0.5).toFixed(2)} ms, p99 ${at(0.99).toFixed(2)} ms`,
+  );
