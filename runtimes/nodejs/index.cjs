@@ -288,7 +288,11 @@ async function fatal(error, type) {
 
 process.on("uncaughtException", (error) => void fatal(error));
 process.on("unhandledRejection", (reason) => {
-  const error = reason instanceof Error ? reason : new Error(String(reason));
+  // As Lambda's node runtime words it: the reason as text ("Error: boom"), its stack kept.
+  const error = new Error(
+    reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason),
+  );
+  error.stack = reason instanceof Error ? reason.stack : error.message;
   void fatal(error, "Runtime.UnhandledPromiseRejection");
 });
 

@@ -97,6 +97,7 @@ async function startRuntime(
 async function invoke(runtime: Runtime, payload: unknown, timeoutMs = 20_000) {
   const requestId = randomBytes(8).toString("hex");
   const deadlineMs = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
   const answer = await Promise.race([
     api.invoke(runtime.id, {
       requestId,
@@ -106,10 +107,14 @@ async function invoke(runtime: Runtime, payload: unknown, timeoutMs = 20_000) {
       traceId: "Root=1-00000000-000000000000000000000000;Sampled=0",
       clientContext: JSON.stringify({ custom: { from: "test" } }),
     }),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no answer: ${logsOf(runtime)}`)), timeoutMs),
-    ),
-  ]);
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void logsOf(runtime)
+          .catch((error: Error) => error.message)
+          .then((logs) => reject(new Error(`no answer; the container's output: ${logs}`)));
+      }, timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
   return { requestId, deadlineMs, answer };
 }
 
@@ -275,6 +280,32 @@ export const handler = async (event) => ({ esm: typeof require === "undefined", 
     expect(Array.isArray(body.stackTrace)).toBe(true);
     expect((body.stackTrace as string[])[0]).toMatch(/\/var\/task\/index\.cjs/);
     expect(json((await invoke(runtime, {})).answer)).toBe("fine");
+  }, 60_000);
+
+  it("reports an uncaught exception and an unhandled rejection of an invocation, then exits", async () => {
+    const code = {
+      "index.js": `exports.handler = async (event) => {
+  if (event.throwLater) setTimeout(() => { throw new RangeError("thrown later"); }, 10);
+  if (event.reject) Promise.reject(new Error("nobody waits"));
+  if (event.nothing) return undefined;
+  return new Promise(() => {});
+};`,
+    };
+    const thrower = await startRuntime("skiff/lambda:nodejs24.x", "index.handler", code);
+    const rejecter = await startRuntime("skiff/lambda:nodejs24.x", "index.handler", code);
+    // A handler that returns nothing answers null, as on Lambda.
+    const nothing = (await invoke(thrower, { nothing: true })).answer;
+    expect(nothing.kind === "response" && nothing.body.toString()).toBe("null");
+    const thrown = (await invoke(thrower, { throwLater: true })).answer;
+    expect(thrown.kind === "error" && thrown.errorType).toBe("RangeError");
+    expect(json(thrown)).toMatchObject({ errorType: "RangeError", errorMessage: "thrown later" });
+    const rejected = (await invoke(rejecter, { reject: true })).answer;
+    expect(rejected.kind === "error" && rejected.errorType).toBe(
+      "Runtime.UnhandledPromiseRejection",
+    );
+    expect(json(rejected).errorMessage).toBe("Error: nobody waits");
+    expect(await exitCode(thrower)).not.toBe(0);
+    expect(await exitCode(rejecter)).not.toBe(0);
   }, 60_000);
 
   it("posts an import error and a missing handler to init/error and exits non-zero", async () => {
