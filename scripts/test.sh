@@ -25,9 +25,10 @@ npm run build
 npm run lint
 npm run typecheck
 
-step "images: local stand-ins for public base images, and the tests' task images"
+step "images: local stand-ins for public base images, the tests' task images, the function runtimes"
 ./scripts/build-base-images.sh
 ./scripts/build-test-images.sh
+./scripts/build-runtime-images.sh
 
 mkdir -p test-artifacts
 status=0

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds Skiff's function runtime images from the local base images, without any public registry
+# (scripts/build-base-images.sh makes those; Node 22's base is made here the same way):
+#   skiff/lambda:nodejs22.x  skiff/lambda:nodejs24.x  node alone + runtimes/nodejs/index.cjs
+#   skiff/lambda:python3.11  Debian's python3 + runtimes/python/bootstrap.py
+#   skiff/lambda:provided    sh, curl, ca-certificates; runs the function's /var/task/bootstrap
+# Each image carries the label skiff.runtime.source, a hash of its build context and base image:
+# an image whose hash matches is left alone, so running this again is fast; a changed runtime
+# client or base is rebuilt. Every node of the fargate pool needs these images.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+runtimes="$here/../runtimes"
+log() { printf '[runtime-images] %s\n' "$*" >&2; }
+
+if ! docker image inspect node:22-bookworm-slim >/dev/null 2>&1; then
+  NODE_MAJOR=22 "$here/build-base-images.sh"
+fi
+"$here/build-base-images.sh"
+
+# build <tag> <context dir> <base image...> -- <docker build args...>
+build() {
+  local tag="$1" context="$2"
+  shift 2
+  local bases=()
+  while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do bases+=("$1"); shift; done
+  [ "$#" -gt 0 ] && shift
+  local source
+  source="$({
+    printf '%s\n' "$tag" "$@"
+    for base in "${bases[@]}"; do docker image inspect --format '{{.Id}}' "$base"; done
+    (cd "$context" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+  } | sha256sum | cut -c1-16)"
+  local current
+  current="$(docker image inspect --format '{{index .Config.Labels "skiff.runtime.source"}}' "$tag" 2>/dev/null || true)"
+  if [ "$current" = "$source" ]; then return 0; fi
+  log "$tag"
+  docker build -q --label "skiff.runtime.source=$source" -t "$tag" "$@" "$context" >/dev/null
+}
+
+for major in 22 24; do
+  build "skiff/lambda:nodejs${major}.x" "$runtimes/nodejs" debian:bookworm-slim "node:${major}-bookworm-slim" -- \
+    --build-arg "NODE_IMAGE=node:${major}-bookworm-slim" --build-arg "RUNTIME=nodejs${major}.x"
+done
+build skiff/lambda:python3.11 "$runtimes/python" debian:bookworm-slim
+build skiff/lambda:provided "$runtimes/provided" debian:bookworm-slim
+log "ready"
