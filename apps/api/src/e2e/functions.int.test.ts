@@ -1,13 +1,24 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { zipSync } from "fflate";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type AllInOne, startAllInOne } from "../test/all-in-one.js";
 import { docker } from "../test/docker-cli.js";
+import { type SkiffProcess, startSkiffProcess, waitForHealth } from "../test/process.js";
 import { waitFor } from "../test/wait.js";
 
 // Functions end to end: the all-in-one's fargate node runs real instances of the runtime
 // images (scripts/build-runtime-images.sh), invoked through the Lambda route.
 const adminToken = "e2e-functions-token-0123456789abcdef";
 const idleSeconds = 4;
+const runId = randomBytes(4).toString("hex");
+const redisPrefix = `test:functions-${runId}:`;
+const imageTag = `skiff-test/fn-image-${runId}:1`;
+const run = promisify(execFile);
 
 let stack: AllInOne;
 let base = "";
@@ -17,11 +28,16 @@ beforeAll(async () => {
   stack = await startAllInOne("functions", adminToken, {
     SKIFF_FUNCTION_IDLE_SECONDS: String(idleSeconds),
     SKIFF_FUNCTION_RETRY_DELAY_SECONDS: "0.2",
+    // Named, so a second api process below shares the first's view of instances.
+    SKIFF_REDIS_PREFIX: redisPrefix,
   });
   base = stack.skiff.baseUrl;
 }, 60_000);
 
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  await run("docker", ["rmi", "-f", imageTag]).catch(() => {});
+});
 
 /** A zip of `files` (name -> text), base64, as POST /v1/functions takes it. */
 function zipBase64(files: Record<string, string>, modes: Record<string, number> = {}): string {
@@ -58,8 +74,9 @@ async function invoke(
   name: string,
   payload: unknown = {},
   headers: Record<string, string> = {},
+  through = base,
 ): Promise<Invocation> {
-  const response = await fetch(`${base}/2015-03-31/functions/${name}/invocations`, {
+  const response = await fetch(`${through}/2015-03-31/functions/${name}/invocations`, {
     method: "POST",
     headers: { ...auth, "x-amz-log-type": "Tail", ...headers },
     body: typeof payload === "string" ? payload : JSON.stringify(payload),
@@ -126,6 +143,46 @@ describe("a node function from a zip", () => {
     const second = await invoke("echo");
     expect((second.json() as { pid: number }).pid).toBe(first.pid);
     expect(second.log).not.toContain("Init Duration");
+  });
+
+  it("routes a second api process to the same warm instance", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "skiff-functions-replica-"));
+    let replica: SkiffProcess | undefined;
+    try {
+      replica = await startSkiffProcess(cwd, {
+        DATABASE_URL: stack.databaseUrl,
+        REDIS_URL: inject("redisUrl"),
+        SKIFF_ADMIN_TOKEN: adminToken,
+        SKIFF_LOCAL_AGENT: "false",
+        SKIFF_REDIS_PREFIX: redisPrefix,
+      });
+      await waitForHealth(replica, 20_000);
+      // Warmed through the first process just now: instances idle past 4 s are reaped here.
+      const first = (await invoke("echo")).json() as { pid: number };
+      const through = await invoke("echo", {}, {}, replica.baseUrl);
+      expect(through.status, through.body).toBe(200);
+      expect((through.json() as { pid: number }).pid).toBe(first.pid);
+      expect(through.log).not.toContain("Init Duration");
+    } finally {
+      await replica?.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it("serves the instances' logs with their START, END and REPORT lines", async () => {
+    const answer = await invoke("echo", { logged: runId });
+    const requestId = answer.headers.get("x-amzn-requestid");
+    const lines = await waitFor("the invocation's REPORT line in the logs", 10_000, async () => {
+      const response = await fetch(`${base}/v1/functions/echo/logs?tail=200`, { headers: auth });
+      const body = (await response.json()) as { lines: { text: string }[] };
+      const text = body.lines.map((line) => line.text);
+      return text.some((line) => line.startsWith(`REPORT RequestId: ${requestId}`))
+        ? text
+        : undefined;
+    });
+    expect(lines).toContain(`START RequestId: ${requestId} Version: $LATEST`);
+    expect(lines.some((line) => line.includes(runId))).toBe(true);
+    expect(lines).toContain(`END RequestId: ${requestId}`);
   });
 
   it("answers an error thrown by the handler in Lambda's shape", async () => {
@@ -229,6 +286,39 @@ describe("a node function from a zip", () => {
 });
 
 describe("other runtimes", () => {
+  it("runs an image whose entrypoint is a runtime client", async () => {
+    const context = mkdtempSync(join(tmpdir(), "skiff-fn-image-"));
+    try {
+      mkdirSync(join(context, "task"));
+      writeFileSync(
+        join(context, "task", "app.js"),
+        "exports.handler = async (event) => ({ fromImage: true, got: event });\n",
+      );
+      const client = resolve(import.meta.dirname, "../../../../runtimes/nodejs/index.cjs");
+      writeFileSync(
+        join(context, "client.cjs"),
+        await import("node:fs/promises").then((fs) => fs.readFile(client)),
+      );
+      writeFileSync(
+        join(context, "Dockerfile"),
+        [
+          "FROM node:24-bookworm-slim",
+          "COPY client.cjs /opt/client.cjs",
+          "COPY task/ /var/task/",
+          "ENV _HANDLER=app.handler",
+          'ENTRYPOINT ["node", "/opt/client.cjs"]',
+        ].join("\n"),
+      );
+      await run("docker", ["build", "-q", "-t", imageTag, context]);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+    await createFunction({ name: "imaged", runtime: "image", code: { image: imageTag } });
+    const answer = await invoke("imaged", { n: 1 });
+    expect(answer.status, answer.body).toBe(200);
+    expect(answer.json()).toEqual({ fromImage: true, got: { n: 1 } });
+  });
+
   it("runs a python handler", async () => {
     await createFunction({
       name: "py",
