@@ -186,3 +186,31 @@ export const deadLetterSchema = z.object({
   failedAt: z.string(),
 });
 export type DeadLetter = z.infer<typeof deadLetterSchema>;
+
+/** GET /v1/functions/{name}/metrics?minutes=60 */
+export const functionMetricsQuerySchema = z.strictObject({
+  minutes: z.coerce.number().int().min(1).max(1440).default(60),
+});
+
+/** One minute of a function's invocations, every api replica's counted. */
+export const functionMinuteSchema = z.object({
+  /** ISO time of the minute's start. */
+  minute: z.string(),
+  invocations: z.number(),
+  errors: z.number(),
+  throttles: z.number(),
+  coldStarts: z.number(),
+  /** Most executions in flight at once, as seen when each invocation started. */
+  maxConcurrency: z.number(),
+  /** ms, from fixed histogram buckets (the bucket's upper bound); null without invocations. */
+  durationP50Ms: z.number().nullable(),
+  durationP99Ms: z.number().nullable(),
+});
+export type FunctionMinute = z.infer<typeof functionMinuteSchema>;
+
+/** Per-minute series for the dashboard's charts, oldest first. */
+export const functionMetricsSchema = z.object({
+  name: z.string(),
+  minutes: z.array(functionMinuteSchema),
+});
+export type FunctionMetrics = z.infer<typeof functionMetricsSchema>;
