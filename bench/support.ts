@@ -47,10 +47,13 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
 }
 
 export interface BenchApi {
+  /** The current process: `restart()` replaces it (on another port). */
   process: SkiffProcess;
   admin: SkiffClient;
   adminToken: string;
   database: BenchDatabase;
+  /** Stops the process with `signal` and starts it again on the same database, Redis and data. */
+  restart(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,14 +66,15 @@ export async function startBenchApi(env: Record<string, string> = {}): Promise<B
   const database = await createBenchDatabase();
   const workDir = mkdtempSync(join(tmpdir(), "skiff-bench-"));
   const adminToken = `bench-admin-${randomBytes(16).toString("hex")}`;
-  const api = await startSkiffProcess(workDir, {
+  const processEnv = {
     DATABASE_URL: database.url,
     REDIS_URL: redisUrl,
     SKIFF_ADMIN_TOKEN: adminToken,
     SKIFF_LOCAL_AGENT: "false",
     SKIFF_DATA_DIR: join(workDir, "data"),
     ...env,
-  });
+  };
+  let api = await startSkiffProcess(workDir, processEnv);
   try {
     await waitForHealth(api, 30_000);
   } catch (error) {
@@ -88,10 +92,19 @@ export async function startBenchApi(env: Record<string, string> = {}): Promise<B
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
   return {
-    process: api,
-    admin: new SkiffClient({ baseUrl: api.baseUrl, token: adminToken }),
+    get process() {
+      return api;
+    },
+    get admin() {
+      return new SkiffClient({ baseUrl: api.baseUrl, token: adminToken });
+    },
     adminToken,
     database,
+    async restart(signal = "SIGTERM") {
+      await api.stop(signal);
+      api = await startSkiffProcess(workDir, processEnv);
+      await waitForHealth(api, 60_000);
+    },
     async stop() {
       process.off("SIGINT", interrupted);
       process.off("SIGTERM", interrupted);

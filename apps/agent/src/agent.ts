@@ -1,15 +1,19 @@
 import { readFileSync } from "node:fs";
 import { arch, hostname, platform } from "node:os";
 import { fargatePool, type NodeState, SkiffApiError } from "@skiff/shared";
+import Docker from "dockerode";
 import { ApiClient } from "./api-client.js";
 import type { ContainerRuntime } from "./container-runtime.js";
-import { DockerRuntime } from "./docker-runtime.js";
+import { DockerRuntime, dockerOptionsFromHost } from "./docker-runtime.js";
 import type { Env } from "./env.js";
+import { NodeFunctions } from "./functions/node-functions.js";
 import { removeGoneNodesContainers } from "./gone-nodes.js";
+import type { IsolationSettings } from "./isolation.js";
 import { backoffDelay, sleep } from "./lib/backoff.js";
 import type { Logger } from "./lib/logger.js";
 import { LogShipper } from "./log-shipper.js";
 import { Reconciler } from "./reconciler.js";
+import type { RegistryAuth } from "./registry-auth.js";
 import { dockerConfigAuth, firstAuth, skiffRegistryAuth } from "./registry-auth.js";
 import { type AgentState, loadAgentState, saveAgentState, stateFilePath } from "./state-file.js";
 import { UsageSampler } from "./usage-sampler.js";
@@ -99,6 +103,8 @@ export class Agent {
   /** Skiff's registry as the api advertises it with assignments. */
   private advertisedRegistry: string | undefined;
   private logShipper: LogShipper | undefined;
+  /** Function instances, on nodes of pool fargate only. */
+  private functions: NodeFunctions | undefined;
   private loops: Promise<void>[] = [];
   private readonly onDeregistered: (error: NodeDeregisteredError) => void;
   private deregistered = false;
@@ -130,20 +136,34 @@ export class Agent {
     this.state = state;
     this.api.setCredential(state.credential);
     const nodeId = state.nodeId;
+    // Skiff's own registries first: the node credential, never sent anywhere else.
+    const registryAuth = firstAuth(
+      skiffRegistryAuth(
+        () => [
+          ...this.env.SKIFF_REGISTRY_ADDRESS,
+          ...(this.advertisedRegistry ? [this.advertisedRegistry] : []),
+        ],
+        () => this.state,
+      ),
+      dockerConfigAuth(() => readOptionalFile(this.env.SKIFF_REGISTRY_AUTH_FILE)),
+    );
+    const logRotation = {
+      maxSize: this.env.SKIFF_CONTAINER_LOG_MAX_SIZE,
+      maxFiles: this.env.SKIFF_CONTAINER_LOG_MAX_FILES,
+    };
+    const isolation: IsolationSettings = {
+      runtime: this.env.SKIFF_FARGATE_RUNTIME,
+      pidsLimit: this.env.SKIFF_FARGATE_PIDS_LIMIT,
+      storageSize: this.env.SKIFF_FARGATE_STORAGE_SIZE,
+      subnetPool: this.env.SKIFF_TASK_SUBNET_POOL,
+      egress: { ...this.env.SKIFF_FARGATE_EGRESS_DENY, openHostPorts: [] },
+    };
+    if (state.pool === fargatePool)
+      await this.startFunctions(state, isolation, logRotation, registryAuth);
     this.reconciler = new Reconciler({
       nodeId,
       runtime: this.runtime,
-      // Skiff's own registries first: the node credential, never sent anywhere else.
-      registryAuth: firstAuth(
-        skiffRegistryAuth(
-          () => [
-            ...this.env.SKIFF_REGISTRY_ADDRESS,
-            ...(this.advertisedRegistry ? [this.advertisedRegistry] : []),
-          ],
-          () => this.state,
-        ),
-        dockerConfigAuth(() => readOptionalFile(this.env.SKIFF_REGISTRY_AUTH_FILE)),
-      ),
+      registryAuth,
       reportTask: (taskId, report) => this.api.reportTask(nodeId, taskId, report),
       // A task that ends between two log passes keeps its last lines.
       beforeRemove: (containers) => this.logShipper?.shipFinal(containers) ?? Promise.resolve(),
@@ -151,22 +171,13 @@ export class Agent {
       pullTimeoutMs: this.env.SKIFF_IMAGE_PULL_TIMEOUT_SECONDS * 1000,
       containerSettings: {
         ...(state.clusterId ? { clusterId: state.clusterId } : {}),
-        logRotation: {
-          maxSize: this.env.SKIFF_CONTAINER_LOG_MAX_SIZE,
-          maxFiles: this.env.SKIFF_CONTAINER_LOG_MAX_FILES,
-        },
+        logRotation,
       },
       onError: (error, context) =>
         this.logger.warn({ err: error, ...context }, "reconcile step failed; retrying next pass"),
-      isolation: {
-        runtime: this.env.SKIFF_FARGATE_RUNTIME,
-        pidsLimit: this.env.SKIFF_FARGATE_PIDS_LIMIT,
-        storageSize: this.env.SKIFF_FARGATE_STORAGE_SIZE,
-        subnetPool: this.env.SKIFF_TASK_SUBNET_POOL,
-        // openHostPorts: where the port of a server the agent runs for its tasks (the Lambda
-        // Runtime API) goes, so tasks reach that one port of this node and nothing else.
-        egress: { ...this.env.SKIFF_FARGATE_EGRESS_DENY, openHostPorts: [] },
-      },
+      // openHostPorts: the Runtime API's port on fargate nodes, so tasks and instances reach
+      // that one port of this node and nothing else (one fence, the same chains for both).
+      isolation,
     });
     this.reconciler.start();
     this.logShipper = new LogShipper({
@@ -182,11 +193,56 @@ export class Agent {
     this.logger.info({ nodeId, pool: state.pool }, "agent started");
   }
 
-  /** Stops the loops and waits for them. Containers keep running: a restarted agent adopts them. */
+  /**
+   * Stops the loops and waits for them. Task containers keep running: a restarted agent adopts
+   * them. Function instances are removed.
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await Promise.all([this.reconciler?.stop(), this.logShipper?.stop()]);
+    // Function instances are removed, not left: no later agent can adopt them.
+    await Promise.all([this.reconciler?.stop(), this.logShipper?.stop(), this.functions?.stop()]);
     await Promise.all(this.loops);
+  }
+
+  /**
+   * Serves function instances (nodes of pool fargate). A failure (a port taken) is logged and
+   * the node runs tasks without functions: the api then never places instances on it.
+   */
+  private async startFunctions(
+    state: AgentState,
+    isolation: IsolationSettings,
+    logRotation: { maxSize: string; maxFiles: number },
+    registryAuth: (image: string) => RegistryAuth | undefined,
+  ): Promise<void> {
+    const nodeId = state.nodeId;
+    try {
+      this.functions = await NodeFunctions.start({
+        nodeId,
+        clusterId: state.clusterId,
+        docker: new Docker(dockerOptionsFromHost(this.env.DOCKER_HOST)),
+        credential: state.credential,
+        stateDir: this.env.SKIFF_AGENT_STATE_DIR,
+        controlPort: this.env.SKIFF_AGENT_PORT,
+        runtimeApiPort: this.env.SKIFF_RUNTIME_API_PORT,
+        idleSeconds: this.env.SKIFF_FUNCTION_IDLE_SECONDS,
+        codeCacheBytes: this.env.SKIFF_FUNCTION_CODE_CACHE_MB * mebibyte,
+        isolation,
+        logRotation,
+        fetchCode: (sha256) => this.api.functionCode(sha256),
+        shipLogs: (functionId, lines) => this.api.shipFunctionLogs(nodeId, { functionId, lines }),
+        ensureImage: (image) => this.runtime.ensureImage(image, registryAuth(image)),
+        onError: (error, context) =>
+          this.logger.warn({ err: error, ...context }, "function instances: a step failed"),
+      });
+      // The Runtime API's port is the one port of this node fargate's fence leaves open.
+      isolation.egress.openHostPorts = [this.functions.runtimeApiPort];
+      this.logger.info(
+        { controlPort: this.functions.controlPort, runtimeApiPort: this.functions.runtimeApiPort },
+        "serving function instances",
+      );
+    } catch (error) {
+      this.logger.error({ err: error }, "cannot serve function instances; running tasks only");
+    }
   }
 
   /** The saved registration, else a new one (saved at once); null when stopped meanwhile. */
@@ -281,7 +337,18 @@ export class Agent {
         const tasks = sampler.takeTaskSamples((error) =>
           this.logger.debug({ err: error }, "sampling usage failed"),
         );
-        const answer = await this.api.heartbeat(state.nodeId, { taskIds, usage, tasks });
+        const functions = this.functions
+          ? {
+              controlPort: this.functions.controlPort,
+              functionInstanceIds: this.functions.instances.ids(),
+            }
+          : {};
+        const answer = await this.api.heartbeat(state.nodeId, {
+          taskIds,
+          usage,
+          tasks,
+          ...functions,
+        });
         if (answer.nodeState !== nodeState) {
           this.logger.info({ nodeState: answer.nodeState }, "node state");
           nodeState = answer.nodeState;

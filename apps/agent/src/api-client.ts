@@ -2,6 +2,8 @@ import {
   type Assignments,
   assignmentsSchema,
   errorBodySchema,
+  type FunctionLogs,
+  functionLimits,
   goneNodesSchema,
   type Heartbeat,
   heartbeatAnswerSchema,
@@ -104,6 +106,38 @@ export class ApiClient {
       undefined,
       { body },
     );
+  }
+
+  /** POST /v1/agent/nodes/:id/function-logs: a batch of one function's log lines. */
+  async shipFunctionLogs(nodeId: string, body: FunctionLogs): Promise<void> {
+    await this.call("POST", `${nodePath(nodeId)}/function-logs`, undefined, { body });
+  }
+
+  /**
+   * GET /v1/agent/function-code/:sha256: a function's zip. The caller checks its sha256; this
+   * refuses more than Lambda's zipped code limit, however long the answer claims to be.
+   */
+  async functionCode(sha256: string): Promise<Buffer> {
+    const headers: Record<string, string> = { accept: "application/zip" };
+    if (this.credential) headers.authorization = `Bearer ${this.credential}`;
+    const response = await this.doFetch(
+      `${this.baseUrl}/v1/agent/function-code/${encodeURIComponent(sha256)}`,
+      { method: "GET", headers, signal: AbortSignal.timeout(Math.max(this.timeoutMs, 120_000)) },
+    );
+    if (!response.ok) throw await toApiError(response);
+    const limit = functionLimits.zippedCodeBytes;
+    if (Number(response.headers.get("content-length")) > limit) {
+      await response.body?.cancel();
+      throw new Error(`function code ${sha256} is larger than ${limit} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body ?? []) {
+      size += chunk.length;
+      if (size > limit) throw new Error(`function code ${sha256} is larger than ${limit} bytes`);
+      chunks.push(Buffer.from(chunk));
+    }
+    return Buffer.concat(chunks);
   }
 
   private async call<S extends z.ZodType | undefined>(

@@ -126,6 +126,24 @@ export const envSchema = z.object({
     .default("10m"),
   /** Log files kept per task container, the current one included (json-file `max-file`). */
   SKIFF_CONTAINER_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * Port of the agent's control server for function instances (the api starts, invokes and
+   * deletes instances there, with the node's control key); 0: any free port. Reported to the api
+   * with each heartbeat. Served by nodes of pool fargate only.
+   */
+  SKIFF_AGENT_PORT: z.coerce.number().int().min(0).max(65535).default(7070),
+  /**
+   * Port of the Lambda Runtime API the node serves its function instances on (all addresses;
+   * the only port of this node fargate's fence leaves open to them); 0: any free port.
+   */
+  SKIFF_RUNTIME_API_PORT: z.coerce.number().int().min(0).max(65535).default(9001),
+  /**
+   * The api's idle window for function instances (as its own SKIFF_FUNCTION_IDLE_SECONDS): the
+   * agent stops, on its own, an instance idle for twice this (the api lost track of it).
+   */
+  SKIFF_FUNCTION_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** MiB of function code tars kept under SKIFF_AGENT_STATE_DIR; least recently used go first. */
+  SKIFF_FUNCTION_CODE_CACHE_MB: z.coerce.number().int().min(64).max(1_048_576).default(2048),
   /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */
   DOCKER_HOST: optionalText,
   /** pino level: fatal, error, warn, info, debug, trace or silent. */

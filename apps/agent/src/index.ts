@@ -9,5 +9,6 @@ export {
   envSchema as agentEnvSchema,
   parseEnv as parseAgentEnv,
 } from "./env.js";
+export { credentialHashOf, functionsControlKey } from "./functions/control-key.js";
 export { createLogger as createAgentLogger, type Logger as AgentLogger } from "./lib/logger.js";
 export { loadAgentState, stateFilePath } from "./state-file.js";

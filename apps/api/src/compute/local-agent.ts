@@ -148,6 +148,10 @@ async function startOne(
     SKIFF_FARGATE_EGRESS_DENY: env.SKIFF_FARGATE_EGRESS_DENY,
     LOG_LEVEL: env.LOG_LEVEL,
     SKIFF_REGISTRY_ADDRESS: registryAddresses(env).join(","),
+    // Any free ports (reported to this api with each heartbeat): two local agents, or two api
+    // processes on one host, never collide. Only the fargate node serves functions.
+    SKIFF_AGENT_PORT: "0",
+    SKIFF_RUNTIME_API_PORT: "0",
   });
   const agent = new Agent({
     env: agentEnv,

@@ -14,6 +14,8 @@ export interface AllInOne {
   client: SkiffClient;
   /** The local nodes: one in pool default, one in pool fargate. */
   nodes: Node[];
+  /** Its own database (dropped by stop). */
+  databaseUrl: string;
   /** Stops the process, removes its nodes' containers and networks, drops its database. */
   stop(): Promise<void>;
 }
@@ -51,7 +53,7 @@ export async function startAllInOne(
       const joined = ["default", "fargate"].every((pool) => found.some((n) => n.pool === pool));
       return joined ? found : undefined;
     });
-    return { skiff, client, nodes, stop };
+    return { skiff, client, nodes, databaseUrl: database.url, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -69,8 +69,11 @@ export class ProtocolAgent {
     return assignmentsSchema.parse(await response.json());
   }
 
-  async heartbeat(): Promise<Response> {
-    return this.call("/heartbeat", { method: "POST", body: JSON.stringify({ taskIds: [] }) });
+  async heartbeat(extra: Record<string, unknown> = {}): Promise<Response> {
+    return this.call("/heartbeat", {
+      method: "POST",
+      body: JSON.stringify({ taskIds: [], ...extra }),
+    });
   }
 
   async report(

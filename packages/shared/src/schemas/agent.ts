@@ -156,8 +156,9 @@ export const heartbeatAnswerSchema = z.object({
 });
 
 /**
- * POST /v1/agent/nodes/{id}/function-logs: a batch of one function's lines, oldest first (its
- * instances' output and the START/END/REPORT lines); `container` names the instance.
+ * POST /v1/agent/nodes/:id/function-logs: a batch of one function's lines, oldest first: its
+ * instances' output and the START, END and REPORT lines the agent writes around invocations.
+ * `container` holds the instance id.
  */
 export const functionLogsSchema = z.strictObject({
   functionId: z.string().min(1).max(64),

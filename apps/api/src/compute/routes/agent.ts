@@ -139,9 +139,9 @@ export const agentRoutes = newRouter()
   .openapi(heartbeat, async (c) => {
     const { db, redis, clock } = c.get("services");
     const node = c.get("node");
-    const { usage, tasks = [] } = c.req.valid("json");
+    const { usage, tasks = [], controlPort } = c.req.valid("json");
     const now = clock.now();
-    const nodeState = await recordHeartbeat(db, redis, node, now);
+    const nodeState = await recordHeartbeat(db, redis, node, now, controlPort);
     // Only samples of the node's own tasks: a node cannot write another node's charts.
     const own = tasks.length > 0 ? await taskIdsOnNode(db, node.id) : new Set<string>();
     await recordUsage(

@@ -1,4 +1,6 @@
+import { queryRows } from "@skiff/registry";
 import type { RegisterTaskDefinition, RunTask, Task } from "@skiff/shared";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createControlLoops } from "../../jobs/control-loops.js";
 import { ProtocolAgent } from "../../test/fake-agent.js";
@@ -229,6 +231,27 @@ describe("tasks on nodes", () => {
     expect(new Date(node.lastHeartbeatAt ?? 0).getTime()).toBeGreaterThanOrEqual(
       beat.getTime() - 1000,
     );
+  });
+
+  it("keeps the agent's control port for function instances from its heartbeats", async () => {
+    const pool = await newPool();
+    const agent = await ProtocolAgent.join(stack, pool);
+    const controlPort = async () =>
+      (
+        await queryRows<{ control_port: number | null }>(
+          stack.services.db,
+          sql`select control_port from nodes where id = ${agent.id}`,
+        )
+      )[0]?.control_port;
+    expect(await controlPort()).toBeNull();
+    expect((await agent.heartbeat({ controlPort: 7070, functionInstanceIds: [] })).status).toBe(
+      200,
+    );
+    expect(await controlPort()).toBe(7070);
+    // A restarted agent on another port: the api routes to the new one.
+    expect((await agent.heartbeat({ controlPort: 41234 })).status).toBe(200);
+    expect(await controlPort()).toBe(41234);
+    expect((await agent.heartbeat({ controlPort: 0 })).status).toBe(400);
   });
 
   it("marks a silent node down and stops its tasks with NodeLost; a drained node takes no task", async () => {

@@ -82,6 +82,7 @@ export async function registerNode(
         address: input.address ?? sourceAddress,
         credentialHash: hashSecret(credential),
         lastHeartbeatAt: now,
+        controlPort: input.controlPort ?? null,
       })
       .returning();
     if (!row) throw new Error("insert returned no row");
@@ -185,10 +186,19 @@ export async function recordHeartbeat(
   redis: Redis,
   row: NodeRow,
   now: Date,
+  controlPort?: number,
 ): Promise<NodeRow["state"]> {
   await noteHeartbeat(redis, row.id, now);
-  if (row.state !== "down") return row.state;
-  await db.update(nodes).set({ lastHeartbeatAt: now, state: "active" }).where(eq(nodes.id, row.id));
+  // The agent's control port moves only when it restarts: written then, not every heartbeat.
+  const portMoved = controlPort !== undefined && controlPort !== row.controlPort;
+  if (row.state !== "down") {
+    if (portMoved) await db.update(nodes).set({ controlPort }).where(eq(nodes.id, row.id));
+    return row.state;
+  }
+  await db
+    .update(nodes)
+    .set({ lastHeartbeatAt: now, state: "active", ...(portMoved ? { controlPort } : {}) })
+    .where(eq(nodes.id, row.id));
   return "active";
 }
 
