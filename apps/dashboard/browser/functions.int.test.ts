@@ -1,0 +1,193 @@
+import type { Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { makeZip } from "../../api/src/test/zip.js";
+import { type Browser, openBrowser, screenshot, signIn } from "./browser.js";
+import { type DashboardStack, startDashboardStack, waitFor } from "./stack.js";
+
+// The function pages in a real browser against the real all-in-one server (its local agent is
+// the fargate node that runs instances). The steps build on each other, in order, on one function.
+const adminToken = "dashboard-functions-token-0123456789abcdef";
+const functionName = "dash-hello";
+const secretName = "dash-fn-db-password";
+// Never on any page: secrets are references in the dashboard.
+const secretValue = "s3cret-value-the-page-must-never-show";
+
+// A node handler that logs, greets and throws on request (an Unhandled function error).
+const handler = `exports.handler = async (event) => {
+  console.log("greeting", event.name);
+  if (event.fail) throw new TypeError("asked to fail");
+  return { greeting: "hello " + event.name, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE };
+};
+`;
+
+let stack: DashboardStack;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  stack = await startDashboardStack(adminToken);
+  await stack.client.createSecret({ name: secretName, value: secretValue });
+  browser = await openBrowser();
+  page = browser.page;
+  page.setDefaultTimeout(30_000);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  // Deleting the function stops its instances; the stack's stop removes the node's containers.
+  await stack?.client.deleteFunction(functionName).catch(() => {});
+  await stack?.stop();
+});
+
+afterEach(async (context) => {
+  if (context.task.result?.state !== "fail" || !page) return;
+  const name = context.task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+  await screenshot(page, `failed-functions-${name}`).catch(() => {});
+  const fn = await stack.client.getFunction(functionName).catch((error) => String(error));
+  console.error(`after a failed step, at ${page.url()}:`, JSON.stringify({ fn }));
+});
+
+async function see(text: string | RegExp, timeout = 30_000) {
+  await page.getByText(text).first().waitFor({ state: "visible", timeout });
+}
+
+async function openTab(name: string) {
+  await page.getByRole("tab", { name }).click();
+}
+
+describe("the function pages", () => {
+  it("refuses bad input at its field and creates nothing, then creates a function from a zip upload", async () => {
+    await signIn(page, stack.skiff.baseUrl, adminToken);
+    await page
+      .getByRole("navigation", { name: "Sections" })
+      .getByRole("link", { name: "Functions" })
+      .click();
+    await see("No functions yet.");
+    await page.getByRole("link", { name: "Create a function" }).click();
+
+    await page.locator('input[name="name"]').fill(functionName);
+    await page.locator('input[name="memory"]').fill("64");
+    await page.locator('input[name="codeZip"]').setInputFiles({
+      name: "hello.zip",
+      mimeType: "application/zip",
+      buffer: makeZip([{ name: "index.js", data: handler }]),
+    });
+    await page.getByRole("button", { name: "Create function" }).click();
+    // The API's own message, at the memory field.
+    await page.locator("label", { hasText: "Memory" }).locator(".field-error").waitFor();
+    expect((await stack.client.listFunctions()).items).toEqual([]);
+
+    await page.locator('input[name="memory"]').fill("128");
+    await page.getByRole("button", { name: "Create function" }).click();
+    await page.getByRole("heading", { name: `Function ${functionName}` }).waitFor();
+    const created = await stack.client.getFunction(functionName);
+    expect(created.state).toBe("Active");
+    expect(created.code?.sha256).toBeTruthy();
+    await see(created.code?.sha256 ?? "");
+
+    await page
+      .getByRole("navigation", { name: "Sections" })
+      .getByRole("link", { name: "Functions" })
+      .click();
+    const row = page.locator("tbody tr", { hasText: functionName });
+    await row.waitFor();
+    const cells = await row.locator("td").allTextContents();
+    expect(cells.slice(0, 4)).toEqual([functionName, "nodejs22.x", "128 MiB", "3 s"]);
+    expect(cells[5]).toBe("active");
+    await screenshot(page, "functions");
+  });
+
+  it("edits the configuration; a secret stays a reference", async () => {
+    await page.getByRole("link", { name: functionName }).click();
+    await openTab("Configuration");
+    const form = page.getByRole("form", { name: "Configuration" });
+    await form.locator('input[name="memory"]').fill("256");
+    await form.locator('input[name="timeout"]').fill("10");
+    await form.locator('textarea[name="environment"]').fill("GREETING=hi\nMODE=test");
+    await form.locator('textarea[name="secrets"]').fill(`DB_PASSWORD=${secretName}`);
+    await form.locator('input[name="description"]').fill("says hello");
+    await form.getByRole("button", { name: "Save configuration" }).click();
+    await form.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+
+    const saved = await stack.client.getFunction(functionName);
+    expect(saved).toMatchObject({
+      memory: 256,
+      timeout: 10,
+      environment: { GREETING: "hi", MODE: "test" },
+      secrets: [{ name: "DB_PASSWORD", valueFrom: secretName }],
+      description: "says hello",
+    });
+    // The facts above the tabs follow the saved revision.
+    await page
+      .getByTestId("function-revision")
+      .filter({ hasText: String(saved.revision) })
+      .waitFor();
+    await see("256 MiB");
+
+    // A fresh load shows what the API holds, and nowhere the secret's value.
+    await page.reload();
+    await openTab("Configuration");
+    await expect
+      .poll(() =>
+        page.locator('form[aria-label="Configuration"] input[name="memory"]').inputValue(),
+      )
+      .toBe("256");
+    expect(await page.content()).not.toContain(secretValue);
+
+    // A value the API refuses shows its message at the field and changes nothing.
+    await form.locator('input[name="timeout"]').fill("901");
+    await form.getByRole("button", { name: "Save configuration" }).click();
+    await page.locator("label", { hasText: "Timeout" }).locator(".field-error").waitFor();
+    expect((await stack.client.getFunction(functionName)).timeout).toBe(10);
+    await screenshot(page, "function-configuration");
+  });
+
+  // Needs the invoke path (branch invoke), the agent's instances and the runtime images
+  // (branches agent-fn, runtimes) in the tree under test.
+  it("invokes from the Test section: the result, the duration and the log tail; an error with its type", async () => {
+    await openTab("Test");
+    await page.locator('textarea[name="payload"]').fill('{"name": "skiff"}');
+    await page.getByRole("button", { name: "Invoke" }).click();
+    const result = page.getByTestId("invocation-result");
+    // A cold start pulls nothing (the runtime images are local) but starts a container.
+    await result.waitFor({ timeout: 90_000 });
+    await result.getByText("succeeded").waitFor();
+    expect(await page.getByTestId("invocation-payload").textContent()).toContain(
+      '"greeting": "hello skiff"',
+    );
+    expect(await page.getByTestId("invocation-payload").textContent()).toContain('"256"');
+    const tail = (await page.getByTestId("invocation-log-tail").textContent()) ?? "";
+    expect(tail).toContain("START RequestId:");
+    expect(tail).toMatch(/greeting\s+skiff|greeting skiff/);
+    expect(tail).toContain("REPORT RequestId:");
+    expect(await page.getByTestId("invocation-duration").textContent()).toMatch(
+      /^[\d.]+ ms \(billed \d+ ms\)/,
+    );
+    await screenshot(page, "function-test");
+
+    await page.locator('textarea[name="payload"]').fill('{"name": "x", "fail": true}');
+    await page.getByRole("button", { name: "Invoke" }).click();
+    await result.getByRole("alert").filter({ hasText: "TypeError: asked to fail" }).waitFor();
+    expect(await page.getByTestId("invocation-payload").textContent()).toContain('"errorType"');
+
+    // The instance's log, followed live on the Logs tab.
+    await openTab("Logs");
+    await page.getByRole("log", { name: "Log lines" }).getByText("asked to fail").first().waitFor();
+    await openTab("Test");
+
+    // Not JSON: said at once, nothing sent.
+    await page.locator('textarea[name="payload"]').fill("{not json");
+    await page.getByRole("button", { name: "Invoke" }).click();
+    await see(/The payload is not JSON/);
+  }, 150_000);
+
+  it("deletes the function", async () => {
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await page.getByRole("heading", { name: "Functions" }).waitFor();
+    await see("No functions yet.");
+    await waitFor("the function deleted", 10_000, async () =>
+      (await stack.client.listFunctions()).items.length === 0 ? true : undefined,
+    );
+  });
+});
