@@ -142,6 +142,12 @@ describe("the function pages", () => {
     await screenshot(page, "function-configuration");
   });
 
+  it("shows no Event invocations and no dead letters yet, from the API's lists", async () => {
+    await openTab("Async");
+    await see("No Event invocations yet.");
+    await see("No dead letters.");
+  });
+
   // Needs the invoke path (branch invoke), the agent's instances and the runtime images
   // (branches agent-fn, runtimes) in the tree under test.
   it("invokes from the Test section: the result, the duration and the log tail; an error with its type", async () => {
@@ -149,8 +155,13 @@ describe("the function pages", () => {
     await page.locator('textarea[name="payload"]').fill('{"name": "skiff"}');
     await page.getByRole("button", { name: "Invoke" }).click();
     const result = page.getByTestId("invocation-result");
-    // A cold start pulls nothing (the runtime images are local) but starts a container.
-    await result.waitFor({ timeout: 90_000 });
+    // A cold start pulls nothing (the runtime images are local) but starts a container. A call
+    // that fails (no route, 401) shows its error instead: fail at once, saying it.
+    await result.or(page.locator("p.error")).first().waitFor({ timeout: 90_000 });
+    expect(
+      await result.isVisible(),
+      await page.locator("p.error").allTextContents().then(String),
+    ).toBe(true);
     await result.getByText("succeeded").waitFor();
     expect(await page.getByTestId("invocation-payload").textContent()).toContain(
       '"greeting": "hello skiff"',
@@ -173,6 +184,12 @@ describe("the function pages", () => {
     // The instance's log, followed live on the Logs tab.
     await openTab("Logs");
     await page.getByRole("log", { name: "Log lines" }).getByText("asked to fail").first().waitFor();
+    await openTab("Test");
+
+    // The charts count the two invocations (one an error) once the minute's series has them.
+    await openTab("Monitoring");
+    await page.getByTestId("function-charts").waitFor();
+    expect(await page.getByTestId("function-charts").getByRole("img").count()).toBe(4);
     await openTab("Test");
 
     // Not JSON: said at once, nothing sent.
