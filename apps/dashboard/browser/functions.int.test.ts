@@ -207,4 +207,16 @@ describe("the function pages", () => {
       (await stack.client.listFunctions()).items.length === 0 ? true : undefined,
     );
   });
+
+  it("lists past the first page of 100 on request", async () => {
+    for (let index = 0; index < 101; index++)
+      await stack.client.createFunction({ name: `page-fn-${index}`, runtime: "provided" });
+    await page.reload();
+    const rows = page.locator("tbody tr");
+    await expect.poll(() => rows.count()).toBe(100);
+    await page.getByRole("button", { name: "Load more" }).click();
+    await expect.poll(() => rows.count()).toBe(101);
+    await expect.poll(() => page.getByRole("button", { name: "Load more" }).count()).toBe(0);
+    expect(await page.locator("tbody tr", { hasText: "pending" }).count()).toBe(101);
+  }, 120_000);
 });
