@@ -24,8 +24,9 @@ export function FunctionAsync({ name }: { name: string }) {
       invocations.reload();
     },
   );
+  // One above the other: both tables are wide (request ids, errors, events).
   return (
-    <div className="grid">
+    <>
       <div>
         <h3>Event invocations</h3>
         <Loaded poll={invocations} what="invocations">
@@ -91,6 +92,6 @@ export function FunctionAsync({ name }: { name: string }) {
           )}
         </Loaded>
       </div>
-    </div>
+    </>
   );
 }
