@@ -18,6 +18,8 @@ export interface DashboardStack {
   client: SkiffClient;
   adminToken: string;
   nodeId: string;
+  /** The server's own database, for a test to set up what only a long run would make. */
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startDashboardStack(
     client,
     adminToken,
     nodeId,
+    databaseUrl: database.url,
     stop: async () => {
       await skiff.stop();
       // The agent leaves its containers when it stops; this node's are the test's to remove.

@@ -1,6 +1,9 @@
 import type { ReactNode } from "react";
 import { matchPath } from "./lib/match-path.js";
 import { Link, useLocation } from "./lib/router.js";
+import { FunctionDetail } from "./pages/function-detail.js";
+import { FunctionNew } from "./pages/function-new.js";
+import { Functions } from "./pages/functions.js";
 import { NodeDetail } from "./pages/node-detail.js";
 import { Overview } from "./pages/overview.js";
 import { PoolDetail } from "./pages/pool-detail.js";
@@ -31,6 +34,9 @@ const routes: [string, (params: Params) => ReactNode][] = [
   ["/services", () => <Services />],
   ["/services/new", () => <ServiceNew />],
   ["/services/:name", (p) => <ServiceDetail name={p.name ?? ""} />],
+  ["/functions", () => <Functions />],
+  ["/functions/new", () => <FunctionNew />],
+  ["/functions/:name", (p) => <FunctionDetail name={p.name ?? ""} />],
   ["/tasks", () => <Tasks />],
   ["/tasks/:id", (p) => <TaskDetail id={p.id ?? ""} />],
   ["/registry", () => <Registry />],

@@ -475,6 +475,46 @@ export class SkiffClient {
     );
   }
 
+  /**
+   * Invokes a function synchronously with a JSON payload (Lambda's Invoke). A function's own
+   * error is a result (`functionError`), and so is Lambda's refusal (`refused`: unknown function,
+   * throttled, too large), as Lambda's SDKs report them; Skiff's errors (401, 403) throw.
+   */
+  async invokeFunction(
+    name: string,
+    payload: string,
+    options: { logTail?: boolean; signal?: AbortSignal } = {},
+  ): Promise<FunctionInvocation> {
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      "content-type": "application/json",
+      "x-amz-invocation-type": "RequestResponse",
+      "x-amz-log-type": options.logTail ? "Tail" : "None",
+    };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const init: RequestInit = { method: "POST", headers, body: payload };
+    if (options.signal) init.signal = options.signal;
+    const started = Date.now();
+    const response = await this.doFetch(
+      `${this.baseUrl}/2015-03-31/functions/${encodeURIComponent(name)}/invocations`,
+      init,
+    );
+    const errorType = response.headers.get("x-amzn-errortype");
+    if (!response.ok && !errorType) throw await toApiError(response);
+    const body = await response.text();
+    const logResult = response.headers.get("x-amz-log-result");
+    return {
+      status: response.status,
+      requestId: response.headers.get("x-amzn-requestid"),
+      functionError: response.headers.get("x-amz-function-error"),
+      refused:
+        errorType && !response.ok ? { type: errorType, message: refusalMessage(body) } : null,
+      payload: response.ok ? body : null,
+      logTail: logResult ? decodeBase64Text(logResult) : null,
+      elapsedMs: Date.now() - started,
+    };
+  }
+
   /** Metered usage (fargate) over a time range, grouped by service or task. */
   usage(query: UsageQuery = {}): Promise<Usage> {
     return this.request("GET", `/v1/usage${toQuery({ ...query })}`, usageSchema);
@@ -537,6 +577,36 @@ export class SkiffClient {
     if (!schema || response.status === 204) return undefined as never;
     return schema.parse(await response.json()) as never;
   }
+}
+
+/** What Invoke answered: the function's payload (or its error document) and the log's tail. */
+export interface FunctionInvocation {
+  status: number;
+  requestId: string | null;
+  /** `Unhandled` when the function failed; `payload` is then its error document. */
+  functionError: string | null;
+  /** Lambda's refusal before the function ran (X-Amzn-ErrorType and its message). */
+  refused: { type: string; message: string } | null;
+  payload: string | null;
+  /** The last 4 KB of the invocation's log (X-Amz-Log-Result, decoded), when asked for. */
+  logTail: string | null;
+  /** As the caller measured it, request to answer. */
+  elapsedMs: number;
+}
+
+function refusalMessage(body: string): string {
+  try {
+    const parsed = z.object({ message: z.string() }).safeParse(JSON.parse(body));
+    if (parsed.success) return parsed.data.message;
+  } catch {}
+  return body.slice(0, 500);
+}
+
+/** Base64 to UTF-8 text, in Node and browsers alike (a log tail may hold any UTF-8). */
+function decodeBase64Text(base64: string): string {
+  const binary = atob(base64);
+  const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
 }
 
 async function toApiError(response: Response): Promise<SkiffApiError> {

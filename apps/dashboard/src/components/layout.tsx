@@ -8,6 +8,7 @@ const sections = [
   { to: "/task-definitions", label: "Task definitions" },
   { to: "/services", label: "Services" },
   { to: "/tasks", label: "Tasks" },
+  { to: "/functions", label: "Functions" },
   { to: "/registry", label: "Registry" },
   { to: "/secrets", label: "Secrets" },
 ];

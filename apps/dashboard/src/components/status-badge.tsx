@@ -1,6 +1,6 @@
 /** A state word (running, draining, failed…) coloured by how it is going. */
 export function StatusBadge({ status }: { status: string }) {
-  const tone = /^(running|active|completed|healthy|primary)$/.test(status)
+  const tone = /^(running|active|completed|succeeded|healthy|primary)$/.test(status)
     ? "good"
     : /^(stopped|down|failed|unhealthy|inactive)$/.test(status)
       ? "bad"

@@ -1,4 +1,4 @@
-import type { LogLine } from "@skiff/shared";
+import type { LogLine, SkiffClient } from "@skiff/shared";
 import { useEffect, useRef, useState } from "react";
 import { useApi } from "../lib/api.js";
 import { isAuthError } from "../lib/api-errors.js";
@@ -12,13 +12,38 @@ const keepLines = 2000;
  * paused, it shows what it has. Lines arrive in batches per animation frame, not one render each.
  */
 export function TaskLogs({ taskId }: { taskId: string }) {
+  return (
+    <LogFollow
+      source={`task:${taskId}`}
+      follow={(client, options) => client.followTaskLogs(taskId, options)}
+      endedText="the log has ended (task stopped)"
+    />
+  );
+}
+
+/** A log followed live from `follow` (a task's, a function's); `source` names it: new, restart. */
+export function LogFollow({
+  source,
+  follow: open,
+  endedText,
+}: {
+  source: string;
+  follow: (
+    client: SkiffClient,
+    options: { tail: number; signal: AbortSignal },
+  ) => AsyncGenerator<LogLine>;
+  endedText: string;
+}) {
   const { client, onAuthError } = useApi();
+  const openRef = useRef(open);
+  openRef.current = open;
   const [lines, setLines] = useState<LogLine[]>([]);
   const [follow, setFollow] = useState(true);
   const [state, setState] = useState<"following" | "ended" | "paused">("following");
   const [error, setError] = useState<unknown>(undefined);
   const box = useRef<HTMLPreElement>(null);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: source names what openRef follows
   useEffect(() => {
     if (!follow) {
       setState("paused");
@@ -38,10 +63,7 @@ export function TaskLogs({ taskId }: { taskId: string }) {
     setState("following");
     (async () => {
       try {
-        for await (const line of client.followTaskLogs(taskId, {
-          tail: 500,
-          signal: abort.signal,
-        })) {
+        for await (const line of openRef.current(client, { tail: 500, signal: abort.signal })) {
           pending.push(line);
           if (!frame) frame = requestAnimationFrame(flush);
         }
@@ -57,7 +79,7 @@ export function TaskLogs({ taskId }: { taskId: string }) {
       abort.abort();
       cancelAnimationFrame(frame);
     };
-  }, [client, onAuthError, taskId, follow]);
+  }, [client, onAuthError, source, follow]);
 
   // Stay at the bottom while following, as `tail -f` does.
   useEffect(() => {
@@ -73,12 +95,8 @@ export function TaskLogs({ taskId }: { taskId: string }) {
           follow
         </label>
         <span className="muted" aria-live="polite">
-          {state === "following"
-            ? "following live"
-            : state === "ended"
-              ? "the log has ended (task stopped)"
-              : "paused"}{" "}
-          · {lines.length} line(s)
+          {state === "following" ? "following live" : state === "ended" ? endedText : "paused"} ·{" "}
+          {lines.length} line(s)
         </span>
       </div>
       <ErrorMessage error={error} />
