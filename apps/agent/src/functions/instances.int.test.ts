@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +21,7 @@ import { ControlServer } from "./control-server.js";
 import { InstanceEngine } from "./instance-engine.js";
 import { FunctionLogShipper } from "./instance-logs.js";
 import { InstanceNetworks } from "./instance-networks.js";
-import { InstanceManager } from "./instances.js";
+import { InstanceManager, type StartSteps } from "./instances.js";
 import { RuntimeApi } from "./runtime-api.js";
 
 // Function instances through the agent's control server, against the real Docker engine: real
@@ -103,6 +103,12 @@ let hostServer: Server;
 let hostPort: number;
 const shipped: LogLine[] = [];
 let fetches = 0;
+let networks: InstanceNetworks;
+const startSteps = new Map<string, StartSteps>();
+const nodeImage = "skiff/lambda:nodejs24.x";
+const nodeHandler = "exports.handler = async (event) => ({ echo: event });\n";
+const nodeZip = storedZip({ "index.js": { data: nodeHandler, mode: 0o644 } });
+const nodeSha256 = createHash("sha256").update(nodeZip).digest("hex");
 
 function spec(overrides: Partial<StartInstance> = {}): StartInstance {
   return {
@@ -166,14 +172,17 @@ beforeAll(async () => {
     subnetPool: `10.${200 + Math.floor(Math.random() * 39)}.0.0/16`,
     egress: { denySelf: true, denyCidrs: ["169.254.0.0/16"], openHostPorts: [runtimePort] },
   };
+  networks = new InstanceNetworks(nodeId, engine, isolation);
+  networks.fill();
   manager = new InstanceManager({
     nodeId,
     engine,
-    networks: new InstanceNetworks(nodeId, engine, isolation),
+    networks,
     code: new CodeCache(
       join(stateDir, "function-code"),
       async (wanted) => {
         fetches++;
+        if (wanted === nodeSha256) return nodeZip;
         if (wanted !== sha256) throw new Error("unknown code");
         return zip;
       },
@@ -191,7 +200,8 @@ beforeAll(async () => {
     ),
     ensureImage: async () => {},
     idleStopMs: 600_000,
-    runtimeImage: () => image,
+    runtimeImage: (runtime) => (runtime === "provided" ? image : `skiff/lambda:${runtime}`),
+    onStartSteps: (instanceId, steps) => startSteps.set(instanceId, steps),
   });
   identify = (address) => manager.identify(address);
   control = new ControlServer({
@@ -206,6 +216,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await manager?.stopAll();
+  await networks?.close();
   await control?.close();
   await runtimeApi?.close();
   hostServer?.close();
@@ -350,6 +361,81 @@ describe("function instances through the control server", () => {
     expect(await answer.json()).toEqual({ probe: "blocked" });
     await manager.stop(body.instanceId);
   });
+});
+
+const hasNodeImage = await run("docker", ["image", "inspect", nodeImage]).then(
+  () => true,
+  () => false,
+);
+
+describe("cold start", () => {
+  it.skipIf(!hasNodeImage)(
+    "a node handler's start + first invoke is within 1.5x of docker run --rm of the same image and handler",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "skiff-fn-node-"));
+      await writeFile(join(dir, "index.js"), nodeHandler, { mode: 0o644 });
+      await chmod(dir, 0o755); // the runtime image's user reads it
+      const once =
+        "require('/var/task/index.js').handler({}).then((r) => console.log(JSON.stringify(r)))";
+      const rounds: { skiff: number; direct: number; steps: StartSteps | undefined }[] = [];
+      try {
+        for (let round = 0; round < 4; round++) {
+          // The spares are made in the background between starts, as on an idle node.
+          await networks.settled();
+          const body = spec({ runtime: "nodejs24.x", handler: "index.handler" });
+          body.code = { sha256: nodeSha256, size: nodeZip.length };
+          const began = performance.now();
+          expect((await start(body)).status).toBe(201);
+          const answer = await invoke(body.instanceId, { n: round }, 10);
+          const skiff = performance.now() - began;
+          expect(answer.headers.get(invokeResultHeaders.outcome)).toBe("success");
+          expect(await answer.json()).toEqual({ echo: { n: round } });
+          await manager.stop(body.instanceId);
+
+          const direct = performance.now();
+          const { stdout } = await run("docker", [
+            "run",
+            "--rm",
+            "--label",
+            `skiff.test=${suffix}`,
+            "-v",
+            `${dir}:/var/task:ro`,
+            "--entrypoint",
+            "/usr/local/bin/node",
+            nodeImage,
+            "-e",
+            once,
+          ]);
+          expect(JSON.parse(stdout)).toEqual({ echo: {} });
+          rounds.push({
+            skiff,
+            direct: performance.now() - direct,
+            steps: startSteps.get(body.instanceId),
+          });
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      // The first round also fetches and converts the code: later ones are a node with it cached.
+      for (const [index, round] of rounds.entries()) {
+        const steps = Object.entries(round.steps ?? {})
+          .map(([name, ms]) => `${name} ${Math.round(ms)}`)
+          .join(", ");
+        console.log(
+          `cold start ${index}: skiff start + first invoke ${round.skiff.toFixed(0)} ms ` +
+            `(${steps}); docker run --rm ${round.direct.toFixed(0)} ms; ` +
+            `ratio ${(round.skiff / round.direct).toFixed(2)}`,
+        );
+      }
+      const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1] ?? 0;
+      const cached = rounds.slice(1);
+      const ratio =
+        median(cached.map((round) => round.skiff)) / median(cached.map((round) => round.direct));
+      console.log(`cold start median ratio (code cached): ${ratio.toFixed(2)}`);
+      expect(ratio).toBeLessThanOrEqual(1.5);
+    },
+    180_000,
+  );
 });
 
 describe("an agent restart", () => {
