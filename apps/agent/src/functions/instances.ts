@@ -97,6 +97,8 @@ export interface InstanceManagerOptions {
   /** The image of a zip function's runtime. Default `skiff/lambda:<runtime>`. */
   runtimeImage?: (runtime: StartInstance["runtime"]) => string;
   onError?: (error: unknown, context: Record<string, unknown>) => void;
+  /** Where the host's cgroups are mounted (default /sys/fs/cgroup; tests: elsewhere). */
+  cgroupRoot?: string | undefined;
   /** Each start's steps in ms (network, create, code, start; ready when the runtime asks). */
   onStartSteps?: (instanceId: string, steps: StartSteps) => void;
 }
@@ -249,7 +251,14 @@ export class InstanceManager {
       instance.startedAt = performance.now();
       await this.opts.engine.start(containerId);
       step("start");
-      instance.memory = new MemoryPeak(containerId);
+      instance.memory = new MemoryPeak(
+        containerId,
+        () => this.opts.engine.followStats(containerId),
+        this.opts.cgroupRoot,
+      );
+      instance.memory
+        .watch()
+        .catch((error) => this.opts.onError?.(error, { instanceId: id, step: "follow memory" }));
       if (placeholder.gone || instance.gone) {
         // Deleted while starting.
         await this.cleanUp(instance);
@@ -473,6 +482,7 @@ export class InstanceManager {
     instance.gone = true;
     if (this.instances.get(id) === instance) this.instances.delete(id);
     this.byAddress.delete(instance.network.address);
+    instance.memory?.close();
     this.opts.runtimeApi.forget(id, new InstanceGoneError(`instance ${id} stopped`));
     try {
       if (instance.containerId) await this.opts.engine.remove(instance.containerId);
