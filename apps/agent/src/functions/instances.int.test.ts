@@ -380,7 +380,7 @@ describe("cold start", () => {
         "require('/var/task/index.js').handler({}).then((r) => console.log(JSON.stringify(r)))";
       const rounds: { skiff: number; direct: number; steps: StartSteps | undefined }[] = [];
       try {
-        for (let round = 0; round < 4; round++) {
+        for (let round = 0; round < 6; round++) {
           // The spares are made in the background between starts, as on an idle node.
           await networks.settled();
           // 1,769 MB is one vCPU: cpu shares 1024, docker run's default, so on a busy machine
@@ -434,9 +434,15 @@ describe("cold start", () => {
       }
       const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1] ?? 0;
       const cached = rounds.slice(1);
-      const ratio =
-        median(cached.map((round) => round.skiff)) / median(cached.map((round) => round.direct));
-      console.log(`cold start median ratio (code cached): ${ratio.toFixed(2)}`);
+      const skiffMs = cached.map((round) => round.skiff);
+      const directMs = cached.map((round) => round.direct);
+      const ratio = median(skiffMs) / median(directMs);
+      const best = Math.min(...skiffMs) / Math.min(...directMs);
+      console.log(
+        `cold start ratio (code cached): median ${ratio.toFixed(2)}, best of each ${best.toFixed(2)}`,
+      );
+      // The best of each side: the least disturbed by other work on a shared machine.
+      expect(best).toBeLessThanOrEqual(1.5);
       // No start waited for a network: each took a spare made in the background.
       for (const round of rounds) expect(round.steps?.network).toBeLessThan(50);
       expect(ratio).toBeLessThanOrEqual(1.5);

@@ -205,7 +205,7 @@ export class InstanceManager {
       ]);
       network = made;
       const steps: StartSteps = { network: 0, create: 0, code: 0, start: 0 };
-      let mark = performance.now();
+      let mark = requested;
       const step = (name: "network" | "create" | "code" | "start") => {
         const at = performance.now();
         steps[name] = at - mark;
