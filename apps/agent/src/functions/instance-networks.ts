@@ -50,6 +50,11 @@ export class InstanceNetworks {
   private readonly taken = new Map<string, string>();
   /** Networks being made (names), so a leftovers sweep meanwhile keeps them. */
   private readonly making = new Set<string>();
+  /** Starts waiting for a network (no spare was left), oldest first. */
+  private readonly waiting: {
+    resolve: (network: InstanceNetwork) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   private closed = false;
 
   constructor(
@@ -65,27 +70,45 @@ export class InstanceNetworks {
 
   /**
    * A fenced network for this instance: a spare one when there is one (then another is made in
-   * the background), else one made now.
+   * the background), else the next one made (a burst of starts waits for no more than its share).
    */
   async take(instanceId: string): Promise<InstanceNetwork> {
     const spare = this.spares.shift();
-    const network = spare ?? (await this.make());
+    let network: InstanceNetwork;
+    if (spare) network = spare;
+    else {
+      const waited = new Promise<InstanceNetwork>((resolve, reject) =>
+        this.waiting.push({ resolve, reject }),
+      );
+      this.fill();
+      network = await waited;
+    }
     this.taken.set(network.name, instanceId);
     this.fill();
     return network;
   }
 
-  /** Tops the spares up in the background (errors go to onError; the next take retries). */
+  /**
+   * Makes networks in the background until the spares and the starts waiting for one are
+   * covered. A failure fails the oldest waiting start (none waiting: onError; the next take
+   * retries).
+   */
   fill(): void {
-    if (this.closed) return;
-    const missing = this.spareCount - this.spares.length - this.making.size;
+    const wanted = (this.closed ? 0 : this.spareCount) + this.waiting.length;
+    const missing = wanted - this.spares.length - this.making.size;
     for (let index = 0; index < missing; index++) {
       this.make().then(
         (network) => {
-          if (this.closed) void this.remove(network).catch(() => {});
+          const waiter = this.waiting.shift();
+          if (waiter) waiter.resolve(network);
+          else if (this.closed) void this.remove(network).catch(() => {});
           else this.spares.push(network);
         },
-        (error) => this.onError(error),
+        (error) => {
+          const waiter = this.waiting.shift();
+          if (waiter) waiter.reject(error);
+          else this.onError(error);
+        },
       );
     }
   }
