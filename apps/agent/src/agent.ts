@@ -226,6 +226,7 @@ export class Agent {
         runtimeApiPort: this.env.SKIFF_RUNTIME_API_PORT,
         idleSeconds: this.env.SKIFF_FUNCTION_IDLE_SECONDS,
         codeCacheBytes: this.env.SKIFF_FUNCTION_CODE_CACHE_MB * mebibyte,
+        spareNetworks: this.env.SKIFF_FUNCTION_SPARE_NETWORKS,
         isolation,
         logRotation,
         fetchCode: (sha256) => this.api.functionCode(sha256),

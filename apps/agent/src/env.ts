@@ -142,6 +142,11 @@ export const envSchema = z.object({
    * agent stops, on its own, an instance idle for twice this (the api lost track of it).
    */
   SKIFF_FUNCTION_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /**
+   * Fenced instance networks kept made ahead (one per instance, never reused): a cold start
+   * takes one instead of waiting for the engine and iptables. 0: each start makes its own.
+   */
+  SKIFF_FUNCTION_SPARE_NETWORKS: z.coerce.number().int().min(0).max(64).default(2),
   /** MiB of function code tars kept under SKIFF_AGENT_STATE_DIR; least recently used go first. */
   SKIFF_FUNCTION_CODE_CACHE_MB: z.coerce.number().int().min(64).max(1_048_576).default(2048),
   /** Docker engine, e.g. unix:///run/other.sock or tcp://host:2375; the local socket when unset. */

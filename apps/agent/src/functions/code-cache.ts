@@ -57,7 +57,7 @@ export class CodeCache {
       const actual = createHash("sha256").update(zip).digest("hex");
       if (actual !== sha256)
         throw new CodeIntegrityError(`code ${sha256} arrived with sha256 ${actual}`);
-      const made = zipToTar(zip, functionLimits.unzippedCodeBytes);
+      const made = await zipToTar(zip, functionLimits.unzippedCodeBytes);
       tar = made;
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       // Written aside then renamed: a crash never leaves half a tar under the final name.

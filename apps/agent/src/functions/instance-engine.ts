@@ -61,21 +61,18 @@ export class InstanceEngine {
     }
   }
 
-  /** Creates the container, copies `archive` (a tar) to `archivePath` in it, starts it. */
-  async createAndStart(
-    options: Docker.ContainerCreateOptions,
-    archive: Buffer | undefined,
-    archivePath: string,
-  ): Promise<string> {
-    const container = await this.docker.createContainer(options);
-    try {
-      if (archive) await container.putArchive(archive, { path: archivePath });
-      await container.start();
-    } catch (error) {
-      await this.remove(container.id).catch(() => {});
-      throw error;
-    }
-    return container.id;
+  /** Creates the container (not started: code may be copied in first). */
+  async create(options: Docker.ContainerCreateOptions): Promise<string> {
+    return (await this.docker.createContainer(options)).id;
+  }
+
+  /** Copies `archive` (a tar) to `path` in the container. */
+  async putArchive(id: string, archive: Buffer, path: string): Promise<void> {
+    await this.docker.getContainer(id).putArchive(archive, { path });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
   }
 
   /**

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +21,7 @@ import { ControlServer } from "./control-server.js";
 import { InstanceEngine } from "./instance-engine.js";
 import { FunctionLogShipper } from "./instance-logs.js";
 import { InstanceNetworks } from "./instance-networks.js";
-import { InstanceManager } from "./instances.js";
+import { InstanceManager, type StartSteps } from "./instances.js";
 import { RuntimeApi } from "./runtime-api.js";
 
 // Function instances through the agent's control server, against the real Docker engine: real
@@ -103,6 +103,13 @@ let hostServer: Server;
 let hostPort: number;
 const shipped: LogLine[] = [];
 let fetches = 0;
+let networks: InstanceNetworks;
+let noCgroups: InstanceManager;
+const startSteps = new Map<string, StartSteps>();
+const nodeImage = "skiff/lambda:nodejs24.x";
+const nodeHandler = "exports.handler = async (event) => ({ echo: event });\n";
+const nodeZip = storedZip({ "index.js": { data: nodeHandler, mode: 0o644 } });
+const nodeSha256 = createHash("sha256").update(nodeZip).digest("hex");
 
 function spec(overrides: Partial<StartInstance> = {}): StartInstance {
   return {
@@ -166,14 +173,17 @@ beforeAll(async () => {
     subnetPool: `10.${200 + Math.floor(Math.random() * 39)}.0.0/16`,
     egress: { denySelf: true, denyCidrs: ["169.254.0.0/16"], openHostPorts: [runtimePort] },
   };
+  networks = new InstanceNetworks(nodeId, engine, isolation);
+  networks.fill();
   manager = new InstanceManager({
     nodeId,
     engine,
-    networks: new InstanceNetworks(nodeId, engine, isolation),
+    networks,
     code: new CodeCache(
       join(stateDir, "function-code"),
       async (wanted) => {
         fetches++;
+        if (wanted === nodeSha256) return nodeZip;
         if (wanted !== sha256) throw new Error("unknown code");
         return zip;
       },
@@ -191,9 +201,29 @@ beforeAll(async () => {
     ),
     ensureImage: async () => {},
     idleStopMs: 600_000,
-    runtimeImage: () => image,
+    runtimeImage: (runtime) => (runtime === "provided" ? image : `skiff/lambda:${runtime}`),
+    onStartSteps: (instanceId, steps) => startSteps.set(instanceId, steps),
   });
-  identify = (address) => manager.identify(address);
+  // A second manager on the same engine and Runtime API that cannot see the host's cgroups (as an
+  // agent in a container): its REPORT's memory comes from the engine's stats stream.
+  noCgroups = new InstanceManager({
+    nodeId,
+    engine,
+    networks,
+    code: new CodeCache(join(stateDir, "function-code-2"), async () => nodeZip, 256 * 1024 * 1024),
+    runtimeApi,
+    runtimeApiPort: () => runtimePort,
+    isolation,
+    logs: new FunctionLogShipper(
+      async () => {},
+      () => {},
+      100,
+    ),
+    ensureImage: async () => {},
+    idleStopMs: 600_000,
+    cgroupRoot: join(stateDir, "no-cgroups"),
+  });
+  identify = (address) => manager.identify(address) ?? noCgroups.identify(address);
   control = new ControlServer({
     instances: manager,
     controlKey: () => controlKey,
@@ -206,6 +236,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await manager?.stopAll();
+  await noCgroups?.stopAll();
+  await networks?.close();
   await control?.close();
   await runtimeApi?.close();
   hostServer?.close();
@@ -232,11 +264,9 @@ describe("function instances through the control server", () => {
 
   it("starts an instance, invokes it, answers its response with REPORT lines shipped", async () => {
     const body = spec();
-    const began = performance.now();
     const started = await start(body);
     expect(started.status).toBe(201);
     const first = await invoke(body.instanceId, { hello: "world" });
-    const coldMs = performance.now() - began;
     expect(first.status).toBe(200);
     expect(first.headers.get(invokeResultHeaders.outcome)).toBe("success");
     expect(await first.json()).toEqual({ hello: "world" });
@@ -272,24 +302,6 @@ describe("function instances through the control server", () => {
     ).json()) as { instances: { instanceId: string; state: string }[] };
     expect(list.instances).toContainEqual(
       expect.objectContaining({ instanceId: body.instanceId, state: "idle" }),
-    );
-
-    // The figure for the report: start + first invoke against docker run --rm of the same image.
-    const direct = performance.now();
-    await run("docker", [
-      "run",
-      "--rm",
-      "--label",
-      `skiff.test=${suffix}`,
-      "--entrypoint",
-      "sh",
-      image,
-      "-c",
-      "echo '{}'",
-    ]);
-    const directMs = performance.now() - direct;
-    console.log(
-      `cold start: control start + first invoke ${coldMs.toFixed(0)} ms; docker run --rm ${directMs.toFixed(0)} ms`,
     );
 
     const deleted = await fetch(`${controlUrl}/skiff/v1/instances/${body.instanceId}`, {
@@ -352,6 +364,126 @@ describe("function instances through the control server", () => {
   });
 });
 
+const hasNodeImage = await run("docker", ["image", "inspect", nodeImage]).then(
+  () => true,
+  () => false,
+);
+
+describe("cold start", () => {
+  it.skipIf(!hasNodeImage)(
+    "a node handler's start + first invoke is within 1.5x of docker run --rm of the same image and handler",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "skiff-fn-node-"));
+      await writeFile(join(dir, "index.js"), nodeHandler, { mode: 0o644 });
+      await chmod(dir, 0o755); // the runtime image's user reads it
+      const once =
+        "require('/var/task/index.js').handler({}).then((r) => console.log(JSON.stringify(r)))";
+      const rounds: { skiff: number; direct: number; steps: StartSteps | undefined }[] = [];
+      try {
+        for (let round = 0; round < 6; round++) {
+          // The spares are made in the background between starts, as on an idle node.
+          await networks.settled();
+          // 1,769 MB is one vCPU: cpu shares 1024, docker run's default, so on a busy machine
+          // both sides get the same weight (128 MB would get 74 shares and wait on the others).
+          const body = spec({ runtime: "nodejs24.x", handler: "index.handler", memory: 1769 });
+          body.code = { sha256: nodeSha256, size: nodeZip.length };
+          const began = performance.now();
+          expect((await start(body)).status).toBe(201);
+          const answer = await invoke(body.instanceId, { n: round }, 10);
+          const skiff = performance.now() - began;
+          expect(answer.headers.get(invokeResultHeaders.outcome)).toBe("success");
+          expect(await answer.json()).toEqual({ echo: { n: round } });
+          await manager.stop(body.instanceId);
+
+          const direct = performance.now();
+          const { stdout } = await run("docker", [
+            "run",
+            "--rm",
+            "--label",
+            `skiff.test=${suffix}`,
+            "--memory",
+            "1769m",
+            "-v",
+            `${dir}:/var/task:ro`,
+            "--entrypoint",
+            "/usr/local/bin/node",
+            nodeImage,
+            "-e",
+            once,
+          ]);
+          expect(JSON.parse(stdout)).toEqual({ echo: {} });
+          rounds.push({
+            skiff,
+            direct: performance.now() - direct,
+            steps: startSteps.get(body.instanceId),
+          });
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      // The first round also fetches and converts the code: later ones are a node with it cached.
+      for (const [index, round] of rounds.entries()) {
+        const steps = Object.entries(round.steps ?? {})
+          .map(([name, ms]) => `${name} ${Math.round(ms)}`)
+          .join(", ");
+        console.log(
+          `cold start ${index}: skiff start + first invoke ${round.skiff.toFixed(0)} ms ` +
+            `(${steps}); docker run --rm ${round.direct.toFixed(0)} ms; ` +
+            `ratio ${(round.skiff / round.direct).toFixed(2)}`,
+        );
+      }
+      const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1] ?? 0;
+      const cached = rounds.slice(1);
+      const skiffMs = cached.map((round) => round.skiff);
+      const directMs = cached.map((round) => round.direct);
+      const ratio = median(skiffMs) / median(directMs);
+      const best = Math.min(...skiffMs) / Math.min(...directMs);
+      console.log(
+        `cold start ratio (code cached): median ${ratio.toFixed(2)}, best of each ${best.toFixed(2)}`,
+      );
+      // The best of each side: the least disturbed by other work on a shared machine.
+      expect(best).toBeLessThanOrEqual(1.5);
+      // No start waited for a network: each took a spare made in the background.
+      for (const round of rounds) expect(round.steps?.network).toBeLessThan(50);
+      expect(ratio).toBeLessThanOrEqual(1.5);
+    },
+    180_000,
+  );
+});
+
+describe("max memory used without the host's cgroups", () => {
+  it.skipIf(!hasNodeImage)(
+    "comes from the engine's stats stream, sampled in the background: a node runtime's, not 1 MB",
+    async () => {
+      const body = spec({ runtime: "nodejs24.x", handler: "index.handler" });
+      body.code = { sha256: nodeSha256, size: nodeZip.length };
+      await noCgroups.start(body);
+      const invoke = (n: number) =>
+        noCgroups.invoke(body.instanceId, {
+          requestId: randomBytes(8).toString("hex"),
+          payload: Buffer.from(JSON.stringify({ n })),
+          deadlineMs: Date.now() + 10_000,
+          logTail: true,
+        });
+      try {
+        expect((await invoke(1)).outcome).toBe("success");
+        // The stream has sent a document or two by now (about one a second).
+        await new Promise((done) => setTimeout(done, 2500));
+        const result = await invoke(2);
+        expect(result.outcome).toBe("success");
+        // Node alone holds tens of MB; 1 is what the REPORT says when nothing is known.
+        expect(result.maxMemoryUsedMb).toBeGreaterThan(5);
+        expect(result.maxMemoryUsedMb).toBeLessThanOrEqual(128);
+        const tail = Buffer.from(result.logResult ?? "", "base64").toString();
+        expect(tail).toContain(`Max Memory Used: ${result.maxMemoryUsedMb} MB`);
+      } finally {
+        await noCgroups.stop(body.instanceId);
+      }
+    },
+    60_000,
+  );
+});
+
 describe("an agent restart", () => {
   it("removes instance containers of its node that no process knows, and only those", async () => {
     const label = (instanceId: string) => [
@@ -364,9 +496,17 @@ describe("an agent restart", () => {
     await run("docker", ["run", "-d", ...label(orphan), "--entrypoint", "sleep", image, "300"]);
     const body = spec();
     expect((await start(body)).status).toBe(201);
+    await networks.settled();
     await manager.removeLeftovers();
     expect(await containerExists(orphan)).toBe(false);
     expect(await containerExists(body.instanceId)).toBe(true);
+    expect(await (await invoke(body.instanceId, { still: 1 })).json()).toEqual({ still: 1 });
+    // The spare networks made by this process stay: the next start takes one and works.
+    expect(networks.spareReady()).toBeGreaterThan(0);
+    const next = spec();
+    expect((await start(next)).status).toBe(201);
+    expect(await (await invoke(next.instanceId, { next: 1 })).json()).toEqual({ next: 1 });
+    await manager.stop(next.instanceId);
     await manager.stop(body.instanceId);
   });
 });

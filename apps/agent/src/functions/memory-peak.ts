@@ -1,27 +1,95 @@
 import { readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
 
-// The most memory an instance's container used, from its cgroup: one small file read, so an
-// invocation's REPORT gets it without asking the engine (whose stats take a second to answer).
-// Absent (the agent does not see the host's cgroups, e.g. in a container): undefined.
+// The most memory an instance's container used, for an invocation's REPORT, without adding to
+// the invoke: from its cgroup when the agent sees the host's cgroups (one small file read), else
+// from the engine's stats stream (about one document a second), followed in the background
+// from the container's start and kept as a running maximum. An agent in a container sees no
+// host cgroups: it gets the stream.
 
-const candidates = (id: string) => [
+const candidates = (root: string, id: string) => [
   // cgroup v1 (cgroupfs, systemd)
-  `/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`,
-  `/sys/fs/cgroup/memory/system.slice/docker-${id}.scope/memory.max_usage_in_bytes`,
+  `${root}/memory/docker/${id}/memory.max_usage_in_bytes`,
+  `${root}/memory/system.slice/docker-${id}.scope/memory.max_usage_in_bytes`,
   // cgroup v2 (systemd, cgroupfs); memory.peak needs Linux 5.19
-  `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.peak`,
-  `/sys/fs/cgroup/docker/${id}/memory.peak`,
+  `${root}/system.slice/docker-${id}.scope/memory.peak`,
+  `${root}/docker/${id}/memory.peak`,
 ];
+
+/** One document of the engine's stats stream, the fields read here. */
+interface StatsDocument {
+  memory_stats?: {
+    usage?: number;
+    max_usage?: number;
+    stats?: { inactive_file?: number; total_inactive_file?: number };
+  };
+}
+
+/** Bytes in use per a stats document, as `docker stats` counts them (less inactive page cache). */
+export function usedBytesOf(document: StatsDocument): number | undefined {
+  const memory = document.memory_stats;
+  if (!memory?.usage) return undefined;
+  const inactive = memory.stats?.total_inactive_file ?? memory.stats?.inactive_file ?? 0;
+  const used = memory.usage - (inactive < memory.usage ? inactive : 0);
+  // cgroup v1 keeps its own peak; v2's stream has only the current usage.
+  return Math.max(used, memory.max_usage ?? 0);
+}
 
 export class MemoryPeak {
   private path: string | null | undefined;
+  private streamed: number | undefined;
+  private stream: Readable | undefined;
+  private closed = false;
 
-  constructor(private readonly containerId: string) {}
+  constructor(
+    private readonly containerId: string,
+    /** The engine's stats stream of this container (the fallback). */
+    private readonly followStats?: () => Promise<Readable>,
+    private readonly cgroupRoot = "/sys/fs/cgroup",
+  ) {}
 
-  /** Peak bytes so far; undefined when no cgroup file can be read. */
+  /** Finds the cgroup file, or starts following the stats stream when there is none. */
+  async watch(): Promise<void> {
+    if ((await this.cgroupBytes()) !== undefined || !this.followStats) return;
+    const stream = await this.followStats();
+    if (this.closed) {
+      stream.destroy();
+      return;
+    }
+    this.stream = stream;
+    let pending = "";
+    stream.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("utf8");
+      let newline = pending.indexOf("\n");
+      while (newline >= 0) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf("\n");
+        if (!line) continue;
+        try {
+          const used = usedBytesOf(JSON.parse(line) as StatsDocument);
+          if (used !== undefined) this.streamed = Math.max(this.streamed ?? 0, used);
+        } catch {
+          // A torn or foreign line: the next document comes within a second.
+        }
+      }
+    });
+    stream.on("error", () => {});
+  }
+
+  /** Peak bytes so far; undefined when neither the cgroup nor the stream has told yet. */
   async bytes(): Promise<number | undefined> {
+    return (await this.cgroupBytes()) ?? this.streamed;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.destroy();
+  }
+
+  private async cgroupBytes(): Promise<number | undefined> {
     if (this.path === null) return undefined;
-    const paths = this.path ? [this.path] : candidates(this.containerId);
+    const paths = this.path ? [this.path] : candidates(this.cgroupRoot, this.containerId);
     for (const path of paths) {
       const text = await readFile(path, "utf8").catch(() => undefined);
       const value = Number(text?.trim());

@@ -8,7 +8,7 @@ import { credentialHashOf, functionsControlKey } from "./control-key.js";
 import { ControlServer } from "./control-server.js";
 import { InstanceEngine } from "./instance-engine.js";
 import { FunctionLogShipper } from "./instance-logs.js";
-import { InstanceNetworks } from "./instance-networks.js";
+import { defaultSpareNetworks, InstanceNetworks } from "./instance-networks.js";
 import { InstanceManager } from "./instances.js";
 import { RuntimeApi } from "./runtime-api.js";
 import type { RuntimeEvents } from "./runtime-contract.js";
@@ -30,6 +30,8 @@ export interface NodeFunctionsOptions {
   runtimeApiPort: number;
   idleSeconds: number;
   codeCacheBytes: number;
+  /** Fenced instance networks made ahead (SKIFF_FUNCTION_SPARE_NETWORKS). */
+  spareNetworks?: number | undefined;
   isolation: IsolationSettings;
   logRotation?: { maxSize: string; maxFiles: number } | undefined;
   fetchCode: FetchCode;
@@ -57,6 +59,7 @@ export class NodeFunctions {
     private readonly control: ControlServer,
     readonly instances: InstanceManager,
     private readonly logs: FunctionLogShipper,
+    private readonly networks: InstanceNetworks,
   ) {}
 
   static async start(opts: NodeFunctionsOptions): Promise<NodeFunctions> {
@@ -76,11 +79,19 @@ export class NodeFunctions {
     const logs = new FunctionLogShipper(opts.shipLogs, (error) =>
       opts.onError(error, { step: "ship function logs" }),
     );
+    const networks = new InstanceNetworks(
+      opts.nodeId,
+      engine,
+      isolation,
+      undefined,
+      opts.spareNetworks ?? defaultSpareNetworks,
+      (error) => opts.onError(error, { step: "make a spare instance network" }),
+    );
     manager = new InstanceManager({
       nodeId: opts.nodeId,
       clusterId: opts.clusterId,
       engine,
-      networks: new InstanceNetworks(opts.nodeId, engine, isolation),
+      networks,
       code: new CodeCache(
         join(opts.stateDir, "function-code"),
         opts.fetchCode,
@@ -99,6 +110,8 @@ export class NodeFunctions {
     await manager
       .removeLeftovers()
       .catch((error) => opts.onError(error, { step: "remove leftovers" }));
+    // Spares are made once a former process's networks are gone (their subnets free again).
+    networks.fill();
     manager.startIdleStopper();
     const controlKey = functionsControlKey(credentialHashOf(opts.credential));
     const control = new ControlServer({
@@ -114,13 +127,22 @@ export class NodeFunctions {
       await runtimeApi.close();
       throw error;
     }
-    return new NodeFunctions(runtimeApiPort, controlPort, runtimeApi, control, manager, logs);
+    return new NodeFunctions(
+      runtimeApiPort,
+      controlPort,
+      runtimeApi,
+      control,
+      manager,
+      logs,
+      networks,
+    );
   }
 
   /** Stops serving and removes every instance (nothing can adopt them). */
   async stop(): Promise<void> {
     await this.control.close();
     await this.instances.stopAll();
+    await this.networks.close();
     await this.runtimeApi.close();
     await this.logs.stop();
   }

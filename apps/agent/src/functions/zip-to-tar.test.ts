@@ -64,8 +64,10 @@ function readTar(tar: Buffer) {
     if (type === "x") {
       paxPath = /path=(.*)\n/.exec(data.toString())?.[1];
     } else {
+      // ustar splits a long name into a prefix (at 345) and the rest.
+      const prefix = text(345, 155);
       files.push({
-        name: paxPath ?? text(0, 100),
+        name: paxPath ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100)),
         mode: Number.parseInt(text(100, 8), 8),
         type,
         data: data.toString(),
@@ -79,9 +81,9 @@ function readTar(tar: Buffer) {
 }
 
 describe("zipToTar", () => {
-  it("puts a zip's files under var/task with their modes, deflated or stored", () => {
+  it("puts a zip's files under var/task with their modes, deflated or stored", async () => {
     const long = `lib/${"a".repeat(120)}.js`;
-    const tar = zipToTar(
+    const tar = await zipToTar(
       makeZip([
         { name: "index.mjs", data: "export const handler = 1;", mode: 0o100644, deflate: true },
         { name: "bootstrap", data: "#!/bin/sh\n", mode: 0o100755 },
@@ -106,17 +108,22 @@ describe("zipToTar", () => {
     expect(byName.get("var/task/current")).toMatchObject({ type: "2", link: "index.mjs" });
   });
 
-  it("makes a bootstrap executable when the zip carries no unix modes", () => {
-    const files = readTar(zipToTar(makeZip([{ name: "bootstrap", data: "#!/bin/sh" }]), 1024));
+  it("makes a bootstrap executable when the zip carries no unix modes", async () => {
+    const files = readTar(
+      await zipToTar(makeZip([{ name: "bootstrap", data: "#!/bin/sh" }]), 1024),
+    );
     expect(files.find((file) => file.name === "var/task/bootstrap")?.mode).toBe(0o755);
   });
 
-  it("refuses entries outside the code directory, non-zips and code past the unzipped limit", () => {
-    expect(() => zipToTar(makeZip([{ name: "../etc/passwd", data: "x" }]), 1024)).toThrow(
+  it("refuses entries outside the code directory, non-zips and code past the unzipped limit", async () => {
+    await expect(zipToTar(makeZip([{ name: "../etc/passwd", data: "x" }]), 1024)).rejects.toThrow(
       BadZipError,
     );
-    expect(() => zipToTar(Buffer.from("not a zip at all, no"), 1024)).toThrow(BadZipError);
+    await expect(zipToTar(makeZip([{ name: "/etc/passwd", data: "x" }]), 1024)).rejects.toThrow(
+      BadZipError,
+    );
+    await expect(zipToTar(Buffer.from("not a zip at all, no"), 1024)).rejects.toThrow(BadZipError);
     const bomb = makeZip([{ name: "big", data: "0".repeat(100_000), deflate: true }]);
-    expect(() => zipToTar(bomb, 10_000)).toThrow(/larger than 10000 bytes/);
+    await expect(zipToTar(bomb, 10_000)).rejects.toThrow(/larger than 10000 bytes/);
   });
 });
