@@ -24,8 +24,25 @@ export interface ContainerEnd {
   oomKilled: boolean;
 }
 
+/** What an image function's image says of itself: Lambda reads its handler and code root there. */
+export interface ImageDefaults {
+  cmd: string[];
+  workingDir: string;
+  env: Record<string, string>;
+}
+
 export class InstanceEngine {
   constructor(readonly docker: Docker) {}
+
+  async imageDefaults(image: string): Promise<ImageDefaults> {
+    const { Config: config } = await this.docker.getImage(image).inspect();
+    const env: Record<string, string> = {};
+    for (const entry of config?.Env ?? []) {
+      const at = entry.indexOf("=");
+      if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
+    }
+    return { cmd: config?.Cmd ?? [], workingDir: config?.WorkingDir ?? "", env };
+  }
 
   async createNetwork(
     name: string,

@@ -10,7 +10,7 @@ import { labels } from "../container-runtime.js";
 import { fargateCapabilities, type IsolationSettings } from "../isolation.js";
 import type { RegistryAuth } from "../registry-auth.js";
 import type { CodeCache } from "./code-cache.js";
-import type { ContainerEnd, InstanceEngine } from "./instance-engine.js";
+import type { ContainerEnd, ImageDefaults, InstanceEngine } from "./instance-engine.js";
 import { type FunctionLogShipper, InstanceLog } from "./instance-logs.js";
 import { type InstanceNetwork, type InstanceNetworks, instanceLabel } from "./instance-networks.js";
 import { exitBody, timeoutBody, tooLargeBody } from "./invoke-errors.js";
@@ -199,9 +199,11 @@ export class InstanceManager {
       // network is taken and the container made: nothing on this path waits on another needlessly.
       const code = "sha256" in spec.code ? this.opts.code.tarOf(spec.code.sha256) : undefined;
       code?.catch(() => {});
-      const [made] = await Promise.all([
+      const [made, defaults] = await Promise.all([
         this.opts.networks.take(id),
-        "image" in spec.code ? this.opts.ensureImage(image) : undefined,
+        "image" in spec.code
+          ? this.opts.ensureImage(image).then(() => this.opts.engine.imageDefaults(image))
+          : undefined,
       ]);
       network = made;
       const steps: StartSteps = { network: 0, create: 0, code: 0, start: 0 };
@@ -241,7 +243,7 @@ export class InstanceManager {
         () => {},
       );
       const containerId = await this.opts.engine.create(
-        this.createOptions(spec, image, network, now),
+        this.createOptions(spec, image, network, now, defaults),
       );
       instance.containerId = containerId;
       step("create");
@@ -293,6 +295,7 @@ export class InstanceManager {
     image: string,
     network: InstanceNetwork,
     now: Date,
+    imageDefaults?: ImageDefaults,
   ): Docker.ContainerCreateOptions {
     const memoryBytes = spec.memory * mebibyte;
     const isolation = this.opts.isolation;
@@ -313,7 +316,13 @@ export class InstanceManager {
       AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
       TZ: ":UTC",
     };
-    if (spec.handler) env._HANDLER = spec.handler;
+    // As Lambda runs an image: without a configured handler, the image's CMD names it; the code
+    // is where the image keeps it (its LAMBDA_TASK_ROOT, else its working directory).
+    const handler = spec.handler ?? imageDefaults?.cmd.join(" ");
+    if (handler) env._HANDLER = handler;
+    if (imageDefaults)
+      env.LAMBDA_TASK_ROOT =
+        imageDefaults.env.LAMBDA_TASK_ROOT ?? (imageDefaults.workingDir || "/var/task");
     const containerLabels: Record<string, string> = {
       [labels.node]: this.opts.nodeId,
       [instanceLabel]: spec.instanceId,

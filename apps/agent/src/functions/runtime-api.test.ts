@@ -58,6 +58,14 @@ describe("the Runtime API", () => {
       body: '{"errorMessage":"boom","errorType":"Error"}',
     });
     expect(await answer).toMatchObject({ kind: "error", errorType: "Runtime.Boom" });
+    // AWS's own clients send no header: the document's errorType stands.
+    const second = api.invoke(instance, event("req-2b"));
+    await fetch(`${base}/invocation/next`);
+    await fetch(`${base}/invocation/req-2b/error`, {
+      method: "POST",
+      body: '{"errorMessage":"boom","errorType":"TypeError"}',
+    });
+    expect(await second).toMatchObject({ kind: "error", errorType: "TypeError" });
   });
 
   it("refuses a response over 6 MB with 413 and fails the invocation as too large", async () => {

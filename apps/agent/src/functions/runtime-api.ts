@@ -148,14 +148,9 @@ export class RuntimeApi implements RuntimeEvents {
             `Exceeded maximum allowed payload size (${limit} bytes).`,
           );
         }
-        const errorType = request.headers["lambda-runtime-function-error-type"];
         pending.resolve(
           isError
-            ? {
-                kind: "error",
-                body,
-                errorType: typeof errorType === "string" ? errorType : undefined,
-              }
+            ? { kind: "error", body, errorType: errorTypeOf(request, body) }
             : { kind: "response", body },
         );
         accepted(response);
@@ -184,11 +179,11 @@ export class RuntimeApi implements RuntimeEvents {
   private initError(slot: Slot, request: IncomingMessage, response: ServerResponse): void {
     void readBounded(request, maxErrorBytes).then(
       (body) => {
-        const errorType = request.headers["lambda-runtime-function-error-type"];
+        const document = body ?? Buffer.from("{}");
         const answer: RuntimeAnswer = {
           kind: "init-error",
-          body: body ?? Buffer.from("{}"),
-          errorType: typeof errorType === "string" ? errorType : undefined,
+          body: document,
+          errorType: errorTypeOf(request, document),
         };
         slot.initError = answer;
         slot.markReady();
@@ -198,6 +193,21 @@ export class RuntimeApi implements RuntimeEvents {
       },
       () => response.destroy(),
     );
+  }
+}
+
+/**
+ * The error's type: the header AWS documents, else the document's own `errorType` (AWS's published
+ * runtime interface clients send no header).
+ */
+function errorTypeOf(request: IncomingMessage, body: Buffer): string | undefined {
+  const header = request.headers["lambda-runtime-function-error-type"];
+  if (typeof header === "string" && header) return header;
+  try {
+    const type = (JSON.parse(body.toString()) as { errorType?: unknown }).errorType;
+    return typeof type === "string" ? type : undefined;
+  } catch {
+    return undefined;
   }
 }
 

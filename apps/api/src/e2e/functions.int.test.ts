@@ -286,6 +286,27 @@ describe("a node function from a zip", () => {
 });
 
 describe("other runtimes", () => {
+  it("runs an image with AWS's published runtime interface client, handler from its CMD", async () => {
+    // scripts/build-runtime-images.sh: node:24-bookworm-slim, npm aws-lambda-ric as entrypoint,
+    // CMD ["index.handler"], the code in /function (its working directory).
+    await createFunction({
+      name: "aws-ric",
+      runtime: "image",
+      timeout: 10,
+      code: { image: "skiff-test/lambda-ric:nodejs24.x" },
+    });
+    const answer = await invoke("aws-ric", { n: 2 });
+    expect(answer.status, answer.body).toBe(200);
+    expect(answer.json()).toMatchObject({
+      client: "aws-lambda-ric",
+      functionName: "aws-ric",
+      event: { n: 2 },
+    });
+    const failed = await invoke("aws-ric", { fail: "on purpose" });
+    expect(failed.functionError).toBe("Unhandled");
+    expect(failed.json()).toMatchObject({ errorType: "TypeError" });
+  });
+
   it("runs an image whose entrypoint is a runtime client", async () => {
     const context = mkdtempSync(join(tmpdir(), "skiff-fn-image-"));
     try {
