@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,7 +59,11 @@ function call(url: string, method: string, body?: string, headers: Record<string
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 }
-const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
 const api = await startBenchApi({
@@ -96,7 +100,9 @@ async function invoke(name: string, payload = "{}", headers: Record<string, stri
 }
 
 const codeDir = mkdtempSync(join(tmpdir(), "skiff-bench-fn-"));
-writeFileSync(join(codeDir, "index.js"), handler);
+writeFileSync(join(codeDir, "index.js"), handler, { mode: 0o644 });
+// The runtime images run as an unprivileged user (uid 993), as Lambda does.
+chmodSync(codeDir, 0o755);
 try {
   await poll("the local fargate node", 30_000, async () => {
     const nodes = await api.admin.listNodes({ pool: "fargate" });
@@ -232,10 +238,15 @@ try {
   const enqueuedMs = performance.now() - asyncStarted;
   // Killed, not stopped: whatever it held in flight must come back from Redis.
   await api.restart("SIGKILL");
-  const succeeded = await poll("every event drained", 600_000, async () => {
-    const counts = await countInvocations(events);
-    return counts.succeeded + counts.failed >= requestIds.size ? counts : undefined;
-  }, 1000);
+  const succeeded = await poll(
+    "every event drained",
+    600_000,
+    async () => {
+      const counts = await countInvocations(events);
+      return counts.succeeded + counts.failed >= requestIds.size ? counts : undefined;
+    },
+    1000,
+  );
   const drainMs = performance.now() - asyncStarted;
   console.log(
     `async: ${requestIds.size} events enqueued in ${ms(enqueuedMs)}, drained in ${(drainMs / 1000).toFixed(1)} s across an api restart; succeeded ${succeeded.succeeded}, failed ${succeeded.failed}, lost ${requestIds.size - succeeded.succeeded - succeeded.failed}`,

@@ -124,6 +124,11 @@ export const envSchema = z.object({
   SKIFF_FUNCTION_CONCURRENCY: z.coerce.number().int().min(1).default(100),
   /** A function instance idle this long is stopped (the agent stops it by itself after twice this). */
   SKIFF_FUNCTION_IDLE_SECONDS: z.coerce.number().int().min(1).default(300),
+  /**
+   * How long an invocation that finds its function (or all functions) at its concurrency waits
+   * for an execution to end before it is throttled with 429; 0: at once, as Lambda.
+   */
+  SKIFF_FUNCTION_THROTTLE_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
   /** Event (async) invocations one api process runs at once. */
   SKIFF_FUNCTION_EVENT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   /** Delay before an Event invocation's first retry; the second waits twice as long (Lambda: 60). */

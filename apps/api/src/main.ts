@@ -126,6 +126,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       region: env.SKIFF_REGION,
       platformConcurrency: env.SKIFF_FUNCTION_CONCURRENCY,
       idleMs: env.SKIFF_FUNCTION_IDLE_SECONDS * 1000,
+      throttleWaitMs: env.SKIFF_FUNCTION_THROTTLE_WAIT_MS,
     },
     events: {
       prefix: env.SKIFF_REDIS_PREFIX,

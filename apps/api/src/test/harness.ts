@@ -92,6 +92,7 @@ export async function createTestStack(
       region: "us-east-1",
       platformConcurrency: options.functions?.platformConcurrency ?? 100,
       idleMs: options.functions?.idleMs ?? 300_000,
+      throttleWaitMs: options.functions?.throttleWaitMs ?? 0,
     },
     events: {
       prefix: redis.options.keyPrefix ?? "",

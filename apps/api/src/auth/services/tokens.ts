@@ -5,6 +5,7 @@ import { type Database, type OpenDatabase, queryRows } from "../../db/client.js"
 import { apiTokens } from "../../db/schema/index.js";
 import { ApiError, notFound } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
+import { cachedToken, cacheToken, forgetTokens } from "./token-cache.js";
 
 type TokenRow = typeof apiTokens.$inferSelect;
 
@@ -91,6 +92,7 @@ export async function deleteToken(db: Database, id: string, now: Date = new Date
     }
     await tx.delete(apiTokens).where(eq(apiTokens.id, id));
   });
+  forgetTokens(db);
 }
 
 /** The token a secret belongs to, when it exists and has not expired. */
@@ -99,15 +101,19 @@ export async function findValidToken(
   secret: string,
   now: Date,
 ): Promise<TokenRow | undefined> {
+  const hash = hashSecret(secret);
+  const cached = cachedToken(db, hash, now);
+  if (cached) return cached;
   const [row] = await db
     .select()
     .from(apiTokens)
     .where(
       and(
-        eq(apiTokens.tokenHash, hashSecret(secret)),
+        eq(apiTokens.tokenHash, hash),
         or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
       ),
     );
+  if (row) cacheToken(db, hash, row, now);
   return row;
 }
 
@@ -117,6 +123,8 @@ export async function findValidToken(
  */
 export function touchToken(db: Database, row: TokenRow, now: Date, logger: Logger): void {
   if (row.lastUsedAt && now.getTime() - row.lastUsedAt.getTime() < 60_000) return;
+  // The row may be the cached one: noted here too, the next requests do not write again.
+  row.lastUsedAt = now;
   db.update(apiTokens)
     .set({ lastUsedAt: now })
     .where(eq(apiTokens.id, row.id))

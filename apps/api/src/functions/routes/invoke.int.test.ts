@@ -186,7 +186,12 @@ describe("POST /2015-03-31/functions/:name/invocations", () => {
       clock: stack.services.clock,
       logger: stack.services.logger,
       directory: stack.services.functionDirectory,
-      settings: { region: "us-east-1", platformConcurrency: 100, idleMs: 300_000 },
+      settings: {
+        region: "us-east-1",
+        platformConcurrency: 100,
+        idleMs: 300_000,
+        throttleWaitMs: 0,
+      },
       events: {
         prefix: stack.services.redis.options.keyPrefix ?? "",
         retryBaseDelayMs: 100,

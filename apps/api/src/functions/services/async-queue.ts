@@ -31,6 +31,8 @@ export interface EventQueueOptions {
 }
 
 export const eventQueueName = "functions-events";
+/** A throttled event (it waited SKIFF_FUNCTION_THROTTLE_WAIT_MS already) tries again after this. */
+const throttledRetryMs = 1_000;
 
 /**
  * BullMQ's connection: the same server as the api's, without ioredis's keyPrefix (BullMQ
@@ -82,10 +84,12 @@ export class EventQueue {
   /** Starts this replica's workers. */
   startWorkers(runtime: FunctionsRuntime, db: Database): void {
     if (this.worker) return;
-    const retryDelayMs = this.options.retryBaseDelayMs;
     this.worker = new Worker<EventJob>(
       eventQueueName,
-      (job, token) => runEvent(runtime, db, job, token, retryDelayMs),
+      // Acknowledged only once its record is written: an api killed before that runs it again
+      // (at least once), never leaves it done but unrecorded.
+      (job, token) =>
+        runEvent(runtime, db, job, token).finally(() => runtime.recorder.flush().catch(() => {})),
       {
         connection: connectionOf(this.redis),
         prefix: `${this.options.prefix}bull`,
@@ -160,7 +164,6 @@ async function runEvent(
   db: Database,
   job: Job<EventJob>,
   token: string | undefined,
-  retryDelayMs: number,
 ): Promise<void> {
   const { data } = job;
   const { recorder } = runtime;
@@ -230,7 +233,7 @@ async function runEvent(
         enqueuedAt,
         finishedAt: null,
       });
-      await job.moveToDelayed(Date.now() + Math.max(retryDelayMs, 100), token);
+      await job.moveToDelayed(Date.now() + throttledRetryMs, token);
       throw new DelayedError();
     }
     failure =

@@ -13,6 +13,7 @@ import { MinuteMetrics } from "./minute-metrics.js";
 import { NodePicker } from "./node-picker.js";
 import { InvocationRecorder } from "./recorder.js";
 import { FunctionRouter } from "./router.js";
+import { SlotWaiters } from "./slot-waiters.js";
 
 export interface FunctionsOptions {
   db: Database;
@@ -48,6 +49,7 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices {
     recorder,
     metrics: new FunctionMetrics(),
     minutes,
+    slots: new SlotWaiters(),
     clock,
     logger,
     settings,

@@ -8,6 +8,7 @@ import type { MinuteMetrics } from "./minute-metrics.js";
 import type { NodePicker } from "./node-picker.js";
 import type { InvocationRecorder } from "./recorder.js";
 import type { FunctionRouter } from "./router.js";
+import type { SlotWaiters } from "./slot-waiters.js";
 
 /** Settings of the invoke path, from the environment (env.ts). */
 export interface FunctionSettings {
@@ -17,6 +18,11 @@ export interface FunctionSettings {
   platformConcurrency: number;
   /** SKIFF_FUNCTION_IDLE_SECONDS: an instance idle this long is stopped. */
   idleMs: number;
+  /**
+   * SKIFF_FUNCTION_THROTTLE_WAIT_MS: how long an invocation that finds its function (or the
+   * platform) at its concurrency waits for an execution to end before it is throttled (429).
+   */
+  throttleWaitMs: number;
 }
 
 /** What the invoke path, the event workers and the reaper share, built once per api process. */
@@ -29,6 +35,8 @@ export interface FunctionsRuntime {
   metrics: FunctionMetrics;
   /** Per-minute series in Redis (all replicas), for GET /v1/functions/{name}/metrics. */
   minutes: MinuteMetrics;
+  /** Invocations of this process waiting for an execution slot. */
+  slots: SlotWaiters;
   clock: Clock;
   logger: Logger;
   settings: FunctionSettings;

@@ -52,7 +52,7 @@ export async function invokeFunction(
       "ResourceConflictException",
       "The operation cannot be performed at this time. The function is currently in the following state: Pending",
     );
-  const acquired = await router.acquire(fn);
+  const acquired = await acquireWithin(runtime, fn);
   if (acquired.kind === "throttled") {
     metrics.throttled(fn.name);
     runtime.minutes.throttled(fn.id, Date.now());
@@ -167,6 +167,28 @@ export async function invokeFunction(
       // The lease expires on its own; the instance is reaped when its node stops listing it.
       runtime.logger.warn({ err: error, function: fn.name }, "function release failed");
     });
+    runtime.slots.released(fn.id);
+  }
+}
+
+/** A replica's retry for a slot another replica may have freed: there is no wake-up across them. */
+const crossReplicaRetryMs = 50;
+
+/**
+ * An execution slot, waiting up to SKIFF_FUNCTION_THROTTLE_WAIT_MS for one while the function
+ * (or the platform) is at its concurrency: a burst past the limit queues briefly instead of
+ * failing. Reserved concurrency 0 never frees a slot: throttled at once.
+ */
+async function acquireWithin(
+  runtime: FunctionsRuntime,
+  fn: FunctionRuntimeConfig,
+): Promise<Awaited<ReturnType<FunctionsRuntime["router"]["acquire"]>>> {
+  const deadline = Date.now() + runtime.settings.throttleWaitMs;
+  for (;;) {
+    const acquired = await runtime.router.acquire(fn);
+    const left = deadline - Date.now();
+    if (acquired.kind !== "throttled" || left <= 0 || fn.reservedConcurrency === 0) return acquired;
+    await runtime.slots.wait(fn.id, Math.min(left, crossReplicaRetryMs));
   }
 }
 

@@ -122,8 +122,10 @@ export class InvocationRecorder {
 
   /** Writes the batch; a failed write keeps it for the next flush. One flush at a time. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.write());
-    return this.flushing;
+    // A failed write keeps its batch for the next flush: it must not stop the flushes after it.
+    const writing = this.flushing.catch(() => {}).then(() => this.write());
+    this.flushing = writing;
+    return writing;
   }
 
   private async write(): Promise<void> {
