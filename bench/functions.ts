@@ -70,7 +70,7 @@ const api = await startBenchApi({
   SKIFF_LOCAL_AGENT: "true",
   SKIFF_LOCAL_FARGATE_SHARE: process.env.BENCH_FARGATE_SHARE ?? "0.5",
   SKIFF_NODE_DOWN_AFTER_MS: "60000",
-  SKIFF_FUNCTION_ASYNC_BACKOFF_MS: "200",
+  SKIFF_FUNCTION_RETRY_DELAY_SECONDS: "1",
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
 });
 /** The api's address: a restart moves it to another port. */
@@ -116,7 +116,8 @@ try {
     "require('/var/task/index.js').handler({}).then((r) => console.log(JSON.stringify(r)))";
   for (let round = 0; round < coldRounds; round++) {
     const name = `cold-${runId}-${round}`;
-    await createFunction(name);
+    // 1,769 MB is one vCPU (Lambda's proportion): the cpu weight docker run's container has too.
+    await createFunction(name, { memory: 1769 });
     let started = performance.now();
     const answer = await invoke(name);
     skiffCold.push(performance.now() - started);
