@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { zipSync } from "fflate";
+import { startAgentProcess } from "../apps/api/src/test/agent-process.js";
 import { removeLabelled } from "./docker.js";
 import { poll, sleep, startBenchApi } from "./support.js";
 
@@ -66,9 +67,9 @@ const median = (values: number[]) =>
   );
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
+// As compose runs them: the api, and the fargate node's agent as its own process on this
+// engine (the all-in-one runs both on one thread; on 2 cores two processes do more).
 const api = await startBenchApi({
-  SKIFF_LOCAL_AGENT: "true",
-  SKIFF_LOCAL_FARGATE_SHARE: process.env.BENCH_FARGATE_SHARE ?? "0.5",
   SKIFF_NODE_DOWN_AFTER_MS: "60000",
   SKIFF_FUNCTION_RETRY_DELAY_SECONDS: "1",
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
@@ -99,6 +100,16 @@ async function invoke(name: string, payload = "{}", headers: Record<string, stri
   return call(invokeUrl(name), "POST", payload, { ...auth, ...headers });
 }
 
+const agentDir = mkdtempSync(join(tmpdir(), "skiff-bench-agent-"));
+const { token: joinToken } = await api.admin.createJoinToken("fargate");
+const agent = startAgentProcess({
+  workDir: agentDir,
+  name: `bench-fargate-${runId}`,
+  apiUrl: api.process.baseUrl,
+  joinToken,
+  dockerHost: "unix:///var/run/docker.sock",
+  env: { SKIFF_AGENT_PORT: "0", SKIFF_RUNTIME_API_PORT: "0" },
+});
 const codeDir = mkdtempSync(join(tmpdir(), "skiff-bench-fn-"));
 writeFileSync(join(codeDir, "index.js"), handler, { mode: 0o644 });
 // The runtime images run as an unprivileged user (uid 993), as Lambda does.
@@ -255,6 +266,9 @@ try {
 } finally {
   await removeLabelled(undefined, label).catch(() => {});
   rmSync(codeDir, { recursive: true, force: true });
+  // The agent stops its instances as it stops.
+  await agent.stop("SIGTERM");
+  rmSync(agentDir, { recursive: true, force: true });
   await api.stop();
   keepAlive.destroy();
 }

@@ -102,7 +102,7 @@ export async function startBenchApi(env: Record<string, string> = {}): Promise<B
     database,
     async restart(signal = "SIGTERM") {
       await api.stop(signal);
-      api = await startSkiffProcess(workDir, processEnv);
+      api = await startSkiffProcess(workDir, { ...processEnv, PORT: String(api.port) });
       await waitForHealth(api, 60_000);
     },
     async stop() {

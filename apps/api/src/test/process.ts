@@ -21,7 +21,8 @@ export async function startSkiffProcess(
   cwd: string,
   env: Record<string, string>,
 ): Promise<SkiffProcess> {
-  const port = await freePort();
+  // A restart may keep its port (agents were told where the api is).
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [mainScript], {
     cwd,
     env: {
