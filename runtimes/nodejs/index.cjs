@@ -229,6 +229,10 @@ function invoke(handler, next) {
         error !== null && error !== undefined
           ? (() => {
               const document = errorDocument(error);
+              // As Lambda's node runtime: the error goes to the function's log too.
+              process.stderr.write(
+                `${new Date().toISOString()}\t${id}\tERROR\tInvoke Error \t${JSON.stringify(document)}\n`,
+              );
               return post(`/invocation/${id}/error`, JSON.stringify(document), document.errorType);
             })()
           : post(
