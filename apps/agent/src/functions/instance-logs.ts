@@ -149,9 +149,12 @@ export class InstanceLog {
    * reach the engine's log a moment after the runtime answered. Only invocations that asked for
    * the log tail pay it, never the others.
    */
-  async settle(maxWaitMs = 50, quietMs = 10): Promise<void> {
-    const until = Date.now() + maxWaitMs;
-    while (Date.now() < until && Date.now() - this.lastOutputAt < quietMs)
+  async settle(maxWaitMs = 150, quietMs = 25): Promise<void> {
+    const started = Date.now();
+    const until = started + maxWaitMs;
+    // Quiet counted from the answer too: a line still on its way through the engine's log
+    // stream when the runtime answered has not moved lastOutputAt yet.
+    while (Date.now() < until && Date.now() - Math.max(this.lastOutputAt, started) < quietMs)
       await new Promise((done) => setTimeout(done, 2));
   }
 
