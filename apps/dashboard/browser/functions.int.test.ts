@@ -24,6 +24,9 @@ const handler = `exports.handler = async (event) => {
 let stack: DashboardStack;
 let browser: Browser;
 let page: Page;
+// Uncaught errors of the page (a render crash leaves it blank): none is allowed in any step, and
+// a failed step prints them beside its screenshot.
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   stack = await startDashboardStack(adminToken);
@@ -31,6 +34,7 @@ beforeAll(async () => {
   browser = await openBrowser();
   page = browser.page;
   page.setDefaultTimeout(30_000);
+  page.on("pageerror", (error) => pageErrors.push(error.stack ?? String(error)));
 }, 120_000);
 
 afterAll(async () => {
@@ -41,11 +45,15 @@ afterAll(async () => {
 });
 
 afterEach(async (context) => {
-  if (context.task.result?.state !== "fail" || !page) return;
+  if (context.task.result?.state !== "fail" || !page) {
+    expect(pageErrors.splice(0)).toEqual([]);
+    return;
+  }
   const name = context.task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
   await screenshot(page, `failed-functions-${name}`).catch(() => {});
   const fn = await stack.client.getFunction(functionName).catch((error) => String(error));
-  console.error(`after a failed step, at ${page.url()}:`, JSON.stringify({ fn }));
+  const errors = pageErrors.splice(0);
+  console.error(`after a failed step, at ${page.url()}:`, JSON.stringify({ fn, errors }));
 });
 
 async function see(text: string | RegExp, timeout = 30_000) {
