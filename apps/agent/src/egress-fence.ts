@@ -202,6 +202,23 @@ export class EgressFence {
   }
 }
 
+const fences = new Map<string, EgressFence>();
+
+/**
+ * The one fence of these settings in this process: fargate tasks' networks and function
+ * instances' networks share its chains, so the chains are made once, never by two callers at
+ * the same moment (the second `iptables -N` would fail and take a task down with it).
+ */
+export function sharedFence(settings: EgressFenceSettings): EgressFence {
+  const key = JSON.stringify(fenceChains(settings));
+  let fence = fences.get(key);
+  if (!fence) {
+    fence = new EgressFence(settings);
+    fences.set(key, fence);
+  }
+  return fence;
+}
+
 /** `hook`'s jumps into the fence's chains for `subnet`, as arguments for `-D`. */
 async function jumpsOf(iptables: Iptables, hook: string, subnet: string): Promise<string[][]> {
   const listing = await iptables(["-S", hook]);

@@ -43,8 +43,12 @@ export function taskNetworkName(taskId: string): string {
   return `skiff-${taskId}`;
 }
 
-/** A /28 of `pool` (a /16 to /27 CIDR) not in `used`; undefined when the pool is full. */
-export function nextFreeSubnet(pool: string, used: Iterable<string>): string | undefined {
+/** A /28 of `pool` (a /16 to /27 CIDR) not in `used`, the first from its start (or end); undefined when the pool is full. */
+export function nextFreeSubnet(
+  pool: string,
+  used: Iterable<string>,
+  from: "start" | "end" = "start",
+): string | undefined {
   const [base, bitsText] = pool.split("/");
   const bits = Number(bitsText);
   const start = ipToNumber(base ?? "");
@@ -52,7 +56,8 @@ export function nextFreeSubnet(pool: string, used: Iterable<string>): string | u
     throw new Error(`bad subnet pool "${pool}": want a CIDR like 10.240.0.0/16`);
   const taken = new Set(used);
   const size = 2 ** (32 - bits);
-  for (let offset = 0; offset < size; offset += 16) {
+  for (let index = 0; index < size / 16; index++) {
+    const offset = from === "start" ? index * 16 : size - 16 - index * 16;
     const candidate = `${numberToIp(start + offset)}/28`;
     if (!taken.has(candidate)) return candidate;
   }

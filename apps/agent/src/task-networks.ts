@@ -1,5 +1,5 @@
 import { ContainerRequestError, type ContainerRuntime, labels } from "./container-runtime.js";
-import { EgressFence } from "./egress-fence.js";
+import { type EgressFence, sharedFence } from "./egress-fence.js";
 import { type IsolationSettings, nextFreeSubnet, taskNetworkName } from "./isolation.js";
 
 /**
@@ -19,31 +19,44 @@ export class TaskNetworks {
     private readonly runtime: ContainerRuntime,
     private readonly settings: IsolationSettings,
   ) {
-    this.fence = new EgressFence(settings.egress);
+    this.fence = sharedFence(settings.egress);
   }
 
   /** Makes the task's network unless it exists. */
   ensureFor(taskId: string): Promise<void> {
     const run = this.queue.then(async () => {
-      // Every task network on the engine, other nodes' included: they share its address space.
-      const all = await this.runtime.listNetworks({ [labels.task]: "" });
-      this.mayHaveNetworks = true;
-      const name = taskNetworkName(taskId);
-      const existing = all.find((network) => network.name === name);
-      // Fenced before any container joins; an existing network again (idempotent).
-      if (existing) return this.fenceIn(existing.subnet ?? "");
-      const used = all.flatMap((network) => (network.subnet ? [network.subnet] : []));
-      const subnet = nextFreeSubnet(this.settings.subnetPool, used);
-      if (!subnet) throw new Error(`no free /28 left in ${this.settings.subnetPool}`);
-      await this.runtime.ensureNetwork(
-        name,
-        { [labels.node]: this.nodeId, [labels.task]: taskId },
-        subnet,
-      );
-      await this.fenceIn(subnet);
+      // Function instances' networks come from the same pool, made by another allocator: a
+      // subnet taken meanwhile (the engine says the pool overlaps) sends us to the next one.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.make(taskId);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (attempt >= 3 || !/overlap/i.test(message)) throw error;
+        }
+      }
     });
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  private async make(taskId: string): Promise<void> {
+    // Every task network on the engine, other nodes' included: they share its address space.
+    const all = await this.runtime.listNetworks({ [labels.task]: "" });
+    this.mayHaveNetworks = true;
+    const name = taskNetworkName(taskId);
+    const existing = all.find((network) => network.name === name);
+    // Fenced before any container joins; an existing network again (idempotent).
+    if (existing) return this.fenceIn(existing.subnet ?? "");
+    const used = all.flatMap((network) => (network.subnet ? [network.subnet] : []));
+    const subnet = nextFreeSubnet(this.settings.subnetPool, used);
+    if (!subnet) throw new Error(`no free /28 left in ${this.settings.subnetPool}`);
+    await this.runtime.ensureNetwork(
+      name,
+      { [labels.node]: this.nodeId, [labels.task]: taskId },
+      subnet,
+    );
+    await this.fenceIn(subnet);
   }
 
   /** The fence, or the task fails to start saying why: it never runs unfenced. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { labels } from "../container-runtime.js";
-import { EgressFence } from "../egress-fence.js";
+import { type EgressFence, sharedFence } from "../egress-fence.js";
 import { type IsolationSettings, nextFreeSubnet } from "../isolation.js";
 import { engineMessageOf, type InstanceEngine } from "./instance-engine.js";
 
@@ -65,7 +65,7 @@ export class InstanceNetworks {
     private readonly spareCount = defaultSpareNetworks,
     private readonly onError: (error: unknown) => void = () => {},
   ) {
-    this.fence = fence ?? new EgressFence(settings.egress);
+    this.fence = fence ?? sharedFence(settings.egress);
   }
 
   /**
@@ -127,7 +127,9 @@ export class InstanceNetworks {
         const used = (await this.engine.networks(labels.task)).flatMap((network) =>
           network.subnet ? [network.subnet] : [],
         );
-        const subnet = nextFreeSubnet(this.settings.subnetPool, used);
+        // From the pool's far end: fargate tasks take theirs from the start, so the two
+        // allocators, each serialised on its own, rarely reach for the same subnet at once.
+        const subnet = nextFreeSubnet(this.settings.subnetPool, used, "end");
         if (!subnet) throw new Error(`no free /28 left in ${this.settings.subnetPool}`);
         const gateway = addressIn(subnet, 1);
         try {
