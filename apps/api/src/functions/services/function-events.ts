@@ -1,5 +1,6 @@
-import type { AsyncInvocation, DeadLetter } from "@skiff/shared";
+import type { AsyncInvocation, DeadLetter, Page } from "@skiff/shared";
 import { and, desc, eq, lt, or } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Database } from "../../db/client.js";
 import { ApiError, notFound } from "../../lib/errors.js";
 import { functionDeadLetters, functionInvocations } from "../schema/functions.js";
@@ -7,11 +8,6 @@ import type { FunctionRuntimeConfig } from "./function-config.js";
 
 // Event (async) invocations as users look at them: their status, and the dead letters of the
 // ones that failed every attempt. Newest first; a cursor is `<time ms>.<id>` of the last item.
-
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 function parseCursor(cursor: string | undefined): { at: Date; id: string } | undefined {
   if (!cursor) return undefined;
@@ -21,12 +17,32 @@ function parseCursor(cursor: string | undefined): { at: Date; id: string } | und
   return { at: new Date(Number(match[1])), id: match[2] };
 }
 
+/** Rows after the cursor, newest first by `time` then `id`: what both lists page over. */
+function olderThan(time: PgColumn, id: PgColumn, after: { at: Date; id: string } | undefined) {
+  return after ? or(lt(time, after.at), and(eq(time, after.at), lt(id, after.id))) : undefined;
+}
+
+/** The first `limit` rows as a page, with the cursor of the next when there are more. */
+function pageOf<Row, Item>(
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorOf: (row: Row) => { at: Date; id: string },
+): Page<Item> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  const next = rows.length > limit && last ? cursorOf(last) : undefined;
+  return {
+    items: items.map(toItem),
+    nextCursor: next ? `${next.at.getTime()}.${next.id}` : null,
+  };
+}
+
 export async function listInvocations(
   db: Database,
   functionId: string,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<AsyncInvocation>> {
-  const after = parseCursor(page.cursor);
   const table = functionInvocations;
   const rows = await db
     .select()
@@ -34,30 +50,24 @@ export async function listInvocations(
     .where(
       and(
         eq(table.functionId, functionId),
-        after
-          ? or(
-              lt(table.enqueuedAt, after.at),
-              and(eq(table.enqueuedAt, after.at), lt(table.requestId, after.id)),
-            )
-          : undefined,
+        olderThan(table.enqueuedAt, table.requestId, parseCursor(page.cursor)),
       ),
     )
     .orderBy(desc(table.enqueuedAt), desc(table.requestId))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map((row) => ({
+  return pageOf(
+    rows,
+    page.limit,
+    (row) => ({
       requestId: row.requestId,
       status: row.status,
       attempts: row.attempts,
       error: row.error,
       enqueuedAt: row.enqueuedAt.toISOString(),
       finishedAt: row.finishedAt?.toISOString() ?? null,
-    })),
-    nextCursor:
-      rows.length > page.limit && last ? `${last.enqueuedAt.getTime()}.${last.requestId}` : null,
-  };
+    }),
+    (row) => ({ at: row.enqueuedAt, id: row.requestId }),
+  );
 }
 
 type DeadLetterRow = typeof functionDeadLetters.$inferSelect;
@@ -78,7 +88,6 @@ export async function listDeadLetters(
   functionId: string,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<DeadLetter>> {
-  const after = parseCursor(page.cursor);
   const table = functionDeadLetters;
   const rows = await db
     .select()
@@ -86,22 +95,12 @@ export async function listDeadLetters(
     .where(
       and(
         eq(table.functionId, functionId),
-        after
-          ? or(
-              lt(table.failedAt, after.at),
-              and(eq(table.failedAt, after.at), lt(table.id, after.id)),
-            )
-          : undefined,
+        olderThan(table.failedAt, table.id, parseCursor(page.cursor)),
       ),
     )
     .orderBy(desc(table.failedAt), desc(table.id))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toDeadLetter),
-    nextCursor: rows.length > page.limit && last ? `${last.failedAt.getTime()}.${last.id}` : null,
-  };
+  return pageOf(rows, page.limit, toDeadLetter, (row) => ({ at: row.failedAt, id: row.id }));
 }
 
 /** Queues an Event invocation (branch invoke's `enqueueEvent`, bound to its runtime). */
