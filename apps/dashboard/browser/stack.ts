@@ -65,7 +65,7 @@ export async function startDashboardStack(
     nodeId,
     databaseUrl: database.url,
     stop: async () => {
-      await skiff.stop();
+      await skiff.end();
       // The agent leaves its containers when it stops; this node's are the test's to remove.
       const ids = await docker("ps", "-aq", "--filter", `label=skiff.node=${nodeId}`);
       if (ids) await docker("rm", "-f", ...ids.split("\n")).catch(() => {});

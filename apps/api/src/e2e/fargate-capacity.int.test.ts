@@ -98,7 +98,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await skiff?.stop();
+  await skiff?.end();
   for (const node of provisioned.values()) {
     await node.agent.stop("SIGTERM");
     await node.engine.stop();

@@ -102,7 +102,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await skiff?.stop();
+  await skiff?.end();
   if (images.length) await sh("docker", ["rmi", "-f", ...images]).catch(() => {});
   await dropDatabase?.();
   s3?.destroy();

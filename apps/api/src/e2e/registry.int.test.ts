@@ -87,7 +87,7 @@ afterAll(async () => {
     ).out.trim();
     if (ids) await sh("docker", ["rm", "-f", ...ids.split("\n")], { ok: false });
   }
-  await skiff?.stop();
+  await skiff?.end();
   if (images.length) await sh("docker", ["rmi", "-f", ...images], { ok: false });
   await dropDatabase?.();
   if (work) rmSync(work, { recursive: true, force: true });

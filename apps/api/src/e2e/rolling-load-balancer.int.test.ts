@@ -38,8 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client?.request("DELETE", `/v1/services/${name}`, undefined).catch(() => {});
-  await skiff?.stop();
+  await skiff?.end();
   const ids = (
     await run("docker", ["ps", "-aq", "--filter", `label=skiff.service=${name}`])
   ).stdout.trim();

@@ -40,7 +40,7 @@ export async function startAllInOne(
   });
   let nodes: Node[] = [];
   const stop = async () => {
-    await skiff.stop();
+    await skiff.end();
     for (const node of nodes) await removeNodeLeftovers(node.id);
     await database.drop();
     rmSync(cwd, { recursive: true, force: true });

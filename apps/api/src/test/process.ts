@@ -14,6 +14,11 @@ export interface SkiffProcess {
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Ends it once its test is done: SIGTERM, then SIGKILL after 3 s. A graceful stop waits for
+   * the local agent's container stops under way, up to each container's stop timeout.
+   */
+  end(): Promise<void>;
 }
 
 /** Runs the api as its own process in `cwd`, with exactly the environment given (plus PATH). */
@@ -45,15 +50,21 @@ export async function startSkiffProcess(
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
   return {
     child,
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     output: () => output,
     exited,
-    stop: async (signal = "SIGTERM") => {
-      if (child.exitCode === null) child.kill(signal);
-      return exited;
+    stop,
+    end: async () => {
+      const kill = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await stop();
+      clearTimeout(kill);
     },
   };
 }
