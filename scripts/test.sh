@@ -19,20 +19,30 @@ if [ -z "${DATABASE_URL:-}" ]; then export DATABASE_URL="$(ensure_postgres)"; fi
 step "redis"
 if [ -z "${REDIS_URL:-}" ]; then export REDIS_URL="$(ensure_redis)"; fi
 
-step "npm ci, build, lint, typecheck"
+step "npm ci, build"
 npm ci --no-audit --no-fund --loglevel=error
 npm run build
-npm run lint
-npm run typecheck
 
 step "images: local stand-ins for public base images, the tests' task images, the function runtimes"
 ./scripts/build-base-images.sh
 ./scripts/build-test-images.sh
 ./scripts/build-runtime-images.sh
 
+# The compose test's images build in the background meanwhile: its `up --build` then finds them.
 mkdir -p test-artifacts
+if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
+"${compose[@]}" build >test-artifacts/compose-build.log 2>&1 &
+compose_build=$!
+
+step "lint, typecheck"
+npm run lint
+npm run typecheck
+
 status=0
 for project in unit integration embedded compose; do
+  if [ "$project" = compose ] && ! wait "$compose_build"; then
+    echo "compose build failed: test-artifacts/compose-build.log" >&2
+  fi
   step "tests: $project"
   npx vitest run --project "$project" --reporter=default --reporter=json \
     --outputFile.json="test-artifacts/vitest-$project.json" || status=1
