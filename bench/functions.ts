@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,9 @@ const run = promisify(execFile);
 
 const handler = "exports.handler = async (event) => ({ ok: true, echo: event.n ?? null });\n";
 const zipBase64 = Buffer.from(zipSync({ "index.js": Buffer.from(handler) })).toString("base64");
+
+// /proc counts CPU time in clock ticks: 100 a second on Linux (getconf CLK_TCK).
+const clockTicksPerSecond = 100;
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -212,6 +215,7 @@ try {
   let done = 0;
   let errors = 0;
   const statuses = new Map<number, number>();
+  const cpuBefore = { api: cpuMs(api.process.child.pid), agent: cpuMs(agent.child.pid) };
   const until = performance.now() + throughputSeconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -227,8 +231,11 @@ try {
     }),
   );
   const rate = done / ((performance.now() - started) / 1000);
+  const perInvocation = (ms: number) => `${((ms * 1000) / Math.max(done, 1)).toFixed(0)} us`;
+  const apiCpu = cpuMs(api.process.child.pid) - cpuBefore.api;
+  const agentCpu = cpuMs(agent.child.pid) - cpuBefore.agent;
   console.log(
-    `throughput: ${rate.toFixed(0)} invocations/s, ${errors} errors ${JSON.stringify([...statuses])} (bar 500/s with 0 errors, aim 2000/s)`,
+    `throughput: ${rate.toFixed(0)} invocations/s, ${errors} errors ${JSON.stringify([...statuses])} (bar 500/s with 0 errors, aim 2000/s); cpu per invocation: api ${perInvocation(apiCpu)}, agent ${perInvocation(agentCpu)}`,
   );
 
   // Async: events enqueued, the api restarted in the middle, every one drained.
@@ -271,6 +278,13 @@ try {
   rmSync(agentDir, { recursive: true, force: true });
   await api.stop();
   keepAlive.destroy();
+}
+
+/** CPU time (user and system) a process has used so far, from /proc, in ms. */
+function cpuMs(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
 }
 
 /** Event invocations of a function by final status, read through the paged list route. */

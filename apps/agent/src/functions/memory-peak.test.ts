@@ -1,5 +1,34 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { usedBytesOf } from "./memory-peak.js";
+import { MemoryPeak, usedBytesOf } from "./memory-peak.js";
+
+describe("MemoryPeak from a cgroup file", () => {
+  it("reads the file anew at each invocation, and nothing once closed", async () => {
+    const root = mkdtempSync(join(tmpdir(), "skiff-cgroup-"));
+    try {
+      const scope = join(root, "system.slice", "docker-abc.scope");
+      mkdirSync(scope, { recursive: true });
+      writeFileSync(join(scope, "memory.peak"), "1048576\n");
+      const peak = new MemoryPeak("abc", undefined, root);
+      await peak.watch();
+      expect(await peak.bytes()).toBe(1_048_576);
+      writeFileSync(join(scope, "memory.peak"), "73400320\n");
+      expect(await peak.bytes()).toBe(73_400_320);
+      peak.close();
+      expect(await peak.bytes()).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("knows nothing when no cgroup file exists and there is no stats stream", async () => {
+    const peak = new MemoryPeak("none", undefined, "/nonexistent-cgroup-root");
+    await peak.watch();
+    expect(await peak.bytes()).toBeUndefined();
+  });
+});
 
 describe("usedBytesOf (the engine's stats documents)", () => {
   it("counts usage less inactive page cache, as docker stats does (cgroup v2)", () => {

@@ -171,8 +171,12 @@ export async function invokeFunction(
   }
 }
 
-/** A replica's retry for a slot another replica may have freed: there is no wake-up across them. */
-const crossReplicaRetryMs = 50;
+/**
+ * A replica's retry for a slot another replica may have freed: there is no wake-up across them.
+ * Not much shorter: every waiter's retry is a Redis round trip, and a queue of waiters retrying
+ * fast costs the api more than the invocations they wait for.
+ */
+const crossReplicaRetryMs = 200;
 
 /**
  * An execution slot, waiting up to SKIFF_FUNCTION_THROTTLE_WAIT_MS for one while the function
