@@ -14,6 +14,9 @@ export interface FunctionNode {
   memoryForInstances: number;
 }
 
+/** The least time between two reads forced by a miss. */
+const missReloadMs = 1_000;
+
 /**
  * The nodes instances may start on (active, pool `fargate`, an agent with a control port),
  * read from PostgreSQL every few seconds into memory: a cold start never waits on PostgreSQL.
@@ -23,6 +26,7 @@ export class NodePicker {
   private byId = new Map<string, FunctionNode>();
   private timer: NodeJS.Timeout | undefined;
   private loaded: Promise<void> | undefined;
+  private refreshedAt = 0;
 
   constructor(
     private readonly db: Database,
@@ -62,6 +66,18 @@ export class NodePicker {
       memoryForInstances: row.capacityMemory - row.allocatedMemory,
     }));
     this.byId = new Map(this.view.map((node) => [node.id, node]));
+    this.refreshedAt = Date.now();
+  }
+
+  /**
+   * Reads the nodes again when the view missed something it may not know yet (a node that just
+   * joined, or freed memory): at most once a second, so misses never flood PostgreSQL.
+   */
+  private async reloadOnMiss(): Promise<boolean> {
+    if (Date.now() - this.refreshedAt < missReloadMs) return false;
+    this.loaded = this.refresh();
+    await this.loaded;
+    return true;
   }
 
   /** The view, read once before the first use. */
@@ -73,6 +89,8 @@ export class NodePicker {
 
   async node(id: string): Promise<FunctionNode | undefined> {
     await this.nodes();
+    const node = this.byId.get(id);
+    if (node || !(await this.reloadOnMiss())) return node;
     return this.byId.get(id);
   }
 
@@ -80,13 +98,18 @@ export class NodePicker {
    * Candidates for an instance of `memory` MiB, the most free memory first (spreading load),
    * given what instances already hold on each node (Redis, all replicas).
    */
-  async candidates(memory: number, held: (ids: string[]) => Promise<Map<string, number>>) {
+  async candidates(
+    memory: number,
+    held: (ids: string[]) => Promise<Map<string, number>>,
+  ): Promise<FunctionNode[]> {
     const all = await this.nodes();
     const used = await held(all.map((node) => node.id));
-    return all
+    const fitting = all
       .map((node) => ({ node, free: node.memoryForInstances - (used.get(node.id) ?? 0) }))
       .filter((entry) => entry.free >= memory)
       .sort((a, b) => b.free - a.free)
       .map((entry) => entry.node);
+    if (fitting.length > 0 || !(await this.reloadOnMiss())) return fitting;
+    return this.candidates(memory, held);
   }
 }
