@@ -9,6 +9,7 @@ import {
   type CapacityProviderOptions,
 } from "../fargate/services/capacity-provider.js";
 import { reapInstances } from "../functions/services/reaper.js";
+import { instanceMemoryOn } from "../functions/services/router.js";
 import { LeaderLoop } from "../lib/leader-lock.js";
 import type { Services } from "../services.js";
 
@@ -35,6 +36,7 @@ export interface ControlLoopOptions {
 export function createControlLoops(services: Services, options: ControlLoopOptions): LeaderLoop[] {
   const { db, redis, logger, clock, notifier } = services;
   const intervalMs = options.intervalMs ?? 1_000;
+  const instanceMemory = (nodeIds: string[]) => instanceMemoryOn(redis, nodeIds);
   const nodeMonitor = new LeaderLoop({
     redis,
     logger,
@@ -61,7 +63,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
       const placedOn: string[] = [];
       const unplaced = await findUnplacedTaskIds(db, 500);
       await lease.check();
-      for (const result of (await placeTasks(db, unplaced)).values())
+      for (const result of (await placeTasks(db, unplaced, instanceMemory)).values())
         if (result.placed) placedOn.push(result.nodeId);
       await lease.check();
       placedOn.push(...(await releaseDrainedTasks(db, clock.now())));
@@ -78,7 +80,7 @@ export function createControlLoops(services: Services, options: ControlLoopOptio
         // Outside the try: a lost lease ends the pass, it is not one service's failure.
         await lease.check();
         try {
-          await notifier.notify(await reconcileService(db, name, clock.now()));
+          await notifier.notify(await reconcileService(db, name, clock.now(), instanceMemory));
         } catch (error) {
           // One broken service must not hold up the others.
           logger.error({ err: error, service: name }, "service reconcile failed");

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listTasksQuerySchema, pageSchema, runTaskSchema, taskSchema } from "@skiff/shared";
+import { instanceMemoryOn } from "../../functions/services/router.js";
 import { authorized } from "../../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import { launchTasks } from "../services/launch-tasks.js";
@@ -65,8 +66,10 @@ const stop = createRoute({
 
 export const taskRoutes = newRouter()
   .openapi(run, async (c) => {
-    const { db, notifier } = c.get("services");
-    const { ids, placedOn } = await launchTasks(db, c.req.valid("json"));
+    const { db, notifier, redis } = c.get("services");
+    const { ids, placedOn } = await launchTasks(db, c.req.valid("json"), {
+      instanceMemory: (nodeIds) => instanceMemoryOn(redis, nodeIds),
+    });
     await notifier.notify([...placedOn]);
     return c.json({ tasks: await getTasks(db, ids) }, 201);
   })

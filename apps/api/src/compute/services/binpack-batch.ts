@@ -4,7 +4,9 @@ import { nodes } from "../../db/schema/index.js";
 import { binpackOrder, type Candidate } from "./placement.js";
 import {
   type BatchOutcome,
+  countInstances,
   groupByPool,
+  type InstanceMemory,
   type PlaceableTask,
   toCandidate,
 } from "./placement-store.js";
@@ -39,10 +41,12 @@ export async function placeBinpackBatch(
   tx: Transaction,
   batch: PlaceableTask[],
   outcome: BatchOutcome,
+  instanceMemory?: InstanceMemory,
 ): Promise<void> {
   for (const group of groupByPool(batch)) {
     // Kept in binpack order as room is taken, so each task takes the first node it fits on.
-    const ranked = (await lockFullestNodes(tx, group)).sort(binpackOrder);
+    const locked = await countInstances(await lockFullestNodes(tx, group), instanceMemory);
+    const ranked = locked.sort(binpackOrder);
     for (const task of group) {
       const index = ranked.findIndex((node) => fits(node, task));
       const node = ranked[index];

@@ -1,4 +1,5 @@
 import type { Database } from "../../db/client.js";
+import type { InstanceMemory } from "./placement-store.js";
 import { placeTasks } from "./scheduler.js";
 import { createTasks, type RunTaskInput } from "./tasks.js";
 
@@ -19,11 +20,11 @@ export interface Launch {
 export async function launchTasks(
   db: Database,
   input: RunTaskInput,
-  extra: { service?: string } = {},
+  extra: { service?: string; instanceMemory?: InstanceMemory } = {},
 ): Promise<Launch> {
-  const ids = await createTasks(db, input, extra);
+  const ids = await createTasks(db, input, extra.service ? { service: extra.service } : {});
   const launch: Launch = { ids, placedOn: new Set(), waitReasons: new Set() };
-  for (const result of (await placeTasks(db, ids)).values()) {
+  for (const result of (await placeTasks(db, ids, extra.instanceMemory)).values()) {
     if (result.placed) launch.placedOn.add(result.nodeId);
     else launch.waitReasons.add(result.reason);
   }

@@ -60,6 +60,26 @@ export function toCandidate(node: typeof nodes.$inferSelect): Candidate {
   };
 }
 
+/**
+ * MiB that function instances hold per node: they share the fargate nodes with tasks but are
+ * counted in Redis (functions/services/router.ts), not in the node rows.
+ */
+export type InstanceMemory = (nodeIds: string[]) => Promise<Map<string, number>>;
+
+/** The candidates with what function instances hold on them counted as allocated. */
+export async function countInstances(
+  candidates: Candidate[],
+  instanceMemory: InstanceMemory | undefined,
+): Promise<Candidate[]> {
+  if (!instanceMemory || candidates.length === 0) return candidates;
+  const held = await instanceMemory(candidates.map((node) => node.id));
+  for (const node of candidates) {
+    const memory = held.get(node.id) ?? 0;
+    if (memory > 0) node.allocated = { ...node.allocated, memory: node.allocated.memory + memory };
+  }
+  return candidates;
+}
+
 /** What a batch decided: the nodes its tasks go to, and the room it takes on each. */
 export class BatchOutcome {
   readonly placedOn = new Map<string, string>();

@@ -4,8 +4,10 @@ import { nodes, tasks } from "../../db/schema/index.js";
 import { type Candidate, chooseNode } from "./placement.js";
 import {
   type BatchOutcome,
+  countInstances,
   groupBy,
   groupByPool,
+  type InstanceMemory,
   type PlaceableTask,
   toCandidate,
   unplaced,
@@ -24,18 +26,22 @@ export async function placeOnWholePool(
   tx: Transaction,
   batch: PlaceableTask[],
   outcome: BatchOutcome,
+  instanceMemory?: InstanceMemory,
 ): Promise<Map<string, string>> {
   const reasons = new Map<string, string>();
   for (const group of groupByPool(batch)) {
     const pool = (group[0] as PlaceableTask).pool;
-    const candidates = (
-      await tx
-        .select()
-        .from(nodes)
-        .where(and(eq(nodes.pool, pool), eq(nodes.state, "active")))
-        .orderBy(asc(nodes.id))
-        .for("update")
-    ).map(toCandidate);
+    const candidates = await countInstances(
+      (
+        await tx
+          .select()
+          .from(nodes)
+          .where(and(eq(nodes.pool, pool), eq(nodes.state, "active")))
+          .orderBy(asc(nodes.id))
+          .for("update")
+      ).map(toCandidate),
+      instanceMemory,
+    );
     const portsByNode = await usedHostPorts(tx, pool, group);
     const siblings = await countSiblings(tx, pool, group);
     for (const task of group) {

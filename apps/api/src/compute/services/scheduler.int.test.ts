@@ -171,3 +171,33 @@ it("never over-commits a node when batched placements race, and tells the tasks 
     expect(node.allocated.cpu).toBe(node.capacity.cpu);
   }
 });
+
+it("counts the memory function instances hold on a fargate node", async () => {
+  const node = await ProtocolAgent.join(stack, "fargate", { cpu: 2048, memory: 1024 });
+  const { router } = stack.services.functions;
+  const instance = {
+    instanceId: "fni_scheduler_test",
+    functionId: "fn_scheduler_test",
+    revision: 1,
+    nodeId: node.id,
+    url: "http://127.0.0.1:1",
+    memory: 768,
+  };
+  expect(await router.register(instance, 1024)).toBe(true);
+  await stack.admin.request("POST", "/v1/task-definitions", undefined, {
+    family: "beside-functions",
+    cpu: 256,
+    memory: 512,
+    compatibilities: ["fargate"],
+    containers: [{ name: "main", image: "skiff-test/busybox:latest" }],
+  });
+  const run = { taskDefinition: "beside-functions", launchType: "fargate" as const };
+
+  const [waiting] = await stack.admin.runTask(run);
+  expect(waiting?.status).toBe("provisioning");
+  expect(waiting?.nodeId).toBeNull();
+
+  await router.forget(instance.instanceId);
+  const [placed] = await stack.admin.runTask(run);
+  expect(placed?.nodeId).toBe(node.id);
+});

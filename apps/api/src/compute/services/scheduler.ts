@@ -1,6 +1,6 @@
 import type { Database } from "../../db/client.js";
 import { isPlainBinpack, placeBinpackBatch } from "./binpack-batch.js";
-import { BatchOutcome, lockUnplaced } from "./placement-store.js";
+import { BatchOutcome, type InstanceMemory, lockUnplaced } from "./placement-store.js";
 import { placeOnWholePool } from "./pool-placement.js";
 
 export type PlaceResult = { placed: true; nodeId: string } | { placed: false; reason: string };
@@ -18,10 +18,12 @@ const batchSize = 1_000;
  *    (pool-placement.ts), which waits for nodes others hold and names why a task must wait.
  * They are separate transactions so that no placement holds nodes while it waits for others.
  * Either way each node is written under its row lock, so none is ever over-committed.
+ * `instanceMemory` counts what function instances hold on the nodes (fargate's, which they share).
  */
 export async function placeTasks(
   db: Database,
   taskIds: string[],
+  instanceMemory?: InstanceMemory,
 ): Promise<Map<string, PlaceResult>> {
   const results = new Map<string, PlaceResult>();
   for (let start = 0; start < taskIds.length; start += batchSize) {
@@ -29,7 +31,7 @@ export async function placeTasks(
     const fast = await db.transaction(async (tx) => {
       const outcome = new BatchOutcome();
       const rows = await lockUnplaced(tx, chunk);
-      await placeBinpackBatch(tx, rows.filter(isPlainBinpack), outcome);
+      await placeBinpackBatch(tx, rows.filter(isPlainBinpack), outcome, instanceMemory);
       return { outcome, left: rows.filter((task) => !outcome.placedOn.has(task.id)) };
     });
     const slow = new BatchOutcome();
@@ -44,6 +46,7 @@ export async function placeTasks(
                 fast.left.map((task) => task.id),
               ),
               slow,
+              instanceMemory,
             ),
           );
     for (const { placedOn } of [fast.outcome, slow])

@@ -9,6 +9,7 @@ import {
   tasks,
 } from "../../db/schema/index.js";
 import { launchTasks } from "./launch-tasks.js";
+import type { InstanceMemory } from "./placement-store.js";
 import { planService } from "./service-plan.js";
 import { addEvent, isFailure, lastEventMessage, startDeployment } from "./services.js";
 import { stopTask } from "./tasks.js";
@@ -20,7 +21,12 @@ type DeploymentRow = typeof serviceDeployments.$inferSelect;
  * One pass of the service scheduler for one service: applies a step of `planService`, trips the
  * deployment circuit breaker, and notes steady state. Returns the nodes whose assignments changed.
  */
-export async function reconcileService(db: Database, name: string, now: Date): Promise<string[]> {
+export async function reconcileService(
+  db: Database,
+  name: string,
+  now: Date,
+  instanceMemory?: InstanceMemory,
+): Promise<string[]> {
   const [service] = await db.select().from(services).where(eq(services.name, name));
   if (!service) return [];
   const live = await db
@@ -104,7 +110,7 @@ export async function reconcileService(db: Database, name: string, now: Date): P
         count: plan.launch,
         placement: service.placement,
       },
-      { service: name },
+      { service: name, instanceMemory },
     );
     for (const nodeId of launch.placedOn) touched.add(nodeId);
     for (const reason of launch.waitReasons)

@@ -88,6 +88,20 @@ return held[1] and 1 or 0
 
 export type Throttle = "reserved" | "platform";
 
+/** MiB that function instances hold on each node (all replicas' instances), from Redis. */
+export async function instanceMemoryOn(
+  redis: Redis,
+  nodeIds: string[],
+): Promise<Map<string, number>> {
+  const held = new Map<string, number>();
+  if (nodeIds.length === 0) return held;
+  const values = await redis.mget(...nodeIds.map(nodeMemoryKey));
+  nodeIds.forEach((id, index) => {
+    held.set(id, Number(values[index] ?? 0));
+  });
+  return held;
+}
+
 export interface Lease {
   leaseId: string;
   functionId: string;
@@ -218,14 +232,8 @@ export class FunctionRouter {
   }
 
   /** MiB held by instances on each node. */
-  async nodeMemory(nodeIds: string[]): Promise<Map<string, number>> {
-    const held = new Map<string, number>();
-    if (nodeIds.length === 0) return held;
-    const values = await this.redis.mget(...nodeIds.map(nodeMemoryKey));
-    nodeIds.forEach((id, index) => {
-      held.set(id, Number(values[index] ?? 0));
-    });
-    return held;
+  nodeMemory(nodeIds: string[]): Promise<Map<string, number>> {
+    return instanceMemoryOn(this.redis, nodeIds);
   }
 
   /** Executions in flight of a function (leases not yet expired). */
