@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { SkiffClient } from "@skiff/shared";
+import { zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, removeNodeLeftovers } from "./test/docker-cli.js";
 import { freePort } from "./test/process.js";
@@ -240,6 +241,29 @@ describe("docker compose up -d", () => {
       networks = await docker("network", "ls", "-q", "--filter", `label=skiff.task=${task.id}`);
     }
     expect(networks).toBe("");
+  });
+
+  it("runs a function on the fargate node and answers its invoke", async () => {
+    const admin = new SkiffClient({ baseUrl, token: configuredAdminToken });
+    const handler = "exports.handler = async (event) => ({ hello: event.name });\n";
+    await admin.createFunction({
+      name: "compose-hello",
+      runtime: "nodejs24.x",
+      handler: "index.handler",
+      code: {
+        zipBase64: Buffer.from(zipSync({ "index.js": Buffer.from(handler) })).toString("base64"),
+      },
+    });
+    const answer = await admin.invokeFunction("compose-hello", '{"name":"skiff"}', {
+      logTail: true,
+    });
+    const logs = await compose("logs", "--no-color", "--tail", "30", "agent-fargate");
+    expect({ status: answer.status, payload: answer.payload }, logs).toEqual({
+      status: 200,
+      payload: '{"hello":"skiff"}',
+    });
+    expect(answer.logTail).toMatch(/REPORT RequestId/);
+    await admin.deleteFunction("compose-hello");
   });
 
   // After the agents joined: without an admin token they restart, and exec finds none running.

@@ -72,6 +72,7 @@ export async function invokeFunction(
   const { lease } = acquired;
   metrics.started(fn.name);
   let instanceId: string | undefined;
+  let instanceNode: FunctionNode | undefined;
   let retire = false;
   let finished = false;
   try {
@@ -89,6 +90,7 @@ export async function invokeFunction(
         coldStart = true;
       }
       instanceId = target.instanceId;
+      instanceNode = target.node;
       try {
         const result = await agents.invoke(target.node, target.instanceId, payload, {
           requestId: options.requestId,
@@ -163,11 +165,24 @@ export async function invokeFunction(
       const current = await runtime.directory.get(fn.name).catch(() => undefined);
       if (!current || current.id !== fn.id || current.revision !== fn.revision) retire = true;
     }
-    await router.release(lease, instanceId, retire).catch((error) => {
-      // The lease expires on its own; the instance is reaped when its node stops listing it.
-      runtime.logger.warn({ err: error, function: fn.name }, "function release failed");
-    });
-    runtime.slots.released(fn.id);
+    // A caller here waits for a slot: the instance and its lease go to it as they are.
+    const handedOn =
+      instanceId !== undefined &&
+      instanceNode !== undefined &&
+      !retire &&
+      router.outlives(lease, fn.timeout) &&
+      runtime.slots.handOff(fn.id, {
+        kind: "warm",
+        lease,
+        instance: { instanceId, nodeId: instanceNode.id, url: instanceNode.url },
+      });
+    if (!handedOn) {
+      await router.release(lease, instanceId, retire).catch((error) => {
+        // The lease expires on its own; the instance is reaped when its node stops listing it.
+        runtime.logger.warn({ err: error, function: fn.name }, "function release failed");
+      });
+      runtime.slots.released(fn.id);
+    }
   }
 }
 
@@ -192,7 +207,12 @@ async function acquireWithin(
     const acquired = await runtime.router.acquire(fn);
     const left = deadline - Date.now();
     if (acquired.kind !== "throttled" || left <= 0 || fn.reservedConcurrency === 0) return acquired;
-    await runtime.slots.wait(fn.id, Math.min(left, crossReplicaRetryMs));
+    const handed = await runtime.slots.wait(
+      fn.id,
+      fn.revision,
+      Math.min(left, crossReplicaRetryMs),
+    );
+    if (handed) return handed;
   }
 }
 

@@ -108,6 +108,8 @@ export interface Lease {
   revision: number;
   /** Executions of the function in flight, this one included. */
   busy: number;
+  /** When Redis drops the lease (this process's clock; a little later in Redis's). */
+  expiresAt: number;
 }
 
 export type Acquired =
@@ -149,6 +151,8 @@ export class FunctionRouter {
     reservedConcurrency: number | null;
   }): Promise<Acquired> {
     const leaseId = randomUUID();
+    const lifeMs = fn.timeout * 1000 + this.limits.leaseMarginMs;
+    const expiresAt = Date.now() + lifeMs;
     const reply = (await acquireScript.run(
       this.redis,
       3,
@@ -159,17 +163,31 @@ export class FunctionRouter {
       fn.id,
       fn.reservedConcurrency ?? -1,
       this.limits.platformConcurrency,
-      fn.timeout * 1000 + this.limits.leaseMarginMs,
+      lifeMs,
       this.prefix + instanceKeyPrefix,
     )) as string[];
     if (reply[0] === "throttled") return { kind: "throttled", reason: reply[1] as Throttle };
-    const lease = { leaseId, functionId: fn.id, revision: fn.revision, busy: Number(reply[1]) };
+    const lease = {
+      leaseId,
+      functionId: fn.id,
+      revision: fn.revision,
+      busy: Number(reply[1]),
+      expiresAt,
+    };
     if (reply[0] === "cold") return { kind: "cold", lease };
     return {
       kind: "warm",
       lease,
       instance: { instanceId: reply[2] ?? "", nodeId: reply[3] ?? "", url: reply[4] ?? "" },
     };
+  }
+
+  /**
+   * Whether a lease lives long enough for one more invocation of `timeoutSeconds` to run under it
+   * (handed on to a waiting caller) with half the margin left.
+   */
+  outlives(lease: Lease, timeoutSeconds: number): boolean {
+    return lease.expiresAt - Date.now() > timeoutSeconds * 1000 + this.limits.leaseMarginMs / 2;
   }
 
   /**
