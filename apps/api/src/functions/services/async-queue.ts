@@ -94,8 +94,10 @@ export class EventQueue {
         connection: connectionOf(this.redis),
         prefix: `${this.options.prefix}bull`,
         concurrency: this.options.concurrency,
-        // A crashed replica's jobs are picked up again once their lock lapses.
-        lockDuration: 30_000,
+        // A crashed replica's jobs are picked up again once their lock lapses and the next
+        // check for stalled jobs runs: within 20 s (locks are renewed every 5 s while jobs run).
+        lockDuration: 10_000,
+        stalledInterval: 10_000,
       },
     );
     this.worker.on("error", (error) =>

@@ -87,6 +87,7 @@ export function createFunctions(options: FunctionsOptions): FunctionsServices {
         .catch((error) => logger.warn({ err: error }, "function usage's last flush failed"));
       nodes.stop();
       functions.agents.close();
+      functions.router.close();
     },
   };
   return functions;

@@ -17,5 +17,7 @@ export const instancesKey = "fn:instances";
 /** MiB held by instances on a node (placement). */
 export const nodeMemoryKeyPrefix = "fn:node:";
 export const nodeMemoryKey = (nodeId: string) => `${nodeMemoryKeyPrefix}${nodeId}:memory`;
+/** string with a TTL, refreshed while an api replica lives: its leases are dropped once it is gone. */
+export const replicaKey = (replicaId: string) => `fn:replica:${replicaId}`;
 /** pub/sub: a function's configuration or code changed, or it was deleted; payload functionId. */
 export const functionChangedChannel = "fn:changed";

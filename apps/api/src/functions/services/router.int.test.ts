@@ -99,6 +99,23 @@ describe("FunctionRouter", () => {
     expect((await router.nodeMemory(["nd_mem"])).get("nd_mem")).toBe(0);
   });
 
+  it("drops the leases of a replica gone silent, long before they expire, and no others", async () => {
+    const limits = { platformConcurrency: 100, leaseMarginMs: 120_000, replicaTtlMs: 300 };
+    const crashed = new FunctionRouter(redis, limits);
+    const living = new FunctionRouter(redis, limits);
+    const limited = fn("fn_orphaned", { reservedConcurrency: 1 });
+    expect((await crashed.acquire(limited)).kind).toBe("cold");
+    expect((await living.acquire(fn("fn_running", { reservedConcurrency: 1 }))).kind).toBe("cold");
+    // The first replica dies mid-invocation: it never releases, and stops saying it lives.
+    crashed.close();
+    expect((await living.acquire(limited)).kind).toBe("throttled");
+    await new Promise((done) => setTimeout(done, 500));
+    expect(await living.healLeases()).toBe(1);
+    expect((await living.acquire(limited)).kind).toBe("cold");
+    expect(await redis.zcard(functionBusyKey("fn_running"))).toBe(1);
+    living.close();
+  });
+
   it("heals the leases of a replica that died mid-invocation", async () => {
     // A lease lives timeout + margin: 3 s + 0 here, so a dead replica's count heals in 3 s.
     const router = new FunctionRouter(redis, { platformConcurrency: 100, leaseMarginMs: -2_900 });

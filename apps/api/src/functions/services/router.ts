@@ -8,6 +8,7 @@ import {
   instancesKey,
   nodeMemoryKey,
   platformBusyKey,
+  replicaKey,
 } from "./function-keys.js";
 import { LuaScript } from "./lua-script.js";
 
@@ -131,17 +132,47 @@ export interface RouterLimits {
   platformConcurrency: number;
   /** Added to a function's timeout for a lease's life: a cold start and the round trips. */
   leaseMarginMs: number;
+  /**
+   * How long a replica counts as alive after its last word (refreshed at a third of it): the
+   * reaper drops the leases of a replica gone longer, long before they would expire.
+   */
+  replicaTtlMs?: number;
 }
 
 /** The Redis side of routing: acquire, release, register and forget instances. */
 export class FunctionRouter {
   private readonly prefix: string;
+  /** This process's leases are `<replicaId>.<uuid>`: the reaper tells whose they are. */
+  private readonly replicaId = randomUUID().slice(0, 13);
+  private readonly replicaTtlMs: number;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private alive: Promise<unknown> | undefined;
 
   constructor(
     private readonly redis: Redis,
     private readonly limits: RouterLimits,
   ) {
     this.prefix = redis.options.keyPrefix ?? "";
+    this.replicaTtlMs = limits.replicaTtlMs ?? 15_000;
+  }
+
+  /** Stops saying this replica lives; its leases still in Redis are then healed by the reaper. */
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  /** Says this replica lives before its first lease, then on a timer while the process runs. */
+  private announce(): Promise<unknown> {
+    if (!this.alive) {
+      const beat = () => this.redis.set(replicaKey(this.replicaId), "1", "PX", this.replicaTtlMs);
+      this.alive = beat();
+      this.heartbeat = setInterval(() => {
+        beat().catch(() => {});
+      }, this.replicaTtlMs / 3);
+      this.heartbeat.unref();
+    }
+    return this.alive;
   }
 
   async acquire(fn: {
@@ -150,7 +181,10 @@ export class FunctionRouter {
     timeout: number;
     reservedConcurrency: number | null;
   }): Promise<Acquired> {
-    const leaseId = randomUUID();
+    await this.announce().catch(() => {
+      this.alive = undefined;
+    });
+    const leaseId = `${this.replicaId}.${randomUUID()}`;
     const lifeMs = fn.timeout * 1000 + this.limits.leaseMarginMs;
     const expiresAt = Date.now() + lifeMs;
     const reply = (await acquireScript.run(
@@ -259,19 +293,36 @@ export class FunctionRouter {
     return this.redis.zcount(functionBusyKey(functionId), Date.now(), "+inf");
   }
 
-  /** Drops expired leases everywhere (the reaper's part of healing a crashed replica's). */
+  /**
+   * Drops the leases of executions no replica will release (the reaper's part of healing a
+   * crashed replica's): those of replicas no longer alive, and any expired.
+   */
   async healLeases(): Promise<number> {
     const now = Date.now();
-    const expired = await this.redis.zrangebyscore(platformBusyKey, "-inf", now);
-    if (expired.length === 0) return 0;
-    const pipeline = this.redis.pipeline();
-    for (const member of expired) {
-      const [functionId, leaseId] = member.split(" ");
-      if (functionId && leaseId) pipeline.zrem(functionBusyKey(functionId), leaseId);
+    const members = await this.redis.zrange(platformBusyKey, 0, -1, "WITHSCORES");
+    const leases: { member: string; functionId: string; leaseId: string; replica: string }[] = [];
+    const expired: typeof leases = [];
+    for (let index = 0; index < members.length; index += 2) {
+      const member = members[index] ?? "";
+      const [functionId = "", leaseId = ""] = member.split(" ");
+      const lease = { member, functionId, leaseId, replica: leaseId.split(".")[0] ?? "" };
+      if (Number(members[index + 1]) <= now) expired.push(lease);
+      else if (leaseId.includes(".")) leases.push(lease);
     }
-    pipeline.zremrangebyscore(platformBusyKey, "-inf", now);
+    const replicas = [...new Set(leases.map((lease) => lease.replica))];
+    const living = await Promise.all(
+      replicas.map((replica) => this.redis.exists(replicaKey(replica))),
+    );
+    const gone = new Set(replicas.filter((_, index) => living[index] === 0));
+    const dropped = [...expired, ...leases.filter((lease) => gone.has(lease.replica))];
+    if (dropped.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const lease of dropped) {
+      pipeline.zrem(functionBusyKey(lease.functionId), lease.leaseId);
+      pipeline.zrem(platformBusyKey, lease.member);
+    }
     await pipeline.exec();
-    return expired.length;
+    return dropped.length;
   }
 
   /** The instances placed on a node, with when they were registered. */
