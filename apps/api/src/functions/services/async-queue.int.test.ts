@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { functionDeadLetters, functionInvocations, functions } from "../../db/schema/index.js";
+import { functionDeadLetters, functionInvocations } from "../../db/schema/index.js";
 import { FakeFunctionAgent, insertFunction } from "../../test/fake-function-agent.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
 import { createFunctions } from "./create-functions.js";
@@ -177,10 +177,8 @@ describe("Event invocations", () => {
     await waitFor(async () => (await invocation(requestId))?.status === "retrying", 5_000);
     await new Promise((done) => setTimeout(done, 500));
     expect(calls).toBe(0);
-    await stack.services.db
-      .update(functions)
-      .set({ reservedConcurrency: null })
-      .where(eq(functions.id, id));
+    // As a user would lift the limit: every replica hears of the change at once.
+    await stack.admin.updateFunction("async-throttled", { reservedConcurrency: null });
     await waitFor(async () => (await invocation(requestId))?.status === "succeeded", 10_000);
     expect(calls).toBe(1);
     const letters = await stack.services.db
