@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileService } from "../compute/services/service-scheduler.js";
 import { createLogger } from "../lib/logger.js";
 import { ProtocolAgent } from "../test/fake-agent.js";
-import { createTestStack, type TestStack } from "../test/harness.js";
 import { call, type ServedGateway, serveGateway } from "../test/gateway.js";
+import { createTestStack, type TestStack } from "../test/harness.js";
 import { TargetTable } from "./targets.js";
 
 // The load balancer with real upstream HTTP servers standing in for task containers (their host
@@ -108,7 +108,9 @@ describe("gateway load balancer", () => {
       "b /hello?x=1",
       "b /hello?x=1",
     ]);
-    expect((await get("localhost", "/_/services/site/path?q=2")).text).toMatch(/^[ab] \/path\?q=2$/);
+    expect((await get("localhost", "/_/services/site/path?q=2")).text).toMatch(
+      /^[ab] \/path\?q=2$/,
+    );
     expect((await get("127.0.0.1:8000", "/_/services/site/")).text).toMatch(/^[ab] \/$/);
     // Under a service's host name the gateway's own paths are not served: no service's content
     // appears in another's origin.
