@@ -1,6 +1,6 @@
-import { type ClientRequest, type IncomingMessage, request, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { pipeline } from "node:stream";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { Transform, type TransformCallback } from "node:stream";
+import type { Dispatcher } from "undici";
 import type { Logger } from "../lib/logger.js";
 import { sendError } from "./errors.js";
 import { endToEnd, upstreamRequestHeaders } from "./headers.js";
@@ -10,7 +10,7 @@ import type { TargetPools } from "./pools.js";
 export interface ForwardSettings {
   /** A target that has not accepted the connection by then is skipped for the next. */
   connectTimeoutMs: number;
-  /** From the request sent to the response's headers; 504 past it. */
+  /** From the request's last byte sent to the response's headers; 504 past it. */
   responseTimeoutMs: number;
   /** Request bodies past this answer 413 (Content-Length up front, or counted as they stream). */
   maxBodyBytes: number;
@@ -25,6 +25,24 @@ export interface ForwardContext {
 
 /** Methods a target may receive twice: a retry after a reset cannot do harm twice. */
 const idempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/** undici's codes of a connection that failed before the request was written. */
+const connectFailures = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET_CONNECT"]);
+
+class BodyTooLarge extends Error {}
+
+/** Counts a chunked body as it streams and fails it past `limit`. */
+class BodyCounter extends Transform {
+  private received = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.received += chunk.length;
+    if (this.received > this.limit) done(new BodyTooLarge());
+    else done(null, chunk);
+  }
+}
 
 /**
  * Forwards one request to the first of `targets` that takes it, streaming both ways (no body is
@@ -58,54 +76,37 @@ export function forward(
     );
     return;
   }
-  const hasBody =
-    declared !== undefined ? declared !== "0" : req.headers["transfer-encoding"] !== undefined;
+  const chunked = declared === undefined && req.headers["transfer-encoding"] !== undefined;
+  const hasBody = chunked || (declared !== undefined && declared !== "0");
   const headers = upstreamRequestHeaders(req.headers, {
     address: req.socket.remoteAddress,
     proto: "http",
   });
-  // node:http has already answered the client's 100-continue; the target need not again.
+  // undici frames the body itself; node:http has already answered the client's 100-continue.
+  delete headers["transfer-encoding"];
   delete headers.expect;
+  // A body with a Content-Length cannot run past it (node:http holds the client to it); a
+  // chunked one is counted as it streams. Either is read only once a target holds a connection,
+  // so a refused connection leaves it whole for the next target.
+  let body: IncomingMessage | BodyCounter | null = null;
+  if (chunked) {
+    const counter = new BodyCounter(settings.maxBodyBytes);
+    req.pipe(counter);
+    body = counter;
+  } else if (hasBody) {
+    body = req;
+  }
 
-  let current: ClientRequest | undefined;
-  let clientGone = false;
-  let bodyStarted = false;
-  let received = 0;
   let attempt = 0;
-  let timedOut = false;
-
+  let clientGone = false;
+  let abort: ((reason: Error) => void) | undefined;
   res.once("close", () => {
     if (res.writableFinished) return;
     clientGone = true;
-    current?.destroy();
+    abort?.(new Error("client went away"));
   });
-  if (hasBody) {
-    req.once("error", () => current?.destroy());
-  }
 
-  const streamBody = (upstream: ClientRequest) => {
-    bodyStarted = true;
-    req.on("data", (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > settings.maxBodyBytes) {
-        req.pause();
-        req.removeAllListeners("data");
-        upstream.destroy();
-        sendError(
-          res,
-          "PayloadTooLarge",
-          `request bodies are limited to ${settings.maxBodyBytes} bytes`,
-          true,
-        );
-        return;
-      }
-      if (!upstream.write(chunk)) req.pause();
-    });
-    upstream.on("drain", () => req.resume());
-    req.once("end", () => upstream.end());
-  };
-
-  const next = (failure: "refused" | "timeout" | "reset") => {
+  const next = (failure: "refused" | "timeout") => {
     if (clientGone) return;
     const target = targets[attempt++];
     if (!target) {
@@ -124,95 +125,82 @@ export function forward(
   };
 
   const send = (url: string) => {
-    const pool = pools.get(url);
-    const upstream = request({
-      agent: pool.agent,
-      host: pool.hostname,
-      port: pool.port,
-      method,
-      path,
-      headers,
-    });
-    current = upstream;
     let connected = false;
-    let settled = false;
-    let connectTimer: NodeJS.Timeout | undefined;
-    let responseTimer: NodeJS.Timeout | undefined;
-
-    // The response timeout runs from the request's last byte written: a long upload is not a
-    // slow answer.
-    let written = false;
-    const armResponseTimer = () => {
-      responseTimer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        timedOut = true;
-        upstream.destroy();
-        sendError(
-          res,
-          "GatewayTimeout",
-          `the target did not answer within ${settings.responseTimeoutMs} ms`,
-          hasBody,
+    let responded = false;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(controller) {
+        // Called once a connection is open and the request is about to be written.
+        connected = true;
+        abort = (reason) => controller.abort(reason);
+        if (clientGone) controller.abort(new Error("client went away"));
+      },
+      onResponseStart(controller, statusCode, responseHeaders: IncomingHttpHeaders, message) {
+        responded = true;
+        health.succeeded(url);
+        res.writeHead(statusCode, message, endToEnd(responseHeaders));
+        res.on("drain", () => controller.resume());
+      },
+      onResponseData(controller, chunk) {
+        if (!res.write(chunk)) controller.pause();
+      },
+      onResponseEnd() {
+        res.end();
+      },
+      onResponseError(_controller, error: Error & { code?: string }) {
+        if (clientGone) return;
+        if (responded) {
+          // Broken off mid-body: a truncated response must not look complete.
+          res.destroy();
+          return;
+        }
+        if (error instanceof BodyTooLarge || body?.errored instanceof BodyTooLarge) {
+          sendError(
+            res,
+            "PayloadTooLarge",
+            `request bodies are limited to ${settings.maxBodyBytes} bytes`,
+            true,
+          );
+          return;
+        }
+        if (error.code === "UND_ERR_HEADERS_TIMEOUT") {
+          sendError(
+            res,
+            "GatewayTimeout",
+            `the target did not answer within ${settings.responseTimeoutMs} ms`,
+            hasBody,
+          );
+          return;
+        }
+        health.failed(url);
+        context.logger.warn(
+          { target: url, method, err: error.code ?? error.message, connected },
+          "target connection failed",
         );
-      }, settings.responseTimeoutMs);
+        if (!connected || connectFailures.has(error.code ?? "")) {
+          next(error.code === "UND_ERR_CONNECT_TIMEOUT" ? "timeout" : "refused");
+        } else if (idempotent.has(method) && !hasBody) {
+          next("refused");
+        } else {
+          sendError(
+            res,
+            "BadGateway",
+            "the target closed the connection before answering",
+            hasBody,
+          );
+        }
+      },
     };
-    upstream.once("finish", () => {
-      written = true;
-      if (connected) armResponseTimer();
-    });
-
-    const onConnected = () => {
-      connected = true;
-      if (connectTimer) clearTimeout(connectTimer);
-      if (written) armResponseTimer();
-      // The body is read from the client only once a target holds a connection, so a refused
-      // connection leaves it unread for the next target.
-      if (hasBody && !bodyStarted) streamBody(upstream);
-    };
-
-    upstream.once("socket", (socket: Socket) => {
-      if (!socket.connecting) {
-        onConnected();
-        return;
-      }
-      connectTimer = setTimeout(() => {
-        if (!connected) socket.destroy(new Error("connect timeout"));
-      }, settings.connectTimeoutMs);
-      socket.once("connect", onConnected);
-    });
-    if (!hasBody) upstream.end();
-
-    upstream.once("response", (response: IncomingMessage) => {
-      settled = true;
-      if (responseTimer) clearTimeout(responseTimer);
-      health.succeeded(url);
-      if (clientGone) {
-        response.destroy();
-        return;
-      }
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, endToEnd(response.headers));
-      pipeline(response, res, () => {});
-    });
-
-    upstream.on("error", (error: NodeJS.ErrnoException) => {
-      if (connectTimer) clearTimeout(connectTimer);
-      if (responseTimer) clearTimeout(responseTimer);
-      if (settled || clientGone || timedOut) return;
-      settled = true;
-      health.failed(url);
-      const failure = !connected && error.message === "connect timeout" ? "timeout" : "refused";
-      context.logger.warn(
-        { target: url, method, err: error.code ?? error.message, connected },
-        "target connection failed",
-      );
-      if (!connected) {
-        next(failure);
-      } else if (idempotent.has(method) && !bodyStarted) {
-        next("reset");
-      } else {
-        sendError(res, "BadGateway", "the target closed the connection before answering", hasBody);
-      }
-    });
+    pools.get(url).dispatcher.dispatch(
+      {
+        origin: url,
+        path,
+        method: method as Dispatcher.HttpMethod,
+        headers: headers as Record<string, string | string[]>,
+        body,
+        headersTimeout: settings.responseTimeoutMs,
+      },
+      handler,
+    );
   };
 
   next("refused");

@@ -82,7 +82,7 @@ export function routeOf(
 export function newGateway(options: GatewayOptions): Gateway {
   const settings = { ...defaultGatewaySettings, ...options.settings };
   const context: ForwardContext = {
-    pools: options.pools ?? new TargetPools(),
+    pools: options.pools ?? new TargetPools(settings),
     health: options.health ?? new PassiveHealth(),
     settings,
     logger: options.logger,
