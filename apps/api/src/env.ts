@@ -150,6 +150,19 @@ export const envSchema = z.object({
   DOCKER_HOST: optionalText,
   /** Port of the gateway (load balancer) in this process; 0 runs none (see gateway-main.js). */
   SKIFF_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  /** A task that has not accepted the gateway's connection by then is skipped for the next (or 504). */
+  SKIFF_GATEWAY_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  /** From a request's last byte sent to a task until its response headers; 504 past it. */
+  SKIFF_GATEWAY_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(1).default(60_000),
+  /** Request bodies through the gateway past this many MiB answer 413 (counted as they stream). */
+  SKIFF_GATEWAY_MAX_BODY_MB: z.coerce.number().positive().default(10),
+  /** Requests in flight at once per gateway process; 503 past it. */
+  SKIFF_GATEWAY_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10_000),
+  /**
+   * Worker processes of gateway-main.js sharing its port (node:cluster); the all-in-one's own
+   * gateway is always one, on the api's thread.
+   */
+  SKIFF_GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Services answer on the gateway at <service>.<SKIFF_DOMAIN>. */
   SKIFF_DOMAIN: z
     .string()

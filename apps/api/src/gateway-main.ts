@@ -1,5 +1,7 @@
+import cluster from "node:cluster";
 import { openDatabase } from "./db/client.js";
 import { parseEnv } from "./env.js";
+import { gatewaySettingsOf } from "./gateway/proxy.js";
 import { startGateway } from "./gateway/server.js";
 import { createLogger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
@@ -25,28 +27,60 @@ if (!env.DATABASE_URL || !env.REDIS_URL) {
   process.exit(1);
 }
 const logger = createLogger(env.LOG_LEVEL, { service: "skiff-gateway" });
-const database = await openDatabase({
-  url: env.DATABASE_URL,
-  dataDir: "",
-  poolSize: env.DATABASE_POOL_SIZE,
-});
-const redis = connectRedis(env.REDIS_URL, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
 const port = env.SKIFF_GATEWAY_PORT || 8000;
-const gateway = await startGateway({
-  db: database.db,
-  redis,
-  logger,
-  port,
-  host: env.HOST,
-  domain: env.SKIFF_DOMAIN,
-});
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, async () => {
-    logger.info({ signal }, "gateway shutting down");
-    await gateway.stop();
-    redis.disconnect();
-    await database.close();
-    process.exit(0);
+if (env.SKIFF_GATEWAY_WORKERS > 1 && cluster.isPrimary) {
+  // Several workers share the port (node:cluster hands them connections); each holds its own
+  // target table and pools. A worker that dies is replaced.
+  let stopping = false;
+  for (let i = 0; i < env.SKIFF_GATEWAY_WORKERS; i++) cluster.fork();
+  cluster.on("exit", (worker, code) => {
+    if (stopping) return;
+    logger.error({ worker: worker.id, code }, "gateway worker exited; starting another");
+    cluster.fork();
   });
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      logger.info({ signal }, "gateway shutting down");
+      const workers = Object.values(cluster.workers ?? {});
+      for (const worker of workers) worker?.process.kill(signal);
+      let left = workers.length;
+      if (left === 0) process.exit(0);
+      cluster.on("exit", () => {
+        if (--left === 0) process.exit(0);
+      });
+    });
+  }
+} else {
+  await serve();
+}
+
+async function serve() {
+  if (!env.DATABASE_URL || !env.REDIS_URL) return;
+  const database = await openDatabase({
+    url: env.DATABASE_URL,
+    dataDir: "",
+    poolSize: env.DATABASE_POOL_SIZE,
+  });
+  const redis = connectRedis(env.REDIS_URL, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
+  const gateway = await startGateway({
+    db: database.db,
+    redis,
+    logger,
+    port,
+    host: env.HOST,
+    domain: env.SKIFF_DOMAIN,
+    settings: gatewaySettingsOf(env),
+  });
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, async () => {
+      logger.info({ signal }, "gateway shutting down");
+      await gateway.stop();
+      redis.disconnect();
+      await database.close();
+      process.exit(0);
+    });
+  }
 }

@@ -21,6 +21,7 @@ import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provi
 import { enqueueEvent } from "./functions/services/async-queue.js";
 import { createFunctions } from "./functions/services/create-functions.js";
 import { FunctionDirectory } from "./functions/services/function-directory.js";
+import { gatewaySettingsOf } from "./gateway/proxy.js";
 import { type GatewayServer, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
@@ -195,6 +196,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       port: env.SKIFF_GATEWAY_PORT,
       host: env.HOST,
       domain: env.SKIFF_DOMAIN,
+      settings: gatewaySettingsOf(env),
     });
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {

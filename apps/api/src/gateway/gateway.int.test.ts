@@ -4,15 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileService } from "../compute/services/service-scheduler.js";
 import { createLogger } from "../lib/logger.js";
 import { ProtocolAgent } from "../test/fake-agent.js";
+import { call, type ServedGateway, serveGateway } from "../test/gateway.js";
 import { createTestStack, type TestStack } from "../test/harness.js";
-import { newGatewayApp } from "./proxy.js";
 import { TargetTable } from "./targets.js";
 
 // The load balancer with real upstream HTTP servers standing in for task containers (their host
 // ports are what the agent would report).
 let stack: TestStack;
 let table: TargetTable;
-let gateway: ReturnType<typeof newGatewayApp>;
+let gateway: ServedGateway;
 const upstreams: Server[] = [];
 
 function upstream(name: string): Promise<number> {
@@ -27,17 +27,22 @@ beforeAll(async () => {
   stack = await createTestStack();
   table = new TargetTable(stack.services.db, stack.services.redis, createLogger("silent"), 60_000);
   await table.start();
-  gateway = newGatewayApp({ targets: table, domain: "skiff.test", logger: createLogger("silent") });
+  gateway = await serveGateway({
+    targets: table,
+    domain: "skiff.test",
+    logger: createLogger("silent"),
+  });
 });
 afterAll(async () => {
+  await gateway.close();
   await table.stop();
   for (const server of upstreams) server.close();
   await stack.close();
 });
 
 async function get(host: string, path = "/") {
-  const response = await gateway.request(`http://${host}${path}`, { headers: { host } });
-  return { status: response.status, text: await response.text() };
+  const response = await call(gateway.port, host, path);
+  return { status: response.status, text: response.body.toString() };
 }
 
 async function waitFor(check: () => Promise<boolean>, ms = 5_000) {
@@ -103,7 +108,15 @@ describe("gateway load balancer", () => {
       "b /hello?x=1",
       "b /hello?x=1",
     ]);
-    expect((await get("localhost", "/_/services/site/path")).text).toMatch(/^[ab] \/path$/);
+    expect((await get("localhost", "/_/services/site/path?q=2")).text).toMatch(
+      /^[ab] \/path\?q=2$/,
+    );
+    expect((await get("127.0.0.1:8000", "/_/services/site/")).text).toMatch(/^[ab] \/$/);
+    // Under a service's host name the gateway's own paths are not served: no service's content
+    // appears in another's origin.
+    const crossed = await get("other.skiff.test", "/_/services/site/path");
+    expect(crossed.status, crossed.text).toBe(404);
+    expect(JSON.parse(crossed.text).error.code).toBe("NotFound");
 
     await stack.admin.stopTask(assignments[0]!.taskId);
     await waitFor(async () => table.get("site")?.length === 1);
@@ -124,12 +137,18 @@ describe("gateway load balancer", () => {
         { taskId: "alive", url: `http://127.0.0.1:${alive}` },
       ],
     };
-    const app = newGatewayApp({ targets, domain: "skiff.test", logger: createLogger("silent") });
-    for (let i = 0; i < 4; i++) {
-      const response = await app.request("http://x.skiff.test/", {
-        headers: { host: "x.skiff.test" },
-      });
-      expect(await response.text()).toBe("alive /");
+    const app = await serveGateway({
+      targets,
+      domain: "skiff.test",
+      logger: createLogger("silent"),
+    });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const response = await call(app.port, "x.skiff.test", "/");
+        expect(response.body.toString()).toBe("alive /");
+      }
+    } finally {
+      await app.close();
     }
   });
 

@@ -1,112 +1,155 @@
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { isIP } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "../lib/logger.js";
+import { type GatewayErrorCode, sendError } from "./errors.js";
+import { type ForwardContext, type ForwardSettings, forward } from "./forward.js";
+import { PassiveHealth } from "./health.js";
+import { TargetPools } from "./pools.js";
 import type { Target } from "./targets.js";
+import { proxyUpgrade, rejectUpgrade } from "./upgrade.js";
+
+export interface GatewaySettings extends ForwardSettings {
+  /** Requests in flight at once in this process; 503 past it. */
+  maxConcurrent: number;
+}
+
+export const defaultGatewaySettings: GatewaySettings = {
+  connectTimeoutMs: 5_000,
+  responseTimeoutMs: 60_000,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxConcurrent: 10_000,
+};
 
 export interface GatewayOptions {
   targets: { get(service: string): Target[] | undefined };
   /** Services answer at `<service>.<domain>`. */
   domain: string;
   logger: Logger;
+  settings?: Partial<GatewaySettings>;
+  health?: PassiveHealth;
+  pools?: TargetPools;
 }
 
-const maxBodyBytes = 10 * 1024 * 1024;
-const servicePath = /^\/_\/services\/([a-z0-9][a-z0-9-_.]{0,62})(\/.*)?$/;
-// Hop-by-hop headers belong to one connection and must not be forwarded (RFC 9110, 7.6.1).
-const hopByHop = [
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "upgrade",
-  "proxy-connection",
-  "te",
-  "trailer",
-];
+export interface Gateway {
+  /** node:http's `request` listener. */
+  request(req: IncomingMessage, res: ServerResponse): void;
+  /** node:http's `upgrade` listener. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  pools: TargetPools;
+}
+
+const servicePath = /^\/_\/services\/([a-z0-9][a-z0-9-_.]{0,62})(\/[^?]*)?(\?.*)?$/;
+
+/** The host name of a Host header, without its port (and an IPv6 literal without brackets). */
+function hostName(host: string | undefined): string {
+  if (!host) return "";
+  if (host.startsWith("[")) return host.slice(1, host.indexOf("]")).toLowerCase();
+  const colon = host.indexOf(":");
+  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
 
 /**
- * The gateway's load balancer: `http://<service>.<domain>/...` or `/_/services/<service>/...`,
- * round robin over the service's healthy tasks. A target that refuses the connection is skipped
- * for the next one, so a task going away costs no failed request.
+ * Which service a request is for, and the path its target receives. A service answers at
+ * `<service>.<domain>`; `/_/services/<service>/...` only on the gateway's own host names
+ * (`localhost`, an IP literal, `<domain>` itself), so no service's host name serves another
+ * service's content in its origin.
  */
-export function newGatewayApp(options: GatewayOptions) {
-  const app = new Hono();
-  const next = new Map<string, number>();
-  // Bodies are held in memory so a refused connection can be retried on another task: bound them.
-  app.use(
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () =>
-        gatewayError(
-          undefined,
-          413,
-          "PayloadTooLarge",
-          `bodies are limited to ${maxBodyBytes} bytes`,
-        ),
-    }),
-  );
-
-  app.all("*", async (c) => {
-    const url = new URL(c.req.url);
-    const host = (c.req.header("host") ?? "").split(":")[0] ?? "";
-    const suffix = `.${options.domain}`;
-    const byPath = servicePath.exec(url.pathname);
-    const service =
-      byPath?.[1] ?? (host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined);
-    const path = byPath ? (byPath[2] ?? "/") : url.pathname;
-    if (!service)
-      return gatewayError(
-        c.req.header("x-request-id"),
-        404,
-        "NotFound",
-        "no service matches this host or path",
-      );
-
-    const targets = options.targets.get(service);
-    if (!targets?.length) {
-      return gatewayError(
-        undefined,
-        503,
-        "ServiceUnavailable",
-        `service ${service} has no healthy task to serve this`,
-      );
-    }
-    const headers = new Headers(c.req.raw.headers);
-    for (const name of hopByHop) headers.delete(name);
-    headers.set("x-forwarded-host", c.req.header("host") ?? "");
-    const hasBody = !["GET", "HEAD"].includes(c.req.method);
-    const body = hasBody ? await c.req.arrayBuffer() : undefined;
-    const start = next.get(service) ?? 0;
-    next.set(service, start + 1);
-
-    for (let attempt = 0; attempt < targets.length; attempt++) {
-      const target = targets[(start + attempt) % targets.length] as Target;
-      try {
-        const response = await fetch(`${target.url}${path}${url.search}`, {
-          method: c.req.method,
-          headers,
-          body,
-          redirect: "manual",
-        });
-        const out = new Headers(response.headers);
-        for (const name of hopByHop) out.delete(name);
-        return new Response(response.body, { status: response.status, headers: out });
-      } catch (error) {
-        options.logger.warn(
-          { service, task: target.taskId, err: (error as Error).message },
-          "target refused; trying the next",
-        );
-      }
-    }
-    return gatewayError(undefined, 502, "Internal", `no task of service ${service} answered`);
-  });
-  return app;
+export function routeOf(
+  host: string | undefined,
+  url: string,
+  domain: string,
+): { service: string; path: string } | undefined {
+  const name = hostName(host);
+  const suffix = `.${domain}`;
+  if (name.endsWith(suffix) && name.length > suffix.length) {
+    // The gateway's own prefix is never a service's path: it answers 404 under a service host.
+    if (url.startsWith("/_/services/")) return undefined;
+    return { service: name.slice(0, -suffix.length), path: url };
+  }
+  if (name === "localhost" || name === domain || isIP(name) !== 0) {
+    const match = servicePath.exec(url);
+    if (!match) return undefined;
+    return { service: match[1] as string, path: `${match[2] ?? "/"}${match[3] ?? ""}` };
+  }
+  return undefined;
 }
 
-function gatewayError(
-  requestId: string | undefined,
-  status: number,
-  code: string,
-  message: string,
-): Response {
-  return Response.json({ error: { code, message, requestId: requestId ?? "gateway" } }, { status });
+/**
+ * The gateway's load balancer on node:http: round robin over a service's healthy tasks (targets
+ * that failed repeatedly are left out for a while), each request forwarded by `forward`.
+ */
+export function newGateway(options: GatewayOptions): Gateway {
+  const settings = { ...defaultGatewaySettings, ...options.settings };
+  const context: ForwardContext = {
+    pools: options.pools ?? new TargetPools(settings),
+    health: options.health ?? new PassiveHealth(),
+    settings,
+    logger: options.logger,
+  };
+  const turns = new Map<string, number>();
+  let active = 0;
+  const release = () => {
+    active--;
+  };
+
+  type Choice =
+    | { error: GatewayErrorCode; message: string }
+    | { error?: undefined; targets: Target[]; path: string };
+  const choose = (req: IncomingMessage): Choice => {
+    const route = routeOf(req.headers.host, req.url ?? "/", options.domain);
+    if (!route)
+      return { error: "NotFound", message: "no service matches this host or path" } as const;
+    const targets = options.targets.get(route.service);
+    if (!targets?.length) {
+      return {
+        error: "ServiceUnavailable",
+        message: `service ${route.service} has no healthy task to serve this`,
+      } as const;
+    }
+    const turn = turns.get(route.service) ?? 0;
+    turns.set(route.service, turn + 1);
+    return { targets: context.health.order(targets, turn % targets.length), path: route.path };
+  };
+
+  return {
+    pools: context.pools,
+    request(req, res) {
+      if (active >= settings.maxConcurrent) {
+        sendError(res, "ServiceUnavailable", "the gateway is at its limit of concurrent requests");
+        return;
+      }
+      active++;
+      res.once("close", release);
+      const chosen = choose(req);
+      if (chosen.error) {
+        sendError(res, chosen.error, chosen.message);
+        return;
+      }
+      forward(req, res, chosen.targets, chosen.path, context);
+    },
+    upgrade(req, socket, head) {
+      const chosen = choose(req);
+      if (chosen.error) {
+        rejectUpgrade(socket, chosen.error, chosen.message);
+        return;
+      }
+      proxyUpgrade(req, socket, head, chosen.targets, chosen.path, context);
+    },
+  };
+}
+
+/** The gateway's settings from the parsed environment (main and gateway-main read the same). */
+export function gatewaySettingsOf(env: {
+  SKIFF_GATEWAY_CONNECT_TIMEOUT_MS: number;
+  SKIFF_GATEWAY_RESPONSE_TIMEOUT_MS: number;
+  SKIFF_GATEWAY_MAX_BODY_MB: number;
+  SKIFF_GATEWAY_MAX_CONCURRENT: number;
+}): GatewaySettings {
+  return {
+    connectTimeoutMs: env.SKIFF_GATEWAY_CONNECT_TIMEOUT_MS,
+    responseTimeoutMs: env.SKIFF_GATEWAY_RESPONSE_TIMEOUT_MS,
+    maxBodyBytes: Math.floor(env.SKIFF_GATEWAY_MAX_BODY_MB * 1024 * 1024),
+    maxConcurrent: env.SKIFF_GATEWAY_MAX_CONCURRENT,
+  };
 }

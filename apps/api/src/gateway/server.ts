@@ -1,8 +1,9 @@
-import { type ServerType, serve } from "@hono/node-server";
+import { createServer, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Redis } from "ioredis";
 import type { Database } from "../db/client.js";
 import type { Logger } from "../lib/logger.js";
-import { newGatewayApp } from "./proxy.js";
+import { type GatewaySettings, newGateway } from "./proxy.js";
 import { TargetTable } from "./targets.js";
 
 export interface GatewayServerOptions {
@@ -12,6 +13,7 @@ export interface GatewayServerOptions {
   port: number;
   host: string;
   domain: string;
+  settings?: Partial<GatewaySettings>;
 }
 
 export interface GatewayServer {
@@ -23,16 +25,41 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
   const logger = options.logger.child({ part: "gateway" });
   const targets = new TargetTable(options.db, options.redis, logger);
   await targets.start();
-  const app = newGatewayApp({ targets, domain: options.domain, logger });
-  const server = await new Promise<ServerType>((listening) => {
-    const started = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () =>
-      listening(started),
-    );
+  const gateway = newGateway({
+    targets,
+    domain: options.domain,
+    logger,
+    settings: options.settings,
+  });
+  const server: Server = createServer(gateway.request);
+  // Upgraded sockets (WebSockets) leave node:http's bookkeeping; stop() ends them itself.
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (req, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
+    gateway.upgrade(req, socket, head);
+  });
+  // Keep-alive pools of tasks that went away are let go once their requests are done.
+  const prune = setInterval(() => gateway.pools.retain(targets.urls()), 30_000);
+  prune.unref();
+  await new Promise<void>((listening, failed) => {
+    server.once("error", failed);
+    server.listen(options.port, options.host, () => listening());
   });
   logger.info({ port: options.port, domain: options.domain }, "gateway listening");
   return {
     async stop() {
-      await new Promise<void>((done) => server.close(() => done()));
+      clearInterval(prune);
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeIdleConnections();
+      // Requests in flight get a moment to finish; then every connection is cut.
+      const cut = setTimeout(() => {
+        server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
+      }, 1_000);
+      await closed;
+      clearTimeout(cut);
+      gateway.pools.close();
       await targets.stop();
     },
   };

@@ -135,6 +135,13 @@ export class TargetTable {
     return this.table.get(service);
   }
 
+  /** The URL of every target of every service. */
+  urls(): Set<string> {
+    const urls = new Set<string>();
+    for (const targets of this.table.values()) for (const target of targets) urls.add(target.url);
+    return urls;
+  }
+
   /** Reloads now; a change announced during a reload triggers one more, never two at once. */
   reload(): Promise<void> {
     if (this.reloading) {

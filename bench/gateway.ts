@@ -1,0 +1,218 @@
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { serviceSchema } from "@skiff/shared";
+import { freePort } from "../apps/api/src/test/process.js";
+import { poll, redisUrl, sleep, startBenchApi } from "./support.js";
+
+// The gateway benchmark of issue 17: one backend container (a node HTTP server answering a
+// short body over keep-alive), measured with the same wrk run three ways, in one run:
+// - direct to the container's host port;
+// - nginx proxy_pass to it (upstream keepalive 64), worker_processes = the gateway's workers;
+// - Skiff's load balancer: gateway-main.js with as many workers, against the database of an
+//   all-in-one api whose local agent runs the container as a service's task.
+// Bar: gateway >= 0.5 of nginx's requests/s; aim >= 0.9; p99 added <= 2 ms.
+const duration = process.env.BENCH_DURATION ?? "10s";
+const connections = process.env.BENCH_CONNECTIONS ?? "32";
+const workerCounts = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number);
+const runId = randomBytes(4).toString("hex");
+const name = `gwbench-${runId}`;
+const run = promisify(execFile);
+const gatewayScript = fileURLToPath(new URL("../apps/api/dist/gateway-main.js", import.meta.url));
+if (!existsSync(gatewayScript)) throw new Error(`${gatewayScript} is missing: run npm run build`);
+for (const tool of ["wrk", "nginx"]) {
+  await run("sh", ["-c", `command -v ${tool}`]).catch(() => {
+    throw new Error(`${tool} is missing: apt-get install -y wrk nginx`);
+  });
+}
+
+const backend = `require("http").createServer((req, res) => {
+  res.writeHead(200, { "content-type": "text/plain", "content-length": 12 });
+  res.end("hello world\\n");
+}).listen(8080);`;
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function millis(text: string): number {
+  const match = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!match) return Number.NaN;
+  const value = Number(match[1]);
+  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value;
+}
+
+/** `wrk -t1 -c<connections> -d<duration> --latency url`: requests/s and p50/p99 in ms. */
+async function wrk(url: string, seconds = duration): Promise<Figures> {
+  const { stdout } = await run("wrk", [
+    "-t1",
+    `-c${connections}`,
+    `-d${seconds}`,
+    "--latency",
+    url,
+  ]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const p50 = millis(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? "");
+  const p99 = millis(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? "");
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(stdout);
+  if (errors) throw new Error(`wrk ${url} saw errors: ${errors[0]}`);
+  return { rps, p50, p99 };
+}
+
+/** Warm up (JIT, pools), then measure. */
+async function measure(url: string): Promise<Figures> {
+  await wrk(url, "2s");
+  return wrk(url);
+}
+
+async function waitForOk(url: string, what: string): Promise<void> {
+  await poll(what, 30_000, async () => {
+    const answer = await fetch(url).catch(() => undefined);
+    return answer?.ok ? true : undefined;
+  });
+}
+
+const children: ReturnType<typeof spawn>[] = [];
+function start(command: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  children.push(child);
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once("exit", done));
+    child.kill("SIGTERM");
+    await Promise.race([exited, sleep(5_000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+}
+
+function nginxConfig(dir: string, workers: number, port: number, backendPort: number): string {
+  return `worker_processes ${workers};
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`;
+}
+
+const api = await startBenchApi({
+  SKIFF_LOCAL_AGENT: "true",
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
+});
+const nginxDir = mkdtempSync(join(tmpdir(), "skiff-bench-nginx-"));
+const results: string[] = [];
+try {
+  await api.admin.registerTaskDefinition({
+    family: name,
+    // One vCPU: all a single-threaded node server can use.
+    cpu: 1024,
+    memory: 128,
+    containers: [
+      {
+        name: "web",
+        image: "node:24-bookworm-slim",
+        command: ["node", "-e", backend],
+        portMappings: [{ containerPort: 8080 }],
+        stopTimeoutSeconds: 1,
+      },
+    ],
+  });
+  await api.admin.request("POST", "/v1/services", serviceSchema, {
+    name,
+    taskDefinition: name,
+    desiredCount: 1,
+    loadBalancer: { containerName: "web", containerPort: 8080 },
+  });
+  const backendPort = await poll("the service's task running", 60_000, async () => {
+    const page = await api.admin.listTasks({ service: name, status: "running" });
+    return page.items[0]?.containers[0]?.hostPorts[0]?.hostPort;
+  });
+  const direct = `http://127.0.0.1:${backendPort}/`;
+  await waitForOk(direct, "the backend container");
+
+  const line = (label: string, f: Figures) =>
+    `${label.padEnd(28)} ${f.rps.toFixed(0).padStart(8)} req/s   p50 ${f.p50.toFixed(2)} ms   p99 ${f.p99.toFixed(2)} ms`;
+  const directFigures = await measure(direct);
+  results.push(line("direct", directFigures));
+  console.info(results.at(-1));
+
+  for (const workers of workerCounts) {
+    const nginxPort = await freePort();
+    writeFileSync(
+      join(nginxDir, "nginx.conf"),
+      nginxConfig(nginxDir, workers, nginxPort, backendPort),
+    );
+    const stopNginx = start("nginx", ["-p", nginxDir, "-c", join(nginxDir, "nginx.conf")]);
+    let nginx: Figures;
+    try {
+      await waitForOk(`http://127.0.0.1:${nginxPort}/`, "nginx");
+      nginx = await measure(`http://127.0.0.1:${nginxPort}/`);
+    } finally {
+      await stopNginx();
+    }
+    results.push(line(`nginx (${workers} worker${workers > 1 ? "s" : ""})`, nginx));
+    console.info(results.at(-1));
+
+    const gatewayPort = await freePort();
+    const stopGateway = start(process.execPath, [gatewayScript], {
+      DATABASE_URL: api.database.url,
+      REDIS_URL: redisUrl,
+      HOST: "127.0.0.1",
+      SKIFF_GATEWAY_PORT: String(gatewayPort),
+      SKIFF_GATEWAY_WORKERS: String(workers),
+      LOG_LEVEL: "error",
+    });
+    let gateway: Figures;
+    try {
+      const url = `http://127.0.0.1:${gatewayPort}/_/services/${name}/`;
+      await waitForOk(url, "the gateway");
+      gateway = await measure(url);
+    } finally {
+      await stopGateway();
+    }
+    results.push(line(`skiff gateway (${workers} worker${workers > 1 ? "s" : ""})`, gateway));
+    console.info(results.at(-1));
+    results.push(
+      `  gateway/nginx ${(gateway.rps / nginx.rps).toFixed(2)} (bar 0.5, aim 0.9); p99 added over nginx ${(gateway.p99 - nginx.p99).toFixed(2)} ms, over direct ${(gateway.p99 - directFigures.p99).toFixed(2)} ms (bar 2 ms)`,
+    );
+    console.info(results.at(-1));
+  }
+  console.info(
+    `\nwrk -t1 -c${connections} -d${duration} --latency (after a 2 s warm-up), one backend container\n${results.join("\n")}`,
+  );
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  await api.stop();
+  const ids = (
+    await run("docker", ["ps", "-aq", "--filter", `label=skiff.service=${name}`])
+  ).stdout.trim();
+  if (ids) await run("docker", ["rm", "-f", ...ids.split("\n")]).catch(() => {});
+  rmSync(nginxDir, { recursive: true, force: true });
+}
