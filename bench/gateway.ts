@@ -15,10 +15,14 @@ import { poll, redisUrl, sleep, startBenchApi } from "./support.js";
 // - nginx proxy_pass to it (upstream keepalive 64), worker_processes = the gateway's workers;
 // - Skiff's load balancer: gateway-main.js with as many workers, against the database of an
 //   all-in-one api whose local agent runs the container as a service's task.
+// BENCH_WORKERS (1,2), BENCH_ROUNDS (3), BENCH_DURATION (10s), BENCH_CONNECTIONS (32).
 // Bar: gateway >= 0.5 of nginx's requests/s; aim >= 0.9; p99 added <= 2 ms.
 const duration = process.env.BENCH_DURATION ?? "10s";
 const connections = process.env.BENCH_CONNECTIONS ?? "32";
 const workerCounts = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number);
+// The machine is shared: sides take turns, round after round, and each side's median round is
+// reported, so a burst of someone else's load does not land on one side only.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const runId = randomBytes(4).toString("hex");
 const name = `gwbench-${runId}`;
 const run = promisify(execFile);
@@ -65,10 +69,19 @@ async function wrk(url: string, seconds = duration): Promise<Figures> {
   return { rps, p50, p99 };
 }
 
-/** Warm up (JIT, pools), then measure. */
-async function measure(url: string): Promise<Figures> {
-  await wrk(url, "2s");
-  return wrk(url);
+/** The round of median requests/s. */
+function median(runs: Figures[]): Figures {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)] as Figures;
+}
+
+/** Warms each side up (JIT, pools), then measures them in turn, `rounds` times. */
+async function measureInTurns(urls: string[]): Promise<Figures[]> {
+  for (const url of urls) await wrk(url, "2s");
+  const runs: Figures[][] = urls.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, url] of urls.entries()) runs[i]?.push(await wrk(url));
+  }
+  return runs.map(median);
 }
 
 async function waitForOk(url: string, what: string): Promise<void> {
@@ -159,27 +172,15 @@ try {
 
   const line = (label: string, f: Figures) =>
     `${label.padEnd(28)} ${f.rps.toFixed(0).padStart(8)} req/s   p50 ${f.p50.toFixed(2)} ms   p99 ${f.p99.toFixed(2)} ms`;
-  const directFigures = await measure(direct);
-  results.push(line("direct", directFigures));
-  console.info(results.at(-1));
 
   for (const workers of workerCounts) {
+    const plural = workers > 1 ? "s" : "";
     const nginxPort = await freePort();
     writeFileSync(
       join(nginxDir, "nginx.conf"),
       nginxConfig(nginxDir, workers, nginxPort, backendPort),
     );
     const stopNginx = start("nginx", ["-p", nginxDir, "-c", join(nginxDir, "nginx.conf")]);
-    let nginx: Figures;
-    try {
-      await waitForOk(`http://127.0.0.1:${nginxPort}/`, "nginx");
-      nginx = await measure(`http://127.0.0.1:${nginxPort}/`);
-    } finally {
-      await stopNginx();
-    }
-    results.push(line(`nginx (${workers} worker${workers > 1 ? "s" : ""})`, nginx));
-    console.info(results.at(-1));
-
     const gatewayPort = await freePort();
     const stopGateway = start(process.execPath, [gatewayScript], {
       DATABASE_URL: api.database.url,
@@ -189,23 +190,31 @@ try {
       SKIFF_GATEWAY_WORKERS: String(workers),
       LOG_LEVEL: "error",
     });
-    let gateway: Figures;
     try {
-      const url = `http://127.0.0.1:${gatewayPort}/_/services/${name}/`;
-      await waitForOk(url, "the gateway");
-      gateway = await measure(url);
+      const nginxUrl = `http://127.0.0.1:${nginxPort}/`;
+      const gatewayUrl = `http://127.0.0.1:${gatewayPort}/_/services/${name}/`;
+      await waitForOk(nginxUrl, "nginx");
+      await waitForOk(gatewayUrl, "the gateway");
+      const [directFigures, nginx, gateway] = (await measureInTurns([
+        direct,
+        nginxUrl,
+        gatewayUrl,
+      ])) as [Figures, Figures, Figures];
+      results.push(
+        `${workers} worker${plural} each:`,
+        line("  direct", directFigures),
+        line(`  nginx`, nginx),
+        line(`  skiff gateway`, gateway),
+        `  gateway/nginx ${(gateway.rps / nginx.rps).toFixed(2)} (bar 0.5, aim 0.9); p99 added over nginx ${(gateway.p99 - nginx.p99).toFixed(2)} ms, over direct ${(gateway.p99 - directFigures.p99).toFixed(2)} ms (bar 2 ms)`,
+      );
+      console.info(results.slice(-5).join("\n"));
     } finally {
+      await stopNginx();
       await stopGateway();
     }
-    results.push(line(`skiff gateway (${workers} worker${workers > 1 ? "s" : ""})`, gateway));
-    console.info(results.at(-1));
-    results.push(
-      `  gateway/nginx ${(gateway.rps / nginx.rps).toFixed(2)} (bar 0.5, aim 0.9); p99 added over nginx ${(gateway.p99 - nginx.p99).toFixed(2)} ms, over direct ${(gateway.p99 - directFigures.p99).toFixed(2)} ms (bar 2 ms)`,
-    );
-    console.info(results.at(-1));
   }
   console.info(
-    `\nwrk -t1 -c${connections} -d${duration} --latency (after a 2 s warm-up), one backend container\n${results.join("\n")}`,
+    `\nwrk -t1 -c${connections} -d${duration} --latency, one backend container; sides in turns after a 2 s warm-up each, median of ${rounds} rounds\n${results.join("\n")}`,
   );
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");

@@ -43,7 +43,9 @@ export class PassiveHealth {
    * out unless every one is ejected (the last target is never ejected: a service answers what
    * it can rather than nothing).
    */
-  order<T extends { url: string }>(targets: readonly T[], start: number): T[] {
+  order<T extends { url: string }>(targets: readonly T[], start: number): readonly T[] {
+    // The common case, one target and none ejected, allocates nothing.
+    if (targets.length === 1 && this.ejectedUntil.size === 0) return targets;
     const ordered: T[] = [];
     const n = targets.length;
     for (let i = 0; i < n; i++) {

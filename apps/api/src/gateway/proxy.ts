@@ -95,7 +95,7 @@ export function newGateway(options: GatewayOptions): Gateway {
 
   type Choice =
     | { error: GatewayErrorCode; message: string }
-    | { error?: undefined; targets: Target[]; path: string };
+    | { error?: undefined; targets: readonly Target[]; path: string };
   const choose = (req: IncomingMessage): Choice => {
     const route = routeOf(req.headers.host, req.url ?? "/", options.domain);
     if (!route)
