@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PassiveHealth } from "./health.js";
 
 const targets = [{ url: "http://a:1" }, { url: "http://b:1" }, { url: "http://c:1" }];
-const urls = (list: { url: string }[]) => list.map((t) => t.url.slice(7, 8)).join("");
+const urls = (list: readonly { url: string }[]) => list.map((t) => t.url.slice(7, 8)).join("");
 
 describe("PassiveHealth", () => {
   it("ejects a target after 3 failures in a row for a while, then tries it again", () => {
