@@ -67,13 +67,16 @@ export function forward(
   const { settings, health, pools } = context;
   const method = req.method ?? "GET";
   const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > settings.maxBodyBytes) {
+  // The connection closes with it: the rest of the body is never read.
+  const refuseTooLarge = () =>
     sendError(
       res,
       "PayloadTooLarge",
       `request bodies are limited to ${settings.maxBodyBytes} bytes`,
       true,
     );
+  if (declared !== undefined && Number(declared) > settings.maxBodyBytes) {
+    refuseTooLarge();
     return;
   }
   const chunked = declared === undefined && req.headers["transfer-encoding"] !== undefined;
@@ -154,12 +157,7 @@ export function forward(
           return;
         }
         if (error instanceof BodyTooLarge || body?.errored instanceof BodyTooLarge) {
-          sendError(
-            res,
-            "PayloadTooLarge",
-            `request bodies are limited to ${settings.maxBodyBytes} bytes`,
-            true,
-          );
+          refuseTooLarge();
           return;
         }
         if (error.code === "UND_ERR_HEADERS_TIMEOUT") {

@@ -167,7 +167,7 @@ export class FunctionRouter {
     if (!this.alive) {
       const beat = () => this.redis.set(replicaKey(this.replicaId), "1", "PX", this.replicaTtlMs);
       this.alive = beat();
-      this.heartbeat = setInterval(() => {
+      this.heartbeat ??= setInterval(() => {
         beat().catch(() => {});
       }, this.replicaTtlMs / 3);
       this.heartbeat.unref();
@@ -310,10 +310,8 @@ export class FunctionRouter {
       else if (leaseId.includes(".")) leases.push(lease);
     }
     const replicas = [...new Set(leases.map((lease) => lease.replica))];
-    const living = await Promise.all(
-      replicas.map((replica) => this.redis.exists(replicaKey(replica))),
-    );
-    const gone = new Set(replicas.filter((_, index) => living[index] === 0));
+    const living = replicas.length ? await this.redis.mget(...replicas.map(replicaKey)) : [];
+    const gone = new Set(replicas.filter((_, index) => living[index] === null));
     const dropped = [...expired, ...leases.filter((lease) => gone.has(lease.replica))];
     if (dropped.length === 0) return 0;
     const pipeline = this.redis.pipeline();
