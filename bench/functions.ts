@@ -238,7 +238,19 @@ try {
     `throughput: ${rate.toFixed(0)} invocations/s, ${errors} errors ${JSON.stringify([...statuses])} (bar 500/s with 0 errors, aim 2000/s); cpu per invocation: api ${perInvocation(apiCpu)}, agent ${perInvocation(agentCpu)}`,
   );
 
-  // Async: events enqueued, the api restarted in the middle, every one drained.
+  if (asyncEvents > 0) await measureAsync();
+} finally {
+  await removeLabelled(undefined, label).catch(() => {});
+  rmSync(codeDir, { recursive: true, force: true });
+  // The agent stops its instances as it stops.
+  await agent.stop("SIGTERM");
+  rmSync(agentDir, { recursive: true, force: true });
+  await api.stop();
+  keepAlive.destroy();
+}
+
+/** Async: events enqueued, the api killed and restarted in the middle, every one drained. */
+async function measureAsync() {
   const events = `events-${runId}`;
   await createFunction(events, { reservedConcurrency: 8 });
   const asyncStarted = performance.now();
@@ -270,14 +282,6 @@ try {
   console.log(
     `async: ${requestIds.size} events enqueued in ${ms(enqueuedMs)}, drained in ${(drainMs / 1000).toFixed(1)} s across an api restart; succeeded ${succeeded.succeeded}, failed ${succeeded.failed}, lost ${requestIds.size - succeeded.succeeded - succeeded.failed}`,
   );
-} finally {
-  await removeLabelled(undefined, label).catch(() => {});
-  rmSync(codeDir, { recursive: true, force: true });
-  // The agent stops its instances as it stops.
-  await agent.stop("SIGTERM");
-  rmSync(agentDir, { recursive: true, force: true });
-  await api.stop();
-  keepAlive.destroy();
 }
 
 /** CPU time (user and system) a process has used so far, from /proc, in ms. */

@@ -440,7 +440,7 @@ export class InstanceManager {
       body = exitBody(request.requestId, end);
       retired = true;
     }
-    const peak = await instance.memory?.bytes();
+    const peak = instance.memory?.bytes();
     const maxMemoryUsedMb = Math.max(1, Math.round((peak ?? 0) / mebibyte));
     if (request.logTail) await instance.log.settle();
     instance.log.end(request.requestId, {

@@ -13,11 +13,11 @@ describe("MemoryPeak from a cgroup file", () => {
       writeFileSync(join(scope, "memory.peak"), "1048576\n");
       const peak = new MemoryPeak("abc", undefined, root);
       await peak.watch();
-      expect(await peak.bytes()).toBe(1_048_576);
+      expect(peak.bytes()).toBe(1_048_576);
       writeFileSync(join(scope, "memory.peak"), "73400320\n");
-      expect(await peak.bytes()).toBe(73_400_320);
+      expect(peak.bytes()).toBe(73_400_320);
       peak.close();
-      expect(await peak.bytes()).toBeUndefined();
+      expect(peak.bytes()).toBeUndefined();
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -26,7 +26,7 @@ describe("MemoryPeak from a cgroup file", () => {
   it("knows nothing when no cgroup file exists and there is no stats stream", async () => {
     const peak = new MemoryPeak("none", undefined, "/nonexistent-cgroup-root");
     await peak.watch();
-    expect(await peak.bytes()).toBeUndefined();
+    expect(peak.bytes()).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import { type FileHandle, open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 
 // The most memory an instance's container used, for an invocation's REPORT, without adding to
@@ -36,8 +36,12 @@ export function usedBytesOf(document: StatsDocument): number | undefined {
 }
 
 export class MemoryPeak {
-  /** The cgroup file, kept open: each invocation's read is then one pread, not four calls. */
-  private file: FileHandle | null | undefined;
+  /**
+   * The cgroup file's descriptor, kept open: each invocation's read is then one pread, not four
+   * calls. Read synchronously: a cgroup file is rendered from memory in microseconds, a tenth of
+   * what a promise's round trip through libuv's thread pool costs the invoke path.
+   */
+  private fd: number | null | undefined;
   private readonly buffer = Buffer.alloc(32);
   private streamed: number | undefined;
   private stream: Readable | undefined;
@@ -52,7 +56,7 @@ export class MemoryPeak {
 
   /** Finds the cgroup file, or starts following the stats stream when there is none. */
   async watch(): Promise<void> {
-    if ((await this.cgroupBytes()) !== undefined || !this.followStats) return;
+    if (this.cgroupBytes() !== undefined || !this.followStats) return;
     const stream = await this.followStats();
     if (this.closed) {
       stream.destroy();
@@ -80,40 +84,44 @@ export class MemoryPeak {
   }
 
   /** Peak bytes so far; undefined when neither the cgroup nor the stream has told yet. */
-  async bytes(): Promise<number | undefined> {
-    return (await this.cgroupBytes()) ?? this.streamed;
+  bytes(): number | undefined {
+    return this.cgroupBytes() ?? this.streamed;
   }
 
   close(): void {
     this.closed = true;
     this.stream?.destroy();
-    this.file?.close().catch(() => {});
-    this.file = null;
+    if (typeof this.fd === "number") closeSync(this.fd);
+    this.fd = null;
   }
 
-  private async cgroupBytes(): Promise<number | undefined> {
-    if (this.file) return this.read(this.file);
-    if (this.file === null) return undefined;
+  private cgroupBytes(): number | undefined {
+    if (typeof this.fd === "number") return this.read(this.fd);
+    if (this.fd === null) return undefined;
     for (const path of candidates(this.cgroupRoot, this.containerId)) {
-      const file = await open(path, "r").catch(() => undefined);
-      const value = file && (await this.read(file));
-      if (value === undefined) {
-        await file?.close();
+      let fd: number;
+      try {
+        fd = openSync(path, "r");
+      } catch {
         continue;
       }
-      if (this.closed) await file?.close();
-      else this.file = file;
-      return value;
+      const value = this.read(fd);
+      if (value === undefined || this.closed) closeSync(fd);
+      else this.fd = fd;
+      if (value !== undefined) return value;
     }
-    this.file = null;
+    this.fd = null;
     return undefined;
   }
 
   /** The number in a cgroup file, read again from its start (the kernel renders it anew). */
-  private async read(file: FileHandle): Promise<number | undefined> {
-    const { bytesRead } = await file.read(this.buffer, 0, this.buffer.length, 0).catch(() => ({
-      bytesRead: -1,
-    }));
+  private read(fd: number): number | undefined {
+    let bytesRead: number;
+    try {
+      bytesRead = readSync(fd, this.buffer, 0, this.buffer.length, 0);
+    } catch {
+      return undefined;
+    }
     if (bytesRead <= 0) return undefined;
     const value = Number(this.buffer.toString("latin1", 0, bytesRead).trim());
     return Number.isFinite(value) ? value : undefined;

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { profileArgs } from "./profile.js";
 
 /** The built agent, run as its own process like on a real node. */
 export const agentMain = fileURLToPath(new URL("../../../agent/dist/main.js", import.meta.url));
@@ -27,7 +28,7 @@ export interface AgentProcessOptions {
 export function startAgentProcess(opts: AgentProcessOptions): AgentProcess {
   const stateDir = join(opts.workDir, opts.name);
   mkdirSync(stateDir, { recursive: true });
-  const child = spawn(process.execPath, [agentMain], {
+  const child = spawn(process.execPath, [...profileArgs(), agentMain], {
     cwd: opts.workDir,
     env: {
       PATH: process.env.PATH ?? "",

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../lib/embedded-redis.js";
+import { profileArgs } from "./profile.js";
 
 /** The built entry point: process tests run what `npm start` runs. */
 export const mainScript = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
@@ -28,7 +29,7 @@ export async function startSkiffProcess(
 ): Promise<SkiffProcess> {
   // A restart may keep its port (agents were told where the api is).
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, [mainScript], {
+  const child = spawn(process.execPath, [...profileArgs(), mainScript], {
     cwd,
     env: {
       PATH: process.env.PATH ?? "",
