@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { newId } from "@skiff/shared";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { tokenRoutes } from "./auth/routes/tokens.js";
@@ -22,6 +21,7 @@ import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
 import type { AppEnv } from "./lib/hono-env.js";
 import { refuseNul } from "./lib/nul-guard.js";
+import { requestIdOf } from "./lib/request-id.js";
 import { healthRoutes } from "./platform/routes/health.js";
 import { infoRoutes } from "./platform/routes/info.js";
 import { registryRoutes } from "./registry/routes/registry.js";
@@ -37,16 +37,13 @@ export interface AppOptions {
   dashboardDir?: string;
 }
 
-const clientRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** The REST API over `services`: every route, the OpenAPI document, errors and request logs. */
 export function newApp(services: Services, options: AppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>();
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
   app.use(async (c, next) => {
-    const given = c.req.header("x-request-id");
-    const requestId = given && clientRequestId.test(given) ? given : newId("req");
+    const requestId = requestIdOf(c.req.header("x-request-id"));
     c.set("requestId", requestId);
     c.set("services", services);
     const started = performance.now();

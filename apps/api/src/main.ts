@@ -1,5 +1,6 @@
+import { createServer } from "node:http";
 import { resolve } from "node:path";
-import { type ServerType, serve } from "@hono/node-server";
+import { getRequestListener, type ServerType } from "@hono/node-server";
 import {
   blobStoreConfig,
   createBlobStore,
@@ -18,6 +19,7 @@ import { type OpenDatabase, openDatabase, queryRows } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
+import { withInvokeListener } from "./functions/routes/invoke-listener.js";
 import { enqueueEvent } from "./functions/services/async-queue.js";
 import { createFunctions } from "./functions/services/create-functions.js";
 import { FunctionDirectory } from "./functions/services/function-directory.js";
@@ -183,9 +185,11 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   for (const loop of running.loops) loop.start();
   functions.start();
   await new Promise<void>((listening) => {
-    running.server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () =>
-      listening(),
+    const server = createServer(
+      withInvokeListener(services, getRequestListener(app.fetch, { hostname: env.HOST })),
     );
+    running.server = server;
+    server.listen(env.PORT, env.HOST, () => listening());
   });
   logger.info({ port: env.PORT, host: env.HOST }, "skiff api listening");
   if (env.SKIFF_GATEWAY_PORT > 0) {

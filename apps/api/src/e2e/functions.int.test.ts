@@ -138,6 +138,57 @@ describe("a node function from a zip", () => {
     );
   });
 
+  // The api's plain listener serves Invoke ahead of Hono: it must sign in, name requests and
+  // answer bad input exactly as the rest of the API does.
+  it("signs in, names the request and refuses bad input on the api's Invoke listener", async () => {
+    const unsigned = await invoke("echo", {}, { authorization: "", "x-request-id": "mine-1" });
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.headers.get("x-request-id")).toBe("mine-1");
+    expect(unsigned.json()).toEqual({
+      error: { code: "Unauthorized", message: expect.any(String), requestId: "mine-1" },
+    });
+
+    const created = await fetch(`${base}/v1/tokens`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ name: "reader", scopes: ["read"] }),
+    });
+    const { token: reader } = (await created.json()) as { token: string };
+    const weak = await invoke("echo", {}, { authorization: `Bearer ${reader}` });
+    expect(weak.status).toBe(403);
+    expect((weak.json() as { error: { code: string } }).error.code).toBe("Forbidden");
+
+    const unknown = await invoke("no-such-fn");
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get("x-amzn-errortype")).toBe("ResourceNotFoundException");
+    expect(unknown.json()).toMatchObject({
+      Type: "User",
+      message: expect.stringContaining("no-such-fn"),
+    });
+
+    const badJson = await invoke("echo", "{not json");
+    expect(badJson.status).toBe(400);
+    expect(badJson.headers.get("x-amzn-errortype")).toBe("InvalidRequestContentException");
+
+    const dryRun = await invoke("echo", {}, { "x-amz-invocation-type": "DryRun" });
+    expect(dryRun.status).toBe(204);
+
+    const arn = encodeURIComponent("arn:aws:lambda:us-east-1:000000000000:function:echo");
+    const byArn = await invoke(arn, { b: 2 });
+    expect(byArn.status, byArn.body).toBe(200);
+    expect(byArn.json()).toMatchObject({ echo: { b: 2 } });
+    for (const [qualifier, status] of [
+      ["%24LATEST", 200],
+      ["7", 404],
+    ] as const) {
+      const answer = await fetch(
+        `${base}/2015-03-31/functions/echo/invocations?Qualifier=${qualifier}`,
+        { method: "POST", headers: auth, body: "{}" },
+      );
+      expect(answer.status, qualifier).toBe(status);
+    }
+  });
+
   it("runs the next invoke on the warm instance, without an init duration", async () => {
     const first = (await invoke("echo")).json() as { pid: number };
     const second = await invoke("echo");

@@ -1,4 +1,4 @@
-import type { LogLine, SkiffApiError } from "@skiff/shared";
+import type { LogLine } from "@skiff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProtocolAgent } from "../../test/fake-agent.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
