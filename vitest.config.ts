@@ -1,9 +1,11 @@
 import { defineConfig } from "vitest/config";
 
-// Four projects: fast unit tests of pure logic; integration tests against a real PostgreSQL,
-// Redis and Docker engine; the embedded default (`npm start` with no DATABASE_URL or REDIS_URL:
-// PGlite and a supervised redis-server) driven end to end as its own process; the compose test,
-// which builds the images and runs the stack.
+// Five projects: fast unit tests of pure logic; integration tests against a real PostgreSQL,
+// Redis and Docker engine; the start-up timings among them, run alone; the embedded default
+// (`npm start` with no DATABASE_URL or REDIS_URL: PGlite and a supervised redis-server) driven
+// end to end as its own process; the compose test, which builds the images and runs the stack.
+const startupTests = "apps/api/src/main.int.test.ts";
+
 export default defineConfig({
   test: {
     globals: false,
@@ -29,13 +31,24 @@ export default defineConfig({
             "{apps,packages}/*/src/**/*.int.test.ts",
             "apps/dashboard/browser/**/*.int.test.ts",
           ],
-          exclude: ["**/node_modules/**"],
+          exclude: ["**/node_modules/**", startupTests],
           globalSetup: ["apps/api/src/test/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // One file at a time: the files share one Docker engine and two cores, and some hold
-          // timing promises a user would notice (npm start healthy within 10 s).
-          fileParallelism: false,
+          // Two files at a time: they wait on the Docker engine and on timers more than they
+          // use the two cores, and each has its own database, Redis prefix and Docker names.
+          fileParallelism: true,
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: "startup",
+          // The promises a user times (npm start healthy within 10 s), kept alone on the machine.
+          include: [startupTests],
+          globalSetup: ["apps/api/src/test/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       {

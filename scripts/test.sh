@@ -39,7 +39,7 @@ npm run lint
 npm run typecheck
 
 status=0
-for project in unit integration embedded compose; do
+for project in unit integration startup embedded compose; do
   if [ "$project" = compose ] && ! wait "$compose_build"; then
     echo "compose build failed: test-artifacts/compose-build.log" >&2
   fi
@@ -48,6 +48,6 @@ for project in unit integration embedded compose; do
     --outputFile.json="test-artifacts/vitest-$project.json" || status=1
 done
 
-# One closing line over all four projects, in the plain form CI reads.
-node scripts/lib/summarise-tests.mjs test-artifacts/vitest-{unit,integration,embedded,compose}.json
+# One closing line over all five projects, in the plain form CI reads.
+node scripts/lib/summarise-tests.mjs test-artifacts/vitest-{unit,integration,startup,embedded,compose}.json
 exit "$status"

@@ -263,6 +263,18 @@ describe("npm start on PGlite and its own redis-server", () => {
     await client.stopTask(task?.id ?? "");
   });
 
+  it("info, secrets (never read back) and a repository's quota", async () => {
+    const info = await client.info();
+    expect(info.registryAddress).toBe(registry);
+    await client.createSecret({ name: "embedded-db-password", value: "s3cret-value" });
+    const secret = await client.getSecret("embedded-db-password");
+    expect(JSON.stringify(secret)).not.toContain("s3cret-value");
+    expect((await client.listSecrets()).items.map((s) => s.name)).toContain("embedded-db-password");
+    // The repository the push test made.
+    const quota = await client.updateRepository("team/app", { storageQuotaBytes: 1_000_000_000 });
+    expect(quota.storageQuotaBytes).toBe(1_000_000_000);
+  });
+
   it("restarts its redis-server when it dies: healthy again within seconds, wake-ups work", async () => {
     const pid = (await sh("pgrep", "-P", String(skiff.child.pid), "-x", "redis-server")).trim();
     expect(pid, "the embedded redis-server").toMatch(/^\d+$/);

@@ -43,8 +43,21 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
     url: withDatabase(inject("postgresUrl"), name),
     async drop() {
       const again = await openDatabase({ url: inject("postgresUrl"), dataDir: "" });
-      await again.db.execute(`drop database if exists ${name} with (force)`);
-      await again.close();
+      try {
+        // An autovacuum worker on the database is not ours to terminate (that takes
+        // pg_signal_backend): it finishes in a moment, so try again a few times.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await again.db.execute(`drop database if exists ${name} with (force)`);
+            return;
+          } catch (error) {
+            if (attempt >= 10) throw error;
+            await new Promise((next) => setTimeout(next, 300));
+          }
+        }
+      } finally {
+        await again.close();
+      }
     },
   };
 }
