@@ -160,11 +160,12 @@ describe("the agent under a task that floods its log", () => {
     }
     expect(agent.child.exitCode, agent.output()).toBeNull();
     const rssTrace = `idle ${Math.round(idleRss / mebibyte)} MiB, then ${samples.join(" ")}`;
-    // Growth over its idle size: what the flood costs, whatever the agent's code weighs.
     expect(
-      peakRss - idleRss,
+      peakRss,
       `agent peak RSS ${Math.round(peakRss / mebibyte)} MiB: ${rssTrace}`,
-    ).toBeLessThan(64 * mebibyte);
+    ).toBeLessThan(150 * mebibyte);
+    // And its growth over idle: what the flood costs, whatever the agent's code weighs.
+    expect(peakRss - idleRss, rssTrace).toBeLessThan(32 * mebibyte);
     // Two files of 5 MiB, and a little slack for the write that crosses the limit.
     expect(peakDisk, `log files ${Math.round(peakDisk / mebibyte)} MiB`).toBeLessThan(
       12 * mebibyte,

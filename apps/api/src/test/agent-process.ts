@@ -24,11 +24,14 @@ export interface AgentProcessOptions {
   env?: Record<string, string>;
 }
 
+/** Node's flags as the agent's image runs it (apps/agent/Dockerfile). */
+const agentNodeFlags = ["--max-semi-space-size=2"];
+
 /** Starts an agent process on `dockerHost` that joins with `joinToken`. */
 export function startAgentProcess(opts: AgentProcessOptions): AgentProcess {
   const stateDir = join(opts.workDir, opts.name);
   mkdirSync(stateDir, { recursive: true });
-  const child = spawn(process.execPath, [...profileArgs(), agentMain], {
+  const child = spawn(process.execPath, [...profileArgs(), ...agentNodeFlags, agentMain], {
     cwd: opts.workDir,
     env: {
       PATH: process.env.PATH ?? "",
