@@ -66,8 +66,7 @@ export class FsBlobStore implements BlobStore {
     let writing: Promise<void> = Promise.resolve();
     // The commit fsyncs the upload before the push is acknowledged. Flushing it to disk as it
     // arrives, one fdatasync at a time in the background, leaves that fsync only the last few
-    // MiB, and the disk writes while the network delivers: a 40 MB layer's PUT took 29-38 ms
-    // with all of it left to the commit's fsync, 9-13 ms now.
+    // MiB, and the disk writes while the network delivers instead of after it.
     let syncing: Promise<void> | undefined;
     let unsynced = 0;
     const syncInBackground = () => {
