@@ -84,6 +84,8 @@ export async function waitForHealth(skiff: SkiffProcess, timeoutMs: number): Pro
     }
     await new Promise((done) => setTimeout(done, 100));
   }
+  // The failing test never gets the process to stop it: it would run on past the suite.
+  await skiff.end();
   throw new Error(`no healthy answer within ${timeoutMs} ms: ${skiff.output()}`);
 }
 
