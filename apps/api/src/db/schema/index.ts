@@ -9,3 +9,4 @@ export * from "../../functions/schema/functions.js";
 export * from "../../secrets/schema/secrets.js";
 export * from "../../usage/schema/task-usage.js";
 export * from "../../usage/schema/usage-totals.js";
+export * from "../../gateway/apis/schema/apis.js";
