@@ -1,5 +1,14 @@
 /** Methods a route key may name (API Gateway HTTP APIs), ANY for all of them. */
-export const routeMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
+export const routeMethods = [
+  "GET",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "HEAD",
+  "OPTIONS",
+  "ANY",
+] as const;
 export type RouteMethod = (typeof routeMethods)[number];
 
 /** One segment of a route's path: a literal, a `{param}`, or the last one's `{greedy+}`. */

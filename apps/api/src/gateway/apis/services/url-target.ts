@@ -1,0 +1,36 @@
+import { BlockList, isIP } from "node:net";
+
+/**
+ * Addresses an HTTP proxy integration never reaches: link-local (the node's metadata service at
+ * 169.254.169.254, AWS's IPv6 one at fd00:ec2::254), unspecified and multicast. A route's URL is
+ * set by an API owner, so it must not turn the gateway into a way to read the node's secrets.
+ */
+const never = new BlockList();
+never.addSubnet("169.254.0.0", 16, "ipv4");
+never.addSubnet("0.0.0.0", 8, "ipv4");
+never.addSubnet("224.0.0.0", 4, "ipv4");
+never.addSubnet("fe80::", 10, "ipv6");
+never.addAddress("::", "ipv6");
+never.addAddress("fd00:ec2::254", "ipv6");
+never.addSubnet("ff00::", 8, "ipv6");
+const metadataNames = new Set(["metadata", "metadata.google.internal", "instance-data"]);
+
+/** Why `value` cannot be a URL target, or undefined when it can. */
+export function urlTargetProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be an absolute http:// or https:// URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "must be http:// or https://";
+  if (url.username || url.password) return "must not carry credentials";
+  if (url.hash) return "must not have a #fragment";
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  const family = isIP(host);
+  if (family !== 0 && never.check(host, family === 6 ? "ipv6" : "ipv4"))
+    return "must not be a link-local, metadata, unspecified or multicast address";
+  if (metadataNames.has(host.toLowerCase().replace(/\.$/, "")))
+    return "must not be the node's metadata service";
+  return undefined;
+}
