@@ -225,7 +225,8 @@ function addHeader(out: Record<string, string | string[]>, name: string, value: 
   const prior = out[key];
   if (prior === undefined) out[key] = key === "set-cookie" ? [text] : text;
   else if (Array.isArray(prior)) prior.push(text);
-  else out[key] = key === "set-cookie" ? [prior, text] : `${prior},${text}`;
+  // Several values: one header line each, as API Gateway sends multiValueHeaders.
+  else out[key] = [prior, text];
 }
 
 /**
