@@ -38,6 +38,7 @@ const handler = `exports.handler = async (event) => {
   if (path.endsWith("/short")) return { hello: "world" };
   if (path.endsWith("/text")) return "plain";
   if (path.endsWith("/fail")) throw new Error("boom");
+  if (path.endsWith("/slow")) { await new Promise((r) => setTimeout(r, 3000)); return "late"; }
   if (path.endsWith("/nostatus")) return { hello: 1 };
   return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(event) };
 };`;
@@ -70,18 +71,27 @@ beforeAll(async () => {
     code: { zipBase64: zip },
   });
   expect(fn.status, fn.text).toBe(201);
+  // Reserved concurrency 0: every invocation is throttled.
+  const closed = await api("POST", "/v1/functions", {
+    name: "closed",
+    runtime: "nodejs24.x",
+    handler: "index.handler",
+    memory: 128,
+    reservedConcurrency: 0,
+    code: { zipBase64: zip },
+  });
+  expect(closed.status, closed.text).toBe(201);
   const created = await api("POST", "/v1/apis", { name: "shop" });
   expect(created.status, created.text).toBe(201);
   apiId = created.json.id;
-  for (const [routeKey, payloadFormatVersion] of [
-    ["GET /items/{id}", "2.0"],
-    ["POST /upload", "2.0"],
-    ["ANY /v1/{proxy+}", "1.0"],
+  for (const [routeKey, target] of [
+    ["GET /items/{id}", { function: "echo" }],
+    ["POST /upload", { function: "echo" }],
+    ["ANY /v1/{proxy+}", { function: "echo", payloadFormatVersion: "1.0" }],
+    ["GET /slow", { function: "echo", timeoutMs: 1000 }],
+    ["GET /closed", { function: "closed" }],
   ] as const) {
-    const route = await api("POST", "/v1/apis/shop/routes", {
-      routeKey,
-      target: { function: "echo", payloadFormatVersion },
-    });
+    const route = await api("POST", "/v1/apis/shop/routes", { routeKey, target });
     expect(route.status, route.text).toBe(201);
   }
   // The gateway's table reloads on the published change.
@@ -180,6 +190,19 @@ describe("a route to a function, payload 2.0", () => {
     const answer = await call(gatewayPort, "shop.skiff.test", "/items/fail");
     expect(answer.status).toBe(500);
     expect(json(answer)).toEqual({ message: "Internal Server Error" });
+  });
+});
+
+describe("a route to a function that cannot answer", () => {
+  it("answers 503 past the integration timeout and 429 when the function is throttled", async () => {
+    const started = Date.now();
+    const slow = await call(gatewayPort, "shop.skiff.test", "/slow");
+    expect(slow.status).toBe(503);
+    expect(json(slow)).toEqual({ message: "Service Unavailable" });
+    expect(Date.now() - started).toBeLessThan(2_900);
+    const closed = await call(gatewayPort, "shop.skiff.test", "/closed");
+    expect(closed.status).toBe(429);
+    expect(json(closed)).toEqual({ message: "Too Many Requests" });
   });
 });
 
