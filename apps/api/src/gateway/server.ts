@@ -55,7 +55,11 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
     gateway.upgrade(req, socket, head);
   });
   // Keep-alive pools of tasks that went away are let go once their requests are done.
-  const prune = setInterval(() => gateway.pools.retain(targets.urls()), 30_000);
+  const prune = setInterval(() => {
+    const urls = targets.urls();
+    for (const origin of apis.current.urlOrigins) urls.add(origin);
+    gateway.pools.retain(urls);
+  }, 30_000);
   prune.unref();
   await new Promise<void>((listening, failed) => {
     server.once("error", failed);

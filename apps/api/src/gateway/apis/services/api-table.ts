@@ -44,9 +44,16 @@ export interface ApiSnapshot {
   hosts: Map<string, HostEntry>;
   /** Functions whose URL is on, by function name. */
   functionUrls: Map<string, { authType: "NONE" | "SKIFF_TOKEN" }>;
+  /** Origins of URL targets: their keep-alive pools are kept, as targets' are. */
+  urlOrigins: Set<string>;
 }
 
-const empty: ApiSnapshot = { byName: new Map(), hosts: new Map(), functionUrls: new Map() };
+const empty: ApiSnapshot = {
+  byName: new Map(),
+  hosts: new Map(),
+  functionUrls: new Map(),
+  urlOrigins: new Set(),
+};
 
 /** Every API with its routes compiled, custom host names and function URLs: four queries. */
 export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapshot> {
@@ -60,7 +67,9 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
       .innerJoin(functions, eq(functions.id, functionUrls.functionId)),
   ]);
   const routesOf = new Map<string, LoadedRoute[]>();
+  const urlOrigins = new Set<string>();
   for (const row of routeRows) {
+    if ("url" in row.target) urlOrigins.add(new URL(row.target.url).origin);
     const list = routesOf.get(row.apiId) ?? [];
     const space = row.routeKey.indexOf(" ");
     list.push({
@@ -102,7 +111,7 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
   }
   const urls = new Map<string, { authType: "NONE" | "SKIFF_TOKEN" }>();
   for (const row of urlRows) urls.set(row.name, { authType: row.authType });
-  return { byName, hosts, functionUrls: urls };
+  return { byName, hosts, functionUrls: urls, urlOrigins };
 }
 
 /**

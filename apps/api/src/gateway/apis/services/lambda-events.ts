@@ -67,6 +67,23 @@ function encodedBody(request: EventRequest): {
   return { body: request.body.toString("base64"), isBase64Encoded: true };
 }
 
+/**
+ * The X-Forwarded-* headers API Gateway adds to an event's headers: the client's address
+ * appended to any For it sent, the port it connected to, and the protocol.
+ */
+function forwardedHeaders(req: IncomingMessage): Record<string, string> {
+  const prior = req.headers["x-forwarded-for"];
+  const ip = sourceIp(req);
+  return {
+    "x-forwarded-for": prior ? `${prior}, ${ip}` : ip,
+    "x-forwarded-port": String(req.socket.localPort ?? ""),
+    "x-forwarded-proto":
+      typeof req.headers["x-forwarded-proto"] === "string"
+        ? req.headers["x-forwarded-proto"]
+        : "http",
+  };
+}
+
 function sourceIp(req: IncomingMessage): string {
   const address = req.socket.remoteAddress ?? "";
   return address.startsWith("::ffff:") ? address.slice(7) : address;
@@ -99,6 +116,7 @@ export function eventV2(request: EventRequest): Record<string, unknown> {
     }
     headers[name] = values.join(",");
   }
+  Object.assign(headers, forwardedHeaders(req));
   const query = queryValues(request.rawQueryString);
   let queryStringParameters: Record<string, string> | undefined;
   if (query) {
@@ -147,6 +165,10 @@ export function eventV1(request: EventRequest): Record<string, unknown> {
     const values = distinct[name] as string[];
     headers[name] = values.at(-1) ?? "";
     multiValueHeaders[name] = values;
+  }
+  for (const [name, value] of Object.entries(forwardedHeaders(req))) {
+    headers[name] = value;
+    multiValueHeaders[name] = [value];
   }
   const query = queryValues(request.rawQueryString);
   let queryStringParameters: Record<string, string> | null = null;
