@@ -32,7 +32,12 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
   const logger = options.logger.child({ part: "gateway" });
   const targets = new TargetTable(options.db, options.redis, logger);
   await targets.start();
-  const apis = new ApiTable(options.db, options.redis, logger);
+  const directory = options.functions?.directory;
+  // The configs of functions that routes invoke are read ahead, so a first request does not
+  // wait for PostgreSQL (the directory keeps them in memory, told of changes on fn:changed).
+  const apis = new ApiTable(options.db, options.redis, logger, 5_000, (snapshot) => {
+    for (const name of snapshot.functionNames) directory?.get(name).catch(() => {});
+  });
   await apis.start();
   const gateway = newGateway({
     targets,

@@ -34,5 +34,4 @@ CREATE TABLE "function_urls" (
 --> statement-breakpoint
 ALTER TABLE "api_routes" ADD CONSTRAINT "api_routes_api_id_apis_id_fk" FOREIGN KEY ("api_id") REFERENCES "public"."apis"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "domain_names" ADD CONSTRAINT "domain_names_api_id_apis_id_fk" FOREIGN KEY ("api_id") REFERENCES "public"."apis"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "function_urls" ADD CONSTRAINT "function_urls_function_id_functions_id_fk" FOREIGN KEY ("function_id") REFERENCES "public"."functions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "api_routes_api_idx" ON "api_routes" USING btree ("api_id");
+ALTER TABLE "function_urls" ADD CONSTRAINT "function_urls_function_id_functions_id_fk" FOREIGN KEY ("function_id") REFERENCES "public"."functions"("id") ON DELETE cascade ON UPDATE no action;

@@ -1,4 +1,4 @@
-import { boolean, index, jsonb, pgTable, text, timestamp, unique } from "drizzle-orm/pg-core";
+import { boolean, jsonb, pgTable, text, timestamp, unique } from "drizzle-orm/pg-core";
 import { functions } from "../../../functions/schema/functions.js";
 import type { Throttle } from "../../access.js";
 
@@ -42,10 +42,8 @@ export const apiRoutes = pgTable(
     throttle: jsonb("throttle").$type<Throttle>(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [
-    unique("api_routes_api_route_key_unique").on(table.apiId, table.routeKey),
-    index("api_routes_api_idx").on(table.apiId),
-  ],
+  // The unique index serves lookups by API too (api_id leads it).
+  (table) => [unique("api_routes_api_route_key_unique").on(table.apiId, table.routeKey)],
 );
 
 /** Custom host names: each serves one API or one service. */

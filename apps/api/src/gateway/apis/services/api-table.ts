@@ -46,6 +46,8 @@ export interface ApiSnapshot {
   functionUrls: Map<string, { authType: "NONE" | "SKIFF_TOKEN" }>;
   /** Origins of URL targets: their keep-alive pools are kept, as targets' are. */
   urlOrigins: Set<string>;
+  /** Functions that routes and function URLs invoke. */
+  functionNames: Set<string>;
 }
 
 const empty: ApiSnapshot = {
@@ -53,6 +55,7 @@ const empty: ApiSnapshot = {
   hosts: new Map(),
   functionUrls: new Map(),
   urlOrigins: new Set(),
+  functionNames: new Set(),
 };
 
 /** Every API with its routes compiled, custom host names and function URLs: four queries. */
@@ -68,8 +71,10 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
   ]);
   const routesOf = new Map<string, LoadedRoute[]>();
   const urlOrigins = new Set<string>();
+  const functionNames = new Set<string>();
   for (const row of routeRows) {
     if ("url" in row.target) urlOrigins.add(new URL(row.target.url).origin);
+    if ("function" in row.target) functionNames.add(row.target.function);
     const list = routesOf.get(row.apiId) ?? [];
     const space = row.routeKey.indexOf(" ");
     list.push({
@@ -110,8 +115,11 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
     else if (row.service) hosts.set(row.hostname, { service: row.service });
   }
   const urls = new Map<string, { authType: "NONE" | "SKIFF_TOKEN" }>();
-  for (const row of urlRows) urls.set(row.name, { authType: row.authType });
-  return { byName, hosts, functionUrls: urls, urlOrigins };
+  for (const row of urlRows) {
+    urls.set(row.name, { authType: row.authType });
+    functionNames.add(row.name);
+  }
+  return { byName, hosts, functionUrls: urls, urlOrigins, functionNames };
 }
 
 /**
@@ -131,6 +139,8 @@ export class ApiTable {
     private readonly redis: Redis,
     private readonly logger: Logger,
     private readonly refreshMs = 5_000,
+    /** Called after each load (the gateway warms the function configs routes invoke). */
+    private readonly onLoad?: (snapshot: ApiSnapshot) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -166,6 +176,7 @@ export class ApiTable {
         this.again = false;
         try {
           this.snapshot = await loadApis(this.db, this.logger);
+          this.onLoad?.(this.snapshot);
         } catch (error) {
           this.logger.error({ err: error }, "loading gateway APIs failed; keeping the last ones");
         }
