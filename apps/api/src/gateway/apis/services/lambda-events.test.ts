@@ -19,7 +19,7 @@ function request(rawHeaders: string[], overrides: Partial<EventRequest> = {}): E
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] as string).toLowerCase();
     const value = rawHeaders[i + 1] as string;
-    (distinct[name] ??= []).push(value);
+    distinct[name] = [...(distinct[name] ?? []), value];
     headers[name] = headers[name] ? `${headers[name]}, ${value}` : value;
   }
   Object.defineProperty(req, "headersDistinct", { value: distinct });
