@@ -243,6 +243,8 @@ describe("the gateway serving APIs", () => {
       ["ANY /proxy/{rest+}", { url: `${origin}/base?fixed=1` }],
       ["GET /exact", { url: `${origin}/exact-target` }],
       ["GET /nobody", { service: "missing" }],
+      // By name: the connection's lookup is the guarded one.
+      ["GET /byname", { url: origin.replace("127.0.0.1", "localhost") }],
     ] as const) {
       const route = await api("POST", "/v1/apis/front/routes", {
         routeKey,
@@ -254,7 +256,7 @@ describe("the gateway serving APIs", () => {
       expect(route.status, route.text).toBe(201);
     }
     await waitFor(
-      () => table.current.byName.get("front")?.routes.match("GET", "/nobody") !== undefined,
+      () => table.current.byName.get("front")?.routes.match("GET", "/byname") !== undefined,
     );
   });
 
@@ -275,6 +277,12 @@ describe("the gateway serving APIs", () => {
     });
     expect(answer.status, answer.text).toBe(200);
     expect(answer.text).toMatch(/^u POST \/base\/a\/b%20c\?fixed=1&x=2 host=127\.0\.0\.1:\d+$/);
+  });
+
+  it("reaches a URL target by host name (resolved, checked, connected)", async () => {
+    const answer = await get("front.skiff.test", "/byname");
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.text).toMatch(/^u GET \/ host=localhost:\d+$/);
   });
 
   it("answers 404 {message} for no route, as API Gateway", async () => {

@@ -34,3 +34,37 @@ export function urlTargetProblem(value: string): string | undefined {
     return "must not be the node's metadata service";
   return undefined;
 }
+
+/** An address the gateway must not connect to (see `never`). */
+export function isForbiddenAddress(address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && never.check(address, family === 6 ? "ipv6" : "ipv4");
+}
+
+type LookupAnswer = string | { address: string; family: number }[];
+type LookupCallback = (error: Error | null, address: LookupAnswer, family?: number) => void;
+type LookupFunction = (hostname: string, options: object, callback: LookupCallback) => void;
+
+/**
+ * `lookup` (node's dns.lookup by default) for the gateway's outgoing connections, refusing a
+ * host name that resolves to a forbidden address: a URL target's name checked when it was
+ * written could resolve to the metadata service later (DNS rebinding), so it is checked at
+ * every connect too.
+ */
+export function guardedLookup(lookup: LookupFunction): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname, options, (error, address, family) => {
+      if (error) return callback(error, address, family);
+      const addresses = typeof address === "string" ? [address] : address.map((a) => a.address);
+      const bad = addresses.find(isForbiddenAddress);
+      if (bad) {
+        const refused = Object.assign(
+          new Error(`${hostname} resolves to ${bad}, an address the gateway never connects to`),
+          { code: "ENOTFOUND" },
+        );
+        return callback(refused, address, family);
+      }
+      callback(null, address, family);
+    });
+  };
+}
