@@ -16,6 +16,10 @@ import { functionLogRoutes } from "./functions/routes/function-logs.js";
 import { functionMetricsRoutes } from "./functions/routes/function-metrics.js";
 import { functionCodePath, functionRoutes } from "./functions/routes/functions.js";
 import { invokeRoutes } from "./functions/routes/invoke.js";
+import { apiRouteRoutes } from "./gateway/apis/routes/api-routes.js";
+import { apiRoutes } from "./gateway/apis/routes/apis.js";
+import { domainNameRoutes } from "./gateway/apis/routes/domain-names.js";
+import { functionUrlRoutes } from "./gateway/apis/routes/function-urls.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
@@ -95,6 +99,10 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", functionEventRoutes);
   app.route("/", invokeRoutes);
   app.route("/", functionMetricsRoutes);
+  app.route("/", functionUrlRoutes);
+  app.route("/", apiRoutes);
+  app.route("/", apiRouteRoutes);
+  app.route("/", domainNameRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,10 +1,15 @@
 import cluster from "node:cluster";
 import { openDatabase } from "./db/client.js";
-import { parseEnv } from "./env.js";
+import { type Env, parseEnv } from "./env.js";
+import { createFunctions } from "./functions/services/create-functions.js";
+import { FunctionDirectory } from "./functions/services/function-directory.js";
 import { gatewaySettingsOf } from "./gateway/proxy.js";
 import { startGateway } from "./gateway/server.js";
+import { systemClock } from "./lib/clock.js";
+import type { Logger } from "./lib/logger.js";
 import { createLogger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
+import { checkSecretsKey } from "./secrets/services/boot.js";
 
 // The gateway as its own process, for running N replicas of it apart from the api:
 //   DATABASE_URL=... REDIS_URL=... node apps/api/dist/gateway-main.js
@@ -64,6 +69,7 @@ async function serve() {
     poolSize: env.DATABASE_POOL_SIZE,
   });
   const redis = connectRedis(env.REDIS_URL, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
+  const functions = await startFunctions(env, database.db, redis, logger);
   const gateway = await startGateway({
     db: database.db,
     redis,
@@ -72,15 +78,66 @@ async function serve() {
     host: env.HOST,
     domain: env.SKIFF_DOMAIN,
     settings: gatewaySettingsOf(env),
+    functions: functions.runtime,
   });
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, async () => {
       logger.info({ signal }, "gateway shutting down");
       await gateway.stop();
+      await functions.stop();
       redis.disconnect();
       await database.close();
       process.exit(0);
     });
   }
+}
+
+/**
+ * The invoke path of this process, built as the api builds its own (routes to functions and
+ * function URLs invoke here): one more replica of it, with its own liveness key in Redis, its
+ * share of Event workers and its metering. Secrets resolve with SKIFF_SECRETS_KEY, which must be
+ * the api's.
+ */
+async function startFunctions(
+  env: Env,
+  db: Parameters<typeof createFunctions>[0]["db"],
+  redis: Parameters<typeof createFunctions>[0]["redis"],
+  logger: Logger,
+) {
+  const secretsKey = await checkSecretsKey(db, env, logger);
+  const directory = new FunctionDirectory({
+    db,
+    redis,
+    secretsKey,
+    region: env.SKIFF_REGION,
+    logger: logger.child({ component: "function-directory" }),
+  });
+  await directory.start();
+  const runtime = createFunctions({
+    db,
+    redis,
+    clock: systemClock,
+    logger: logger.child({ component: "functions" }),
+    directory,
+    settings: {
+      region: env.SKIFF_REGION,
+      platformConcurrency: env.SKIFF_FUNCTION_CONCURRENCY,
+      idleMs: env.SKIFF_FUNCTION_IDLE_SECONDS * 1000,
+      throttleWaitMs: env.SKIFF_FUNCTION_THROTTLE_WAIT_MS,
+    },
+    events: {
+      prefix: env.SKIFF_REDIS_PREFIX,
+      retryBaseDelayMs: env.SKIFF_FUNCTION_RETRY_DELAY_SECONDS * 1000,
+      concurrency: env.SKIFF_FUNCTION_EVENT_CONCURRENCY,
+    },
+  });
+  runtime.start();
+  return {
+    runtime,
+    async stop() {
+      await runtime.stop();
+      directory.stop();
+    },
+  };
 }

@@ -201,6 +201,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       host: env.HOST,
       domain: env.SKIFF_DOMAIN,
       settings: gatewaySettingsOf(env),
+      functions,
     });
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {

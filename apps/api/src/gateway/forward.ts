@@ -55,7 +55,8 @@ class BodyCounter extends Transform {
  * never sent to another: 502. A client that goes away aborts the upstream request.
  *
  * `path` is the path and query the target receives. Any route target that proxies to a URL of
- * an HTTP server can call this.
+ * an HTTP server can call this; `options.host` replaces the Host header (an HTTP proxy
+ * integration's server is named by its URL, not by the client's host name).
  */
 export function forward(
   req: IncomingMessage,
@@ -63,6 +64,7 @@ export function forward(
   targets: readonly { url: string }[],
   path: string,
   context: ForwardContext,
+  options: { host?: string } = {},
 ): void {
   const { settings, health, pools } = context;
   const method = req.method ?? "GET";
@@ -88,6 +90,7 @@ export function forward(
   // undici frames the body itself; node:http has already answered the client's 100-continue.
   delete headers["transfer-encoding"];
   delete headers.expect;
+  if (options.host) headers.host = options.host;
   // A body with a Content-Length cannot run past it (node:http holds the client to it); a
   // chunked one is counted as it streams. Either is read only once a target holds a connection,
   // so a refused connection leaves it whole for the next target.

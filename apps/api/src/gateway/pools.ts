@@ -1,4 +1,9 @@
+import { lookup } from "node:dns";
 import { Pool as UndiciPool } from "undici";
+import { guardedLookup } from "./apis/services/url-target.js";
+
+/** Host names (URL targets) that resolve to link-local or metadata addresses are refused. */
+const safeLookup = guardedLookup(lookup as never);
 
 export interface Pool {
   /** Keep-alive connections to the target, for proxied requests. */
@@ -30,7 +35,7 @@ export class TargetPools {
       const url = new URL(origin);
       pool = {
         dispatcher: new UndiciPool(origin, {
-          connect: { timeout: this.settings.connectTimeoutMs },
+          connect: { timeout: this.settings.connectTimeoutMs, lookup: safeLookup },
           // Time between body chunks is the target's affair (streams, long polls); the response
           // timeout is per request.
           bodyTimeout: 0,

@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
+import type { Database } from "../db/client.js";
+import type { FunctionsRuntime } from "../functions/services/functions-runtime.js";
 import type { Logger } from "../lib/logger.js";
+import { type AccessGate, allowAll } from "./access.js";
+import type { ApiSnapshot } from "./apis/services/api-table.js";
+import { type PipelineContext, serveApi, serveFunctionUrl } from "./apis/services/pipeline.js";
 import { type GatewayErrorCode, sendError } from "./errors.js";
 import { type ForwardContext, type ForwardSettings, forward } from "./forward.js";
 import { PassiveHealth } from "./health.js";
@@ -29,6 +34,17 @@ export interface GatewayOptions {
   settings?: Partial<GatewaySettings>;
   health?: PassiveHealth;
   pools?: TargetPools;
+  /**
+   * HTTP APIs, custom host names and function URLs (gateway/apis), with what serving them needs:
+   * the invoke path for function targets, the access gate (API keys, throttles; allowAll by
+   * default) and the database for function URLs that take a Skiff token.
+   */
+  apis?: {
+    table: { readonly current: ApiSnapshot };
+    functions: FunctionsRuntime | undefined;
+    gate?: AccessGate;
+    db: Database;
+  };
 }
 
 export interface Gateway {
@@ -93,6 +109,71 @@ export function newGateway(options: GatewayOptions): Gateway {
     active--;
   };
 
+  /** A service's healthy targets from the next in turn, those failing lately last. */
+  const ordered = (service: string): readonly Target[] | undefined => {
+    const targets = options.targets.get(service);
+    if (!targets?.length) return undefined;
+    const turn = turns.get(service) ?? 0;
+    turns.set(service, turn + 1);
+    return context.health.order(targets, turn % targets.length);
+  };
+  const apis = options.apis;
+  const pipeline: PipelineContext | undefined = apis && {
+    gate: apis.gate ?? allowAll,
+    functions: apis.functions,
+    forward: context,
+    serviceTargets: ordered,
+    db: apis.db,
+    logger: options.logger,
+  };
+  const domainSuffix = `.${options.domain}`;
+  const functionSuffix = `.fn.${options.domain}`;
+  /**
+   * Serves `req` if its host name is an API's, a custom host name or a function URL's; false
+   * when it is none of them (then it is a service's, or nothing's).
+   */
+  const serveByHost = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (!apis || !pipeline) return false;
+    const name = hostName(req.headers.host);
+    const snapshot = apis.table.current;
+    const failed = (error: unknown) => {
+      options.logger.error({ err: error, host: name }, "serving an API request failed");
+      sendError(res, "BadGateway", "the gateway failed to serve this request");
+    };
+    const custom = snapshot.hosts.get(name);
+    if (custom) {
+      if ("api" in custom) {
+        serveApi(req, res, custom.api, pipeline).catch(failed);
+        return true;
+      }
+      const targets = ordered(custom.service);
+      if (!targets) {
+        sendError(
+          res,
+          "ServiceUnavailable",
+          `service ${custom.service} has no healthy task to serve this`,
+        );
+      } else forward(req, res, targets, req.url ?? "/", context);
+      return true;
+    }
+    if (name.endsWith(functionSuffix) && name.length > functionSuffix.length) {
+      const fn = name.slice(0, -functionSuffix.length);
+      const url = snapshot.functionUrls.get(fn);
+      if (!url)
+        sendError(res, "NotFound", `function ${fn} has no URL (PUT /v1/functions/${fn}/url)`);
+      else serveFunctionUrl(req, res, fn, url.authType, pipeline).catch(failed);
+      return true;
+    }
+    if (name.endsWith(domainSuffix)) {
+      const api = snapshot.byName.get(name.slice(0, -domainSuffix.length));
+      if (api) {
+        serveApi(req, res, api, pipeline).catch(failed);
+        return true;
+      }
+    }
+    return false;
+  };
+
   type Choice =
     | { error: GatewayErrorCode; message: string }
     | { error?: undefined; targets: readonly Target[]; path: string };
@@ -100,16 +181,14 @@ export function newGateway(options: GatewayOptions): Gateway {
     const route = routeOf(req.headers.host, req.url ?? "/", options.domain);
     if (!route)
       return { error: "NotFound", message: "no service matches this host or path" } as const;
-    const targets = options.targets.get(route.service);
-    if (!targets?.length) {
+    const targets = ordered(route.service);
+    if (!targets) {
       return {
         error: "ServiceUnavailable",
         message: `service ${route.service} has no healthy task to serve this`,
       } as const;
     }
-    const turn = turns.get(route.service) ?? 0;
-    turns.set(route.service, turn + 1);
-    return { targets: context.health.order(targets, turn % targets.length), path: route.path };
+    return { targets, path: route.path };
   };
 
   return {
@@ -121,6 +200,7 @@ export function newGateway(options: GatewayOptions): Gateway {
       }
       active++;
       res.once("close", release);
+      if (serveByHost(req, res)) return;
       const chosen = choose(req);
       if (chosen.error) {
         sendError(res, chosen.error, chosen.message);

@@ -2,7 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Redis } from "ioredis";
 import type { Database } from "../db/client.js";
+import type { FunctionsRuntime } from "../functions/services/functions-runtime.js";
 import type { Logger } from "../lib/logger.js";
+import type { AccessGate } from "./access.js";
+import { ApiTable } from "./apis/services/api-table.js";
 import { type GatewaySettings, newGateway } from "./proxy.js";
 import { TargetTable } from "./targets.js";
 
@@ -14,6 +17,10 @@ export interface GatewayServerOptions {
   host: string;
   domain: string;
   settings?: Partial<GatewaySettings>;
+  /** The invoke path for routes to functions and function URLs (none: they answer 500/404). */
+  functions?: FunctionsRuntime | undefined;
+  /** API keys and throttles (gateway/keys); everything passes without one. */
+  gate?: AccessGate;
 }
 
 export interface GatewayServer {
@@ -25,11 +32,24 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
   const logger = options.logger.child({ part: "gateway" });
   const targets = new TargetTable(options.db, options.redis, logger);
   await targets.start();
+  const directory = options.functions?.directory;
+  // The configs of functions that routes invoke are read ahead, so a first request does not
+  // wait for PostgreSQL (the directory keeps them in memory, told of changes on fn:changed).
+  const apis = new ApiTable(options.db, options.redis, logger, 5_000, (snapshot) => {
+    for (const name of snapshot.functionNames) directory?.get(name).catch(() => {});
+  });
+  await apis.start();
   const gateway = newGateway({
     targets,
     domain: options.domain,
     logger,
     settings: options.settings,
+    apis: {
+      table: apis,
+      functions: options.functions,
+      db: options.db,
+      ...(options.gate ? { gate: options.gate } : {}),
+    },
   });
   const server: Server = createServer(gateway.request);
   // Upgraded sockets (WebSockets) leave node:http's bookkeeping; stop() ends them itself.
@@ -40,7 +60,11 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
     gateway.upgrade(req, socket, head);
   });
   // Keep-alive pools of tasks that went away are let go once their requests are done.
-  const prune = setInterval(() => gateway.pools.retain(targets.urls()), 30_000);
+  const prune = setInterval(() => {
+    const urls = targets.urls();
+    for (const origin of apis.current.urlOrigins) urls.add(origin);
+    gateway.pools.retain(urls);
+  }, 30_000);
   prune.unref();
   await new Promise<void>((listening, failed) => {
     server.once("error", failed);
@@ -61,6 +85,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       clearTimeout(cut);
       gateway.pools.close();
       await targets.stop();
+      await apis.stop();
     },
   };
 }

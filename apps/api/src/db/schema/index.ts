@@ -6,6 +6,7 @@ export * from "../../compute/schema/services.js";
 export * from "../../compute/schema/task-definitions.js";
 export * from "../../compute/schema/tasks.js";
 export * from "../../functions/schema/functions.js";
+export * from "../../gateway/apis/schema/apis.js";
 export * from "../../secrets/schema/secrets.js";
 export * from "../../usage/schema/task-usage.js";
 export * from "../../usage/schema/usage-totals.js";

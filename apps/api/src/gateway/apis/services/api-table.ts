@@ -1,0 +1,189 @@
+import { eq } from "drizzle-orm";
+import type { Redis } from "ioredis";
+import type { Database } from "../../../db/client.js";
+import { functions } from "../../../functions/schema/functions.js";
+import type { Logger } from "../../../lib/logger.js";
+import { channelOf } from "../../../lib/redis.js";
+import type { Throttle } from "../../access.js";
+import {
+  apiRoutes,
+  apis,
+  type CorsConfig,
+  domainNames,
+  functionUrls,
+  type RouteTarget,
+} from "../schema/apis.js";
+import { apisChannel } from "./changes.js";
+import { RouteMatcher } from "./route-matcher.js";
+
+export interface LoadedRoute {
+  id: string;
+  routeKey: string;
+  /** The route key's path ("/items/{id}"), or "$default": payload 1.0's `resource`. */
+  resource: string;
+  target: RouteTarget;
+  apiKeyRequired: boolean;
+  throttle: Throttle | undefined;
+}
+
+export interface LoadedApi {
+  id: string;
+  name: string;
+  cors: CorsConfig | undefined;
+  throttle: Throttle | undefined;
+  routes: RouteMatcher<LoadedRoute>;
+}
+
+/** What a host name serves, besides `<service>.<domain>`. */
+export type HostEntry = { api: LoadedApi } | { service: string };
+
+export interface ApiSnapshot {
+  /** APIs by name: `<name>.<domain>`. */
+  byName: Map<string, LoadedApi>;
+  /** Custom host names (lowercase). */
+  hosts: Map<string, HostEntry>;
+  /** Functions whose URL is on, by function name. */
+  functionUrls: Map<string, { authType: "NONE" | "SKIFF_TOKEN" }>;
+  /** Origins of URL targets: their keep-alive pools are kept, as targets' are. */
+  urlOrigins: Set<string>;
+  /** Functions that routes and function URLs invoke. */
+  functionNames: Set<string>;
+}
+
+const empty: ApiSnapshot = {
+  byName: new Map(),
+  hosts: new Map(),
+  functionUrls: new Map(),
+  urlOrigins: new Set(),
+  functionNames: new Set(),
+};
+
+/** Every API with its routes compiled, custom host names and function URLs: four queries. */
+export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapshot> {
+  const [apiRows, routeRows, hostRows, urlRows] = await Promise.all([
+    db.select().from(apis),
+    db.select().from(apiRoutes),
+    db.select().from(domainNames),
+    db
+      .select({ name: functions.name, authType: functionUrls.authType })
+      .from(functionUrls)
+      .innerJoin(functions, eq(functions.id, functionUrls.functionId)),
+  ]);
+  const routesOf = new Map<string, LoadedRoute[]>();
+  const urlOrigins = new Set<string>();
+  const functionNames = new Set<string>();
+  for (const row of routeRows) {
+    if ("url" in row.target) urlOrigins.add(new URL(row.target.url).origin);
+    if ("function" in row.target) functionNames.add(row.target.function);
+    const list = routesOf.get(row.apiId) ?? [];
+    const space = row.routeKey.indexOf(" ");
+    list.push({
+      id: row.id,
+      routeKey: row.routeKey,
+      resource: space === -1 ? row.routeKey : row.routeKey.slice(space + 1),
+      target: row.target,
+      apiKeyRequired: row.apiKeyRequired,
+      throttle: row.throttle ?? undefined,
+    });
+    routesOf.set(row.apiId, list);
+  }
+  const byId = new Map<string, LoadedApi>();
+  const byName = new Map<string, LoadedApi>();
+  for (const row of apiRows) {
+    let matcher: RouteMatcher<LoadedRoute>;
+    try {
+      matcher = new RouteMatcher(routesOf.get(row.id) ?? [], (route) => route.routeKey);
+    } catch (error) {
+      // Keys are validated on write; a row that does not parse leaves its API without routes.
+      logger.error({ err: error, api: row.name }, "an API's routes do not compile; serving none");
+      matcher = new RouteMatcher<LoadedRoute>([], (route) => route.routeKey);
+    }
+    const api: LoadedApi = {
+      id: row.id,
+      name: row.name,
+      cors: row.cors ?? undefined,
+      throttle: row.throttle ?? undefined,
+      routes: matcher,
+    };
+    byId.set(row.id, api);
+    byName.set(row.name, api);
+  }
+  const hosts = new Map<string, HostEntry>();
+  for (const row of hostRows) {
+    const api = row.apiId ? byId.get(row.apiId) : undefined;
+    if (api) hosts.set(row.hostname, { api });
+    else if (row.service) hosts.set(row.hostname, { service: row.service });
+  }
+  const urls = new Map<string, { authType: "NONE" | "SKIFF_TOKEN" }>();
+  for (const row of urlRows) {
+    urls.set(row.name, { authType: row.authType });
+    functionNames.add(row.name);
+  }
+  return { byName, hosts, functionUrls: urls, urlOrigins, functionNames };
+}
+
+/**
+ * The gateway's copy of APIs, host names and function URLs, so no request touches PostgreSQL:
+ * reloaded whole when the api publishes a change (every gateway process hears it) and every few
+ * seconds in case a message was lost, as TargetTable does for targets.
+ */
+export class ApiTable {
+  private snapshot: ApiSnapshot = empty;
+  private subscriber: Redis | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    private readonly refreshMs = 5_000,
+    /** Called after each load (the gateway warms the function configs routes invoke). */
+    private readonly onLoad?: (snapshot: ApiSnapshot) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    this.subscriber = this.redis.duplicate();
+    this.subscriber.on("error", (error) =>
+      this.logger.warn({ err: error.message }, "gateway apis subscriber error"),
+    );
+    this.subscriber.on("message", () => void this.reload());
+    await this.subscriber.subscribe(channelOf(this.redis, apisChannel));
+    await this.reload();
+    this.timer = setInterval(() => void this.reload(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.subscriber?.disconnect();
+    await this.reloading;
+  }
+
+  get current(): ApiSnapshot {
+    return this.snapshot;
+  }
+
+  /** Reloads now; a change announced during a reload triggers one more, never two at once. */
+  reload(): Promise<void> {
+    if (this.reloading) {
+      this.again = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.again = false;
+        try {
+          this.snapshot = await loadApis(this.db, this.logger);
+          this.onLoad?.(this.snapshot);
+        } catch (error) {
+          this.logger.error({ err: error }, "loading gateway APIs failed; keeping the last ones");
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+}
