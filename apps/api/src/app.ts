@@ -17,6 +17,9 @@ import { functionLogRoutes } from "./functions/routes/function-logs.js";
 import { functionMetricsRoutes } from "./functions/routes/function-metrics.js";
 import { functionCodePath, functionRoutes } from "./functions/routes/functions.js";
 import { invokeRoutes } from "./functions/routes/invoke.js";
+import { apiKeyRoutes } from "./gateway/keys/routes/api-keys.js";
+import { usagePlanKeyRoutes } from "./gateway/keys/routes/usage-plan-keys.js";
+import { usagePlanRoutes } from "./gateway/keys/routes/usage-plans.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
@@ -98,6 +101,9 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", functionEventRoutes);
   app.route("/", invokeRoutes);
   app.route("/", functionMetricsRoutes);
+  app.route("/", apiKeyRoutes);
+  app.route("/", usagePlanRoutes);
+  app.route("/", usagePlanKeyRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
