@@ -4,21 +4,11 @@ import { LuaScript } from "../../../functions/services/lua-script.js";
 export const usageRetentionDays = 90;
 
 /**
- * One decision over every bucket a request is subject to, atomically and on Redis's clock (TIME),
- * so gateway replicas share exact limits and none of them needs a synchronised clock.
- *
- * KEYS: the token buckets (hashes `t` tokens, `ts` microseconds), then the quota counter's base
- * key when there is a quota (the period's first day is appended), then the usage counter's base
- * key when the request is metered (the UTC day is appended).
- * ARGV: bucket count, then rate and burst per bucket, then quota limit (0: none), period
- * (1 day, 2 week, 3 month), offset, the second the quota was set (offset applies in its period),
- * then 1 when metered.
- *
- * Nothing is written unless every bucket and the quota allow: a refused request costs nothing.
- * Answers {allowed, kind (0 none, 1 throttle, 2 quota), limit, remaining, reset seconds,
- * retry-after seconds} of the refusing limit, or of the tightest one when allowed.
+ * Quota periods in Lua, from a UTC day number: `period(kind, day)` answers the first day and the
+ * day after the last (kind 1 day, 2 week from Monday, 3 calendar month); the same bounds as
+ * quota-periods.ts, checked against it in a test. Civil dates after Howard Hinnant's algorithms.
  */
-const limiterLua = `
+export const periodLua = `
 local function civil(z)
   z = z + 719468
   local era = math.floor(z / 146097)
@@ -50,7 +40,25 @@ local function period(kind, day)
   if m == 12 then return start, daysFromCivil(y + 1, 1, 1) end
   return start, daysFromCivil(y, m + 1, 1)
 end
+`;
 
+/**
+ * One decision over every bucket a request is subject to, atomically and on Redis's clock (TIME),
+ * so gateway replicas share exact limits and none of them needs a synchronised clock.
+ *
+ * KEYS: the token buckets (hashes `t` tokens, `ts` microseconds), then the quota counter's base
+ * key when there is a quota (the period's first day is appended), then the usage counter's base
+ * key when the request is metered (the UTC day is appended).
+ * ARGV: bucket count, then rate and burst per bucket, then quota limit (0: none), period
+ * (1 day, 2 week, 3 month), offset, the second the quota was set (offset applies in its period),
+ * then 1 when metered.
+ *
+ * Nothing is written unless every bucket and the quota allow: a refused request costs nothing.
+ * Answers {allowed, kind (0 none, 1 throttle, 2 quota), limit, remaining, reset seconds,
+ * retry-after seconds} of the refusing limit, or of the tightest one when allowed.
+ */
+const limiterLua = `
+${periodLua}
 local time = redis.call('TIME')
 local second = tonumber(time[1])
 local now = second * 1000000 + tonumber(time[2])
