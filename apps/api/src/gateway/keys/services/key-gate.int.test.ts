@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type OpenDatabase, openDatabase } from "../../../db/client.js";
 import { createLogger } from "../../../lib/logger.js";
 import { createTestDatabase, createTestRedis } from "../../../test/harness.js";
@@ -30,8 +30,7 @@ afterAll(async () => {
 });
 
 /** A started gate on the test's database and Redis prefix (shared by every gate of the file). */
-async function startGate(): Promise<KeyGate> {
-  const redis = createTestRedis(prefix);
+async function startGate(redis = createTestRedis(prefix)): Promise<KeyGate> {
   connections.push(redis);
   // Only change messages reload it here: the timer's safety net would hide a lost message.
   const gate = newKeyGate({ db: database.db, redis, logger, refreshMs: 600_000 });
@@ -265,5 +264,32 @@ describe("the key gate", () => {
     await updateApiKey(database.db, other.key.id, { enabled: true });
     await publish();
     await until(async () => (await live()).allowed);
+  });
+
+  it("sends one Redis command per limited request, and none when nothing limits it", async () => {
+    const { key } = await keyInPlan({
+      name: "trips",
+      apiIds: ["api-trips"],
+      throttle: { rateLimit: 1000, burstLimit: 1000 },
+      quota: { limit: 1000, period: "WEEK" },
+    });
+    const redis = createTestRedis(prefix);
+    const gate = await startGate(redis);
+    const limited = request("api-trips", {
+      apiKey: key.value,
+      apiThrottle: { rateLimit: 1000, burstLimit: 1000 },
+      routeThrottle: { rateLimit: 1000, burstLimit: 1000 },
+    });
+    await gate.admit(limited); // loads the script into Redis if it was not there yet
+    const commands = vi.spyOn(redis, "sendCommand");
+    try {
+      for (let i = 0; i < 5; i++) expect((await gate.admit(limited)).allowed).toBe(true);
+      expect(commands).toHaveBeenCalledTimes(5);
+      commands.mockClear();
+      await gate.admit(request("api-trips", { apiKeyRequired: false }));
+      expect(commands).not.toHaveBeenCalled();
+    } finally {
+      commands.mockRestore();
+    }
   });
 });
