@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /** A token bucket: `rateLimit` requests per second on average, `burstLimit` at once. */
 export const throttleSchema = z.strictObject({
-  rateLimit: z.number().positive().max(1_000_000),
+  rateLimit: z.number().min(0.001).max(1_000_000),
   burstLimit: z.number().int().min(1).max(1_000_000),
 });
 

@@ -99,7 +99,7 @@ export const apiKeyRoutes = newRouter()
   .openapi(create, async (c) => {
     const { db, redis, logger } = c.get("services");
     const created = await createApiKey(db, c.req.valid("json"));
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info({ apiKey: created.id, by: c.get("caller").tokenId }, "api key created");
     return c.json(created, 201);
   })
@@ -112,7 +112,7 @@ export const apiKeyRoutes = newRouter()
   .openapi(update, async (c) => {
     const { db, redis, logger } = c.get("services");
     const updated = await updateApiKey(db, c.req.valid("param").id, c.req.valid("json"));
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info(
       { apiKey: updated.id, enabled: updated.enabled, by: c.get("caller").tokenId },
       "api key updated",
@@ -123,7 +123,7 @@ export const apiKeyRoutes = newRouter()
     const { db, redis, logger } = c.get("services");
     const { id } = c.req.valid("param");
     await deleteApiKey(db, id);
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info({ apiKey: id, by: c.get("caller").tokenId }, "api key deleted");
     return c.body(null, 204);
   });

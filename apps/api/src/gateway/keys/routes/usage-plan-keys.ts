@@ -85,7 +85,7 @@ export const usagePlanKeyRoutes = newRouter()
     const { db, redis, logger } = c.get("services");
     const { id } = c.req.valid("param");
     const attached = await attachKey(db, id, c.req.valid("json").keyId);
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info(
       { usagePlan: id, apiKey: attached.keyId, by: c.get("caller").tokenId },
       "api key attached",
@@ -102,7 +102,7 @@ export const usagePlanKeyRoutes = newRouter()
     const { db, redis, logger } = c.get("services");
     const { id, keyId } = c.req.valid("param");
     await detachKey(db, id, keyId);
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info({ usagePlan: id, apiKey: keyId, by: c.get("caller").tokenId }, "api key detached");
     return c.body(null, 204);
   })

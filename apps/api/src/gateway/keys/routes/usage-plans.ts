@@ -99,7 +99,7 @@ export const usagePlanRoutes = newRouter()
   .openapi(create, async (c) => {
     const { db, redis, logger } = c.get("services");
     const created = await createUsagePlan(db, c.req.valid("json"));
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info({ usagePlan: created.id, by: c.get("caller").tokenId }, "usage plan created");
     return c.json(created, 201);
   })
@@ -112,7 +112,7 @@ export const usagePlanRoutes = newRouter()
   .openapi(update, async (c) => {
     const { db, redis, logger } = c.get("services");
     const updated = await updateUsagePlan(db, c.req.valid("param").id, c.req.valid("json"));
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info({ usagePlan: updated.id, by: c.get("caller").tokenId }, "usage plan updated");
     return c.json(updated, 200);
   })
@@ -120,7 +120,7 @@ export const usagePlanRoutes = newRouter()
     const { db, redis, logger } = c.get("services");
     const { id } = c.req.valid("param");
     await deleteUsagePlan(db, id);
-    await publishKeysChanged(redis);
+    await publishKeysChanged(redis, logger);
     logger.info({ usagePlan: id, by: c.get("caller").tokenId }, "usage plan deleted");
     return c.body(null, 204);
   });

@@ -292,4 +292,19 @@ describe("the key gate", () => {
       commands.mockRestore();
     }
   });
+
+  it("still checks keys from memory when Redis is gone, and lets limits lapse rather than fail", async () => {
+    const { key } = await keyInPlan({
+      name: "outage",
+      apiIds: ["api-outage"],
+      throttle: { rateLimit: 1, burstLimit: 1 },
+    });
+    const redis = createTestRedis(prefix);
+    const gate = await startGate(redis);
+    redis.disconnect();
+    const withKey = await gate.admit(request("api-outage", { apiKey: key.value }));
+    expect(withKey).toEqual({ allowed: true, apiKeyId: key.id, headers: {} });
+    expect((await gate.admit(request("api-outage", { apiKey: key.value }))).allowed).toBe(true);
+    expect(refusal(await gate.admit(request("api-outage")))?.status).toBe(403);
+  });
 });
