@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestRedis } from "../../../test/harness.js";
+import { checkLimits } from "./limiter.js";
 import { periodLua } from "./limiter-script.js";
 import { periodDays, type QuotaPeriod } from "./quota-periods.js";
 
@@ -35,5 +36,31 @@ return out`;
           expect({ period, day, got }).toEqual({ period, day, got: expected });
       }
     }
+  });
+});
+
+describe("the limiter script", () => {
+  it("takes nothing from any bucket or quota when one limit refuses", async () => {
+    const roomy = { key: "atomic:roomy", rateLimit: 0.01, burstLimit: 10 };
+    const tight = { key: "atomic:tight", rateLimit: 0.01, burstLimit: 1 };
+    const quota = {
+      key: "atomic:quota",
+      limit: 100,
+      period: "DAY" as const,
+      offset: 0,
+      setAtSeconds: 0,
+    };
+    const check = { buckets: [roomy, tight], quota, usageKey: "atomic:usage" };
+    expect((await checkLimits(redis, check)).allowed).toBe(true);
+    const tokensBefore = await redis.hget(roomy.key, "t");
+    const refused = await checkLimits(redis, check);
+    expect(refused).toMatchObject({ allowed: false, kind: "throttle", limit: 1 });
+    // The roomy bucket (checked first) kept its tokens; quota and usage counted the allowed one only.
+    expect(await redis.hget(roomy.key, "t")).toBe(tokensBefore);
+    expect(Number(tokensBefore)).toBeCloseTo(9, 2);
+    const day = Math.floor(Date.now() / 86_400_000);
+    expect(await redis.get(`atomic:quota:${day}`)).toBe("1");
+    expect(await redis.get(`atomic:usage:${day}`)).toBe("1");
+    expect(await redis.ttl(`atomic:quota:${day}`)).toBeGreaterThan(86_400);
   });
 });
