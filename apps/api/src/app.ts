@@ -20,6 +20,9 @@ import { apiRouteRoutes } from "./gateway/apis/routes/api-routes.js";
 import { apiRoutes } from "./gateway/apis/routes/apis.js";
 import { domainNameRoutes } from "./gateway/apis/routes/domain-names.js";
 import { functionUrlRoutes } from "./gateway/apis/routes/function-urls.js";
+import { apiKeyRoutes } from "./gateway/keys/routes/api-keys.js";
+import { usagePlanKeyRoutes } from "./gateway/keys/routes/usage-plan-keys.js";
+import { usagePlanRoutes } from "./gateway/keys/routes/usage-plans.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
@@ -103,6 +106,9 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", apiRoutes);
   app.route("/", apiRouteRoutes);
   app.route("/", domainNameRoutes);
+  app.route("/", apiKeyRoutes);
+  app.route("/", usagePlanRoutes);
+  app.route("/", usagePlanKeyRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -12,6 +12,8 @@ export const idPrefixes = [
   "cluster",
   "fn",
   "fni",
+  "key",
+  "plan",
 ] as const;
 export type IdPrefix = (typeof idPrefixes)[number];
 

@@ -6,6 +6,7 @@ import type { FunctionsRuntime } from "../functions/services/functions-runtime.j
 import type { Logger } from "../lib/logger.js";
 import type { AccessGate } from "./access.js";
 import { ApiTable } from "./apis/services/api-table.js";
+import { newKeyGate } from "./keys/services/key-gate.js";
 import { type GatewaySettings, newGateway } from "./proxy.js";
 import { TargetTable } from "./targets.js";
 
@@ -19,7 +20,7 @@ export interface GatewayServerOptions {
   settings?: Partial<GatewaySettings>;
   /** The invoke path for routes to functions and function URLs (none: they answer 500/404). */
   functions?: FunctionsRuntime | undefined;
-  /** API keys and throttles (gateway/keys); everything passes without one. */
+  /** Another access gate than API keys and usage plans (gateway/keys), for tests. */
   gate?: AccessGate;
 }
 
@@ -39,6 +40,11 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
     for (const name of snapshot.functionNames) directory?.get(name).catch(() => {});
   });
   await apis.start();
+  const keys = options.gate
+    ? undefined
+    : newKeyGate({ db: options.db, redis: options.redis, logger });
+  await keys?.start();
+  const gate = options.gate ?? keys;
   const gateway = newGateway({
     targets,
     domain: options.domain,
@@ -48,7 +54,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       table: apis,
       functions: options.functions,
       db: options.db,
-      ...(options.gate ? { gate: options.gate } : {}),
+      ...(gate ? { gate } : {}),
     },
   });
   const server: Server = createServer(gateway.request);
@@ -86,6 +92,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       gateway.pools.close();
       await targets.stop();
       await apis.stop();
+      await keys?.stop();
     },
   };
 }
