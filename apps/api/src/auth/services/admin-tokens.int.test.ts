@@ -116,7 +116,8 @@ describe("the embedded database's data directory (needs npm run build)", () => {
       SKIFF_LOCAL_AGENT: "false",
     });
     try {
-      await waitForHealth(skiff, 15_000);
+      // PGlite's first start, beside another test file: the 10 s promise is main.int.test's.
+      await waitForHealth(skiff, 30_000);
       expect(readFileSync(join(dataDir, "skiff.pid"), "utf8").trim()).toBe(String(skiff.child.pid));
 
       const refused = await runAdmin(["create-token", "--name", "while-running"], {
