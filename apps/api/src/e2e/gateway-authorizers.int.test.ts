@@ -26,6 +26,12 @@ exports.handler = async (event) => {
   if (event.type === "REQUEST" && event.routeArn) {
     calls++;
     const who = event.identitySource[0];
+    if (who === "policy") return {
+      principalId: "p",
+      policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke",
+        Effect: "Allow", Resource: "arn:aws:execute-api:*:*:*/$default/GET/policy/1" }] },
+      context: { via: "policy" },
+    };
     if (who === "boom") throw new Error("authorizer failure");
     return {
       isAuthorized: who !== "mallory",
@@ -88,6 +94,15 @@ beforeAll(async () => {
   });
   expect(lambda.status, lambda.text).toBe(201);
   expect(lambda.json).toMatchObject({ payloadFormatVersion: "2.0", enableSimpleResponses: true });
+  const policy = await api("POST", "/v1/apis/guarded/authorizers", {
+    name: "policy",
+    type: "REQUEST",
+    function: "guard",
+    identitySource: ["$request.header.x-mode"],
+    resultTtlInSeconds: 0,
+    enableSimpleResponses: false,
+  });
+  expect(policy.status, policy.text).toBe(201);
   for (const route of [
     {
       routeKey: "GET /jwt",
@@ -101,6 +116,12 @@ beforeAll(async () => {
       target: { function: "guard" },
       authorizationType: "CUSTOM",
       authorizerId: lambda.json.id,
+    },
+    {
+      routeKey: "GET /policy/{id}",
+      target: { function: "guard" },
+      authorizationType: "CUSTOM",
+      authorizerId: policy.json.id,
     },
   ]) {
     const created = await api("POST", "/v1/apis/guarded/routes", route);
@@ -170,5 +191,14 @@ describe("a function (REQUEST) authorizer", () => {
       status: 500,
       text: '{"message":"Internal Server Error"}',
     });
+  }, 60_000);
+});
+
+describe("a function authorizer answering IAM policies", () => {
+  it("allows the routes the policy's Allow covers and refuses the others", async () => {
+    const allowed = await get("/policy/1", { "x-mode": "policy" });
+    expect(allowed.status, allowed.text).toBe(200);
+    expect(allowed.json()).toEqual({ lambda: { via: "policy" } });
+    expect((await get("/policy/2", { "x-mode": "policy" })).status).toBe(403);
   }, 60_000);
 });

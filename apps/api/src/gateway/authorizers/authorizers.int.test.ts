@@ -242,6 +242,22 @@ describe("/v1/apis/:api/authorizers", () => {
       [{ name: "x", type: "JWT", jwt: { ...jwt, audience: [] } }, 400, /audience/],
       [{ name: "x", type: "JWT", jwt: { ...jwt, issuer: "idp" } }, 400, /issuer/],
       [{ name: "x", type: "JWT", jwt: { ...jwt, keys: { keys: "no" } } }, 400, /keys/],
+      [
+        { name: "x", type: "JWT", jwt: { ...jwt, jwksUri: "http://169.254.169.254/keys" } },
+        400,
+        /jwksUri: must not be a link-local/,
+      ],
+      [
+        {
+          name: "x",
+          type: "REQUEST",
+          function: "f",
+          identitySource: ["$request.header.X"],
+          enableSimpleResponses: "no",
+        },
+        400,
+        /enableSimpleResponses/,
+      ],
       [{ name: "x", type: "JWT", jwt, identitySource: "$request.body.token" }, 400, /identity/],
       [
         { name: "x", type: "JWT", jwt: { ...jwt, jwksUri, keys: { keys: [{ kty: "RSA" }] } } },

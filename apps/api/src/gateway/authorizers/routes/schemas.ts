@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { nameSchema } from "@skiff/shared";
 import { createLocalJWKSet } from "jose";
+import { urlTargetProblem } from "../../apis/services/url-target.js";
 import { identitySourcePattern } from "../services/identity-source.js";
 
 const identitySourceSchema = z
@@ -8,11 +9,14 @@ const identitySourceSchema = z
   .max(300)
   .regex(identitySourcePattern, "must be $request.header.<name> or $request.querystring.<name>");
 
+/** The gateway fetches keys from it: never the node's metadata service (as URL targets). */
 const httpUrl = z
   .string()
   .max(2048)
-  .url()
-  .regex(/^https?:\/\//, "must be an http(s) URL");
+  .superRefine((url, ctx) => {
+    const problem = urlTargetProblem(url);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 /** An inline JWKS: checked by jose as the gateway will read it, so a bad one is a 400 now. */
 const jwksSchema = z
@@ -59,9 +63,9 @@ const requestAuthorizerSchema = z.strictObject({
   resultTtlInSeconds: z.number().int().min(0).max(3600).default(300),
   payloadFormatVersion: z.literal("2.0").default("2.0"),
   enableSimpleResponses: z
-    .literal(true)
+    .boolean()
     .default(true)
-    .describe("The function answers {isAuthorized, context}; IAM policies are not read"),
+    .describe("true: the function answers {isAuthorized, context}; false: an IAM policy"),
 });
 
 export const createAuthorizerSchema = z.discriminatedUnion("type", [
@@ -78,6 +82,7 @@ export const updateAuthorizerSchema = z.strictObject({
   jwt: jwtConfigSchema.optional(),
   function: nameSchema.optional(),
   resultTtlInSeconds: z.number().int().min(0).max(3600).optional(),
+  enableSimpleResponses: z.boolean().optional(),
 });
 
 export const authorizerSchema = z

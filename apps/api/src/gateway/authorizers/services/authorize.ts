@@ -1,9 +1,16 @@
 import type { IncomingMessage } from "node:http";
+import type { FunctionRuntimeConfig } from "../../../functions/services/function-config.js";
 import type { FunctionsRuntime } from "../../../functions/services/functions-runtime.js";
 import type { Logger } from "../../../lib/logger.js";
 import { identityValues } from "./identity-source.js";
 import { JwksCache, verifyJwt } from "./jwt-authorizer.js";
-import { askFunction, type LambdaVerdict } from "./lambda-authorizer.js";
+import {
+  type AuthorizerAnswer,
+  askFunction,
+  authorizerEvent,
+  routeArn,
+  verdictFor,
+} from "./lambda-authorizer.js";
 import type { LoadedRouteAuthorization } from "./loaded.js";
 
 /** `requestContext.authorizer` as payload 2.0 has it. */
@@ -28,42 +35,45 @@ export interface AuthorizationRequest {
   domainName: string;
 }
 
-/** Past this many cached decisions the oldest go first. */
+/** Past this many cached answers the oldest go first. */
 const maxDecisions = 10_000;
 
 /**
  * Per gateway process, kept across ApiTable reloads: the JWT key sets and the REQUEST
- * authorizers' decisions by identity source values for their TTL (each gateway process asks the
- * function once per identity per TTL; replicas do not share decisions).
+ * authorizers' answers by identity source values for their TTL (each gateway process asks the
+ * function once per identity per TTL; replicas do not share answers).
  */
 export class AuthorizerState {
   readonly jwks = new JwksCache();
-  private readonly decisions = new Map<
+  private readonly answers = new Map<
     string,
-    { expires: number; verdict: Promise<LambdaVerdict> }
+    { expires: number; answer: Promise<AuthorizerAnswer | undefined> }
   >();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** A cached decision, or `ask()`'s, kept for `ttlMs` unless it failed (500s are not kept). */
-  decide(key: string, ttlMs: number, ask: () => Promise<LambdaVerdict>): Promise<LambdaVerdict> {
+  /** A cached answer, or `ask()`'s, kept for `ttlMs` unless it failed (undefined: not kept). */
+  decide(
+    key: string,
+    ttlMs: number,
+    ask: () => Promise<AuthorizerAnswer | undefined>,
+  ): Promise<AuthorizerAnswer | undefined> {
     if (ttlMs <= 0) return ask();
     const now = this.now();
-    const cached = this.decisions.get(key);
-    if (cached && cached.expires > now) return cached.verdict;
-    if (cached) this.decisions.delete(key);
+    const cached = this.answers.get(key);
+    if (cached && cached.expires > now) return cached.answer;
+    if (cached) this.answers.delete(key);
     // Concurrent requests with the same identity share one invocation.
-    const verdict = ask();
-    this.decisions.set(key, { expires: now + ttlMs, verdict });
-    void verdict.then((v) => {
-      if (!v.allowed && v.status === 500 && this.decisions.get(key)?.verdict === verdict)
-        this.decisions.delete(key);
+    const answer = ask();
+    this.answers.set(key, { expires: now + ttlMs, answer });
+    void answer.then((a) => {
+      if (!a && this.answers.get(key)?.answer === answer) this.answers.delete(key);
     });
-    if (this.decisions.size > maxDecisions) {
-      const oldest = this.decisions.keys().next().value;
-      if (oldest !== undefined) this.decisions.delete(oldest);
+    if (this.answers.size > maxDecisions) {
+      const oldest = this.answers.keys().next().value;
+      if (oldest !== undefined) this.answers.delete(oldest);
     }
-    return verdict;
+    return answer;
   }
 }
 
@@ -93,15 +103,35 @@ export async function authorize(
       ? { allowed: true, authorizer: { jwt: { claims: verdict.claims, scopes: verdict.scopes } } }
       : verdict;
   }
-  const key = JSON.stringify([authorizer.id, authorizer.function, values]);
-  const verdict = await state.decide(key, authorizer.ttlMs, () =>
-    askFunction(
-      functions,
-      authorizer.function,
-      { ...request, body: Buffer.alloc(0), apiKeyId: undefined, now: new Date() },
+  let fn: FunctionRuntimeConfig | undefined;
+  try {
+    fn = await functions?.directory.get(authorizer.function);
+  } catch (error) {
+    logger.warn({ err: error, function: authorizer.function }, "authorizer lookup failed");
+  }
+  if (!functions || !fn) {
+    logger.warn({ function: authorizer.function }, "an authorizer's function is not there");
+    return { allowed: false, status: 500 };
+  }
+  const runtime = functions;
+  const config = fn;
+  const arn = routeArn(config, request.apiId, request.req.method ?? "GET", request.rawPath);
+  const key = JSON.stringify([authorizer.id, authorizer.function, authorizer.simple, values]);
+  const answer = await state.decide(key, authorizer.ttlMs, () => {
+    const event = authorizerEvent(
+      {
+        ...request,
+        body: Buffer.alloc(0),
+        apiKeyId: undefined,
+        accountId: config.arn.split(":")[4] ?? "",
+        now: new Date(),
+      },
+      arn,
       values,
-      logger,
-    ),
-  );
+    );
+    return askFunction(runtime, config, event, authorizer.simple, request.requestId, logger);
+  });
+  if (!answer) return { allowed: false, status: 500 };
+  const verdict = verdictFor(answer, arn);
   return verdict.allowed ? { allowed: true, authorizer: { lambda: verdict.context } } : verdict;
 }

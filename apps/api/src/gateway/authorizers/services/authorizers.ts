@@ -17,7 +17,7 @@ export type AuthorizerInput =
       identitySource: string[];
       resultTtlInSeconds: number;
       payloadFormatVersion: "2.0";
-      enableSimpleResponses: true;
+      enableSimpleResponses: boolean;
     };
 
 export interface AuthorizerChanges {
@@ -26,6 +26,7 @@ export interface AuthorizerChanges {
   jwt?: JwtConfig | undefined;
   function?: string | undefined;
   resultTtlInSeconds?: number | undefined;
+  enableSimpleResponses?: boolean | undefined;
 }
 
 const invalid = (message: string) => new ApiError("ValidationError", message);
@@ -139,8 +140,14 @@ export async function updateAuthorizer(
   const changes: Partial<AuthorizerRow> = {};
   if (input.name !== undefined) changes.name = input.name;
   if (current.type === "JWT") {
-    if (input.function !== undefined || input.resultTtlInSeconds !== undefined)
-      throw invalid("function and resultTtlInSeconds are for REQUEST authorizers");
+    if (
+      input.function !== undefined ||
+      input.resultTtlInSeconds !== undefined ||
+      input.enableSimpleResponses !== undefined
+    )
+      throw invalid(
+        "function, resultTtlInSeconds and enableSimpleResponses are for REQUEST authorizers",
+      );
     if (input.identitySource !== undefined) {
       const list = asList(input.identitySource);
       if (list.length !== 1) throw invalid("a JWT authorizer has one identity source");
@@ -156,6 +163,8 @@ export async function updateAuthorizer(
     }
     if (input.resultTtlInSeconds !== undefined)
       changes.resultTtlInSeconds = input.resultTtlInSeconds;
+    if (input.enableSimpleResponses !== undefined)
+      changes.enableSimpleResponses = input.enableSimpleResponses;
   }
   if (Object.keys(changes).length === 0) return current;
   if (changes.name !== undefined && changes.name !== current.name) {

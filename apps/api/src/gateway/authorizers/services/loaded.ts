@@ -11,6 +11,8 @@ export type LoadedAuthorizer =
       function: string;
       /** 0: every request asks the function. */
       ttlMs: number;
+      /** It answers {isAuthorized, context}; false: an IAM policy. */
+      simple: boolean;
     };
 
 /** What a route asks of its callers; undefined on a route with authorizationType NONE. */
@@ -37,6 +39,7 @@ export function loadedAuthorizer(row: typeof apiAuthorizers.$inferSelect): Loade
     identitySource: row.identitySource,
     function: row.function ?? "",
     ttlMs: (row.resultTtlInSeconds ?? 300) * 1000,
+    simple: row.enableSimpleResponses ?? true,
   };
 }
 
