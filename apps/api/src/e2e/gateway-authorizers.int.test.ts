@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { zipSync } from "fflate";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../lib/embedded-redis.js";
 import { type AllInOne, startAllInOne } from "../test/all-in-one.js";

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { type CryptoKey, exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../lib/logger.js";
 import { call, listen, type ServedGateway, serveGateway } from "../../test/gateway.js";
