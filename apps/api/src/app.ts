@@ -20,6 +20,7 @@ import { apiRouteRoutes } from "./gateway/apis/routes/api-routes.js";
 import { apiRoutes } from "./gateway/apis/routes/apis.js";
 import { domainNameRoutes } from "./gateway/apis/routes/domain-names.js";
 import { functionUrlRoutes } from "./gateway/apis/routes/function-urls.js";
+import { authorizerRoutes } from "./gateway/authorizers/routes/authorizers.js";
 import { apiKeyRoutes } from "./gateway/keys/routes/api-keys.js";
 import { usagePlanKeyRoutes } from "./gateway/keys/routes/usage-plan-keys.js";
 import { usagePlanRoutes } from "./gateway/keys/routes/usage-plans.js";
@@ -106,6 +107,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", apiRoutes);
   app.route("/", apiRouteRoutes);
   app.route("/", domainNameRoutes);
+  app.route("/", authorizerRoutes);
   app.route("/", apiKeyRoutes);
   app.route("/", usagePlanRoutes);
   app.route("/", usagePlanKeyRoutes);

@@ -7,6 +7,7 @@ import type { Logger } from "../lib/logger.js";
 import { type AccessGate, allowAll } from "./access.js";
 import type { ApiSnapshot } from "./apis/services/api-table.js";
 import { type PipelineContext, serveApi, serveFunctionUrl } from "./apis/services/pipeline.js";
+import { AuthorizerState } from "./authorizers/services/authorize.js";
 import { type GatewayErrorCode, sendError } from "./errors.js";
 import { type ForwardContext, type ForwardSettings, forward } from "./forward.js";
 import { PassiveHealth } from "./health.js";
@@ -125,6 +126,7 @@ export function newGateway(options: GatewayOptions): Gateway {
     serviceTargets: ordered,
     db: apis.db,
     logger: options.logger,
+    authorizers: new AuthorizerState(),
   };
   const domainSuffix = `.${options.domain}`;
   const functionSuffix = `.fn.${options.domain}`;

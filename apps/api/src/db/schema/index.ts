@@ -7,6 +7,7 @@ export * from "../../compute/schema/task-definitions.js";
 export * from "../../compute/schema/tasks.js";
 export * from "../../functions/schema/functions.js";
 export * from "../../gateway/apis/schema/apis.js";
+export * from "../../gateway/authorizers/schema/authorizers.js";
 export * from "../../gateway/keys/schema/api-keys.js";
 export * from "../../gateway/keys/schema/usage-plan-keys.js";
 export * from "../../gateway/keys/schema/usage-plans.js";

@@ -57,7 +57,7 @@ const update = createRoute({
   method: "patch",
   path: "/v1/apis/{api}/routes/{route}",
   tags,
-  summary: "Change a route's key, target, API key requirement or throttle",
+  summary: "Change a route's key, target, API key requirement, throttle or authorization",
   ...authorized("deploy"),
   request: {
     params: routeParam,

@@ -113,17 +113,31 @@ export const targetSchema = z
   ])
   .describe("A function (Lambda proxy), a service (its load balancer) or a URL (HTTP proxy)");
 
+const authorizationTypeSchema = z
+  .enum(["NONE", "JWT", "CUSTOM"])
+  .describe("NONE, JWT (a JWT authorizer) or CUSTOM (a REQUEST authorizer's function)");
+const authorizationScopesSchema = z
+  .array(z.string().min(1).max(256))
+  .max(50)
+  .describe("JWT: the token needs one of these scopes (its scope or scp claim)");
+
 export const createRouteSchema = z.strictObject({
   routeKey: routeKeySchema,
   target: targetSchema,
   apiKeyRequired: z.boolean().default(false),
   throttle: throttleSchema.optional(),
+  authorizationType: authorizationTypeSchema.default("NONE"),
+  authorizerId: z.string().max(100).optional(),
+  authorizationScopes: authorizationScopesSchema.optional(),
 });
 export const updateRouteSchema = z.strictObject({
   routeKey: routeKeySchema.optional(),
   target: targetSchema.optional(),
   apiKeyRequired: z.boolean().optional(),
   throttle: throttleSchema.nullable().optional(),
+  authorizationType: authorizationTypeSchema.optional(),
+  authorizerId: z.string().max(100).nullable().optional(),
+  authorizationScopes: authorizationScopesSchema.nullable().optional(),
 });
 
 export const routeSchema = z
@@ -134,6 +148,9 @@ export const routeSchema = z
     target: z.unknown(),
     apiKeyRequired: z.boolean(),
     throttle: throttleSchema.nullable(),
+    authorizationType: z.enum(["NONE", "JWT", "CUSTOM"]),
+    authorizerId: z.string().nullable(),
+    authorizationScopes: z.array(z.string()).nullable(),
     createdAt: z.string(),
   })
   .openapi("HttpApiRoute");

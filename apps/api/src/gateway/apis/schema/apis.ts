@@ -40,6 +40,13 @@ export const apiRoutes = pgTable(
     target: jsonb("target").$type<RouteTarget>().notNull(),
     apiKeyRequired: boolean("api_key_required").notNull().default(false),
     throttle: jsonb("throttle").$type<Throttle>(),
+    /** Who may call it (gateway/authorizers): NONE, a JWT authorizer's or a function's say. */
+    authorizationType: text("authorization_type", { enum: ["NONE", "JWT", "CUSTOM"] })
+      .notNull()
+      .default("NONE"),
+    authorizerId: text("authorizer_id"),
+    /** JWT: the token needs one of these scopes. */
+    authorizationScopes: jsonb("authorization_scopes").$type<string[]>(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   // The unique index serves lookups by API too (api_id leads it).

@@ -5,6 +5,13 @@ import { functions } from "../../../functions/schema/functions.js";
 import type { Logger } from "../../../lib/logger.js";
 import { channelOf } from "../../../lib/redis.js";
 import type { Throttle } from "../../access.js";
+import { apiAuthorizers } from "../../authorizers/schema/authorizers.js";
+import {
+  type LoadedAuthorizer,
+  type LoadedRouteAuthorization,
+  loadedAuthorizer,
+  loadedRouteAuthorization,
+} from "../../authorizers/services/loaded.js";
 import {
   apiRoutes,
   apis,
@@ -24,6 +31,8 @@ export interface LoadedRoute {
   target: RouteTarget;
   apiKeyRequired: boolean;
   throttle: Throttle | undefined;
+  /** Undefined: anyone may call it (authorizationType NONE). */
+  authorization?: LoadedRouteAuthorization | undefined;
 }
 
 export interface LoadedApi {
@@ -58,9 +67,9 @@ const empty: ApiSnapshot = {
   functionNames: new Set(),
 };
 
-/** Every API with its routes compiled, custom host names and function URLs: four queries. */
+/** Every API with its routes compiled, custom host names, function URLs, authorizers: five queries. */
 export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapshot> {
-  const [apiRows, routeRows, hostRows, urlRows] = await Promise.all([
+  const [apiRows, routeRows, hostRows, urlRows, authorizerRows] = await Promise.all([
     db.select().from(apis),
     db.select().from(apiRoutes),
     db.select().from(domainNames),
@@ -68,7 +77,10 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
       .select({ name: functions.name, authType: functionUrls.authType })
       .from(functionUrls)
       .innerJoin(functions, eq(functions.id, functionUrls.functionId)),
+    db.select().from(apiAuthorizers),
   ]);
+  const authorizers = new Map<string, LoadedAuthorizer>();
+  for (const row of authorizerRows) authorizers.set(row.id, loadedAuthorizer(row));
   const routesOf = new Map<string, LoadedRoute[]>();
   const urlOrigins = new Set<string>();
   const functionNames = new Set<string>();
@@ -84,6 +96,7 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
       target: row.target,
       apiKeyRequired: row.apiKeyRequired,
       throttle: row.throttle ?? undefined,
+      authorization: loadedRouteAuthorization(row, authorizers),
     });
     routesOf.set(row.apiId, list);
   }
@@ -119,6 +132,8 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
     urls.set(row.name, { authType: row.authType });
     functionNames.add(row.name);
   }
+  for (const authorizer of authorizers.values())
+    if (authorizer.type === "REQUEST") functionNames.add(authorizer.function);
   return { byName, hosts, functionUrls: urls, urlOrigins, functionNames };
 }
 

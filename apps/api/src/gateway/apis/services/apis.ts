@@ -4,6 +4,10 @@ import { services } from "../../../compute/schema/services.js";
 import type { Database } from "../../../db/client.js";
 import { conflict, notFound } from "../../../lib/errors.js";
 import type { Throttle } from "../../access.js";
+import {
+  type RouteAuthorizationChanges,
+  resolveRouteAuthorization,
+} from "../../authorizers/services/route-authorization.js";
 import { apiRoutes, apis, type CorsConfig, domainNames, type RouteTarget } from "../schema/apis.js";
 
 type ApiRow = typeof apis.$inferSelect;
@@ -114,7 +118,7 @@ export async function deleteApi(db: Database, ref: string): Promise<ApiRow> {
   return api;
 }
 
-export interface RouteInput {
+export interface RouteInput extends RouteAuthorizationChanges {
   routeKey: string;
   target: RouteTarget;
   apiKeyRequired: boolean;
@@ -129,12 +133,21 @@ export function toRoute(row: RouteRow) {
     target: row.target,
     apiKeyRequired: row.apiKeyRequired,
     throttle: row.throttle,
+    authorizationType: row.authorizationType,
+    authorizerId: row.authorizerId,
+    authorizationScopes: row.authorizationScopes,
     createdAt: row.createdAt.toISOString(),
   };
 }
 
 export async function createRoute(db: Database, apiRef: string, input: RouteInput) {
   const api = await getApi(db, apiRef);
+  const authorization = await resolveRouteAuthorization(
+    db,
+    api.id,
+    { authorizationType: "NONE", authorizerId: null, authorizationScopes: null },
+    input,
+  );
   const [row] = await db
     .insert(apiRoutes)
     .values({
@@ -144,6 +157,7 @@ export async function createRoute(db: Database, apiRef: string, input: RouteInpu
       target: input.target,
       apiKeyRequired: input.apiKeyRequired,
       throttle: input.throttle ?? null,
+      ...authorization,
     })
     .onConflictDoNothing()
     .returning();
@@ -187,6 +201,12 @@ export async function updateRoute(
   if (input.target !== undefined) changes.target = input.target;
   if (input.apiKeyRequired !== undefined) changes.apiKeyRequired = input.apiKeyRequired;
   if (input.throttle !== undefined) changes.throttle = input.throttle;
+  if (
+    input.authorizationType !== undefined ||
+    input.authorizerId !== undefined ||
+    input.authorizationScopes !== undefined
+  )
+    Object.assign(changes, await resolveRouteAuthorization(db, route.apiId, route, input));
   if (Object.keys(changes).length === 0) return route;
   if (changes.routeKey !== undefined && changes.routeKey !== route.routeKey) {
     const [taken] = await db

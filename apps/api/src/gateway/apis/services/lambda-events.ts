@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { AuthorizerOutput } from "../../authorizers/services/authorize.js";
 
 /** What the gateway knows of a request when it builds a Lambda proxy event. */
 export interface EventRequest {
@@ -19,6 +20,8 @@ export interface EventRequest {
   domainName: string;
   apiKeyId: string | undefined;
   now: Date;
+  /** What the route's authorizer found (JWT claims or a function's context). */
+  authorizer?: AuthorizerOutput | undefined;
 }
 
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -135,6 +138,7 @@ export function eventV2(request: EventRequest): Record<string, unknown> {
     requestContext: {
       accountId: request.accountId,
       apiId: request.apiId,
+      ...(request.authorizer ? { authorizer: request.authorizer } : {}),
       domainName: request.domainName,
       domainPrefix,
       http: {
@@ -195,6 +199,13 @@ export function eventV1(request: EventRequest): Record<string, unknown> {
     requestContext: {
       accountId: request.accountId,
       apiId: request.apiId,
+      // 1.0 has the claims (and scopes) or the function's context one level up.
+      ...(request.authorizer
+        ? {
+            authorizer:
+              "jwt" in request.authorizer ? request.authorizer.jwt : request.authorizer.lambda,
+          }
+        : {}),
       domainName: request.domainName,
       domainPrefix: request.domainName.split(".")[0] ?? request.domainName,
       extendedRequestId: request.requestId,

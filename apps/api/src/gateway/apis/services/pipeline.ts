@@ -9,6 +9,11 @@ import { invokeFunction } from "../../../functions/services/invoke.js";
 import { LambdaError } from "../../../functions/services/lambda-errors.js";
 import type { Logger } from "../../../lib/logger.js";
 import type { AccessGate } from "../../access.js";
+import {
+  type AuthorizerOutput,
+  type AuthorizerState,
+  authorize,
+} from "../../authorizers/services/authorize.js";
 import { type ForwardContext, forward } from "../../forward.js";
 import type { Target } from "../../targets.js";
 import type { LoadedApi, LoadedRoute } from "./api-table.js";
@@ -26,6 +31,8 @@ export interface PipelineContext {
   /** For function URLs with authType SKIFF_TOKEN (token rows are cached in memory). */
   db: Database;
   logger: Logger;
+  /** JWT key sets and function authorizers' cached decisions (gateway/authorizers). */
+  authorizers: AuthorizerState;
 }
 
 /** Lambda's synchronous payload limit: a bigger request cannot become an event. */
@@ -88,6 +95,31 @@ export async function serveApi(
   }
   const { route, pathParameters } = matched;
   if (api.cors) setCorsHeaders(req, res, api.cors);
+  let authorizer: AuthorizerOutput | undefined;
+  if (route.authorization) {
+    const verdict = await authorize(
+      route.authorization,
+      {
+        req,
+        rawPath: path,
+        rawQueryString: query,
+        routeKey: route.routeKey,
+        resource: route.resource,
+        pathParameters,
+        apiId: api.id,
+        requestId,
+        domainName: hostName(req.headers.host),
+      },
+      context.authorizers,
+      context.functions,
+      context.logger,
+    );
+    if (!verdict.allowed) {
+      sendMessage(res, verdict.status, requestId);
+      return;
+    }
+    authorizer = verdict.authorizer;
+  }
   const apiKey = req.headers["x-api-key"];
   const decision = await context.gate.admit({
     apiId: api.id,
@@ -122,6 +154,7 @@ export async function serveApi(
       query,
       requestId,
       apiKeyId: decision.apiKeyId,
+      authorizer,
     });
   } else if ("service" in target) {
     const targets = context.serviceTargets(target.service);
@@ -181,6 +214,7 @@ export async function serveFunctionUrl(
     query,
     requestId,
     apiKeyId: undefined,
+    authorizer: undefined,
   });
 }
 
@@ -206,6 +240,7 @@ interface Invocation {
   query: string;
   requestId: string;
   apiKeyId: string | undefined;
+  authorizer: AuthorizerOutput | undefined;
 }
 
 /** A Lambda proxy integration: the request as an event, the function's result as the response. */
@@ -246,6 +281,7 @@ async function invokeRoute(
     domainName: hostName(req.headers.host),
     apiKeyId: call.apiKeyId,
     now: new Date(),
+    authorizer: call.authorizer,
   };
   const event = call.version === "1.0" ? eventV1(request) : eventV2(request);
   const payload = Buffer.from(JSON.stringify(event));
