@@ -4,6 +4,11 @@ import { services } from "../../../compute/schema/services.js";
 import type { Database } from "../../../db/client.js";
 import { conflict, notFound } from "../../../lib/errors.js";
 import type { Throttle } from "../../access.js";
+import {
+  checkRouteForProtocol,
+  defaultRouteSelectionExpression,
+  type ProtocolType,
+} from "../../websockets/services/route-rules.js";
 import { apiRoutes, apis, type CorsConfig, domainNames, type RouteTarget } from "../schema/apis.js";
 
 type ApiRow = typeof apis.$inferSelect;
@@ -25,6 +30,8 @@ export function newApiId(): string {
 export interface ApiInput {
   name: string;
   description?: string | undefined;
+  protocolType?: ProtocolType | undefined;
+  routeSelectionExpression?: string | undefined;
   cors?: CorsConfig | undefined;
   throttle?: Throttle | undefined;
 }
@@ -34,6 +41,8 @@ export function toApi(row: ApiRow, endpointOf: (name: string) => string) {
     id: row.id,
     name: row.name,
     description: row.description,
+    protocolType: row.protocolType,
+    routeSelectionExpression: row.routeSelectionExpression,
     cors: row.cors,
     throttle: row.throttle,
     apiEndpoint: endpointOf(row.name),
@@ -57,6 +66,11 @@ export async function createApi(db: Database, input: ApiInput): Promise<ApiRow> 
       id: newApiId(),
       name: input.name,
       description: input.description ?? null,
+      protocolType: input.protocolType ?? "HTTP",
+      routeSelectionExpression:
+        input.protocolType === "WEBSOCKET"
+          ? (input.routeSelectionExpression ?? defaultRouteSelectionExpression)
+          : null,
       cors: input.cors ?? null,
       throttle: input.throttle ?? null,
     })
@@ -135,6 +149,7 @@ export function toRoute(row: RouteRow) {
 
 export async function createRoute(db: Database, apiRef: string, input: RouteInput) {
   const api = await getApi(db, apiRef);
+  checkRouteForProtocol(api.protocolType, input.routeKey, input.target);
   const [row] = await db
     .insert(apiRoutes)
     .values({
@@ -182,6 +197,8 @@ export async function updateRoute(
   input: Partial<Omit<RouteInput, "throttle">> & { throttle?: Throttle | null | undefined },
 ): Promise<RouteRow> {
   const route = await getRoute(db, apiRef, routeId);
+  const api = await getApi(db, route.apiId);
+  checkRouteForProtocol(api.protocolType, input.routeKey, input.target);
   const changes: Partial<RouteRow> = {};
   if (input.routeKey !== undefined) changes.routeKey = input.routeKey;
   if (input.target !== undefined) changes.target = input.target;
