@@ -28,7 +28,10 @@ async function admin(method: string, path: string, body?: unknown, raw?: string)
   return { status: response.status, json: text ? JSON.parse(text) : undefined, text };
 }
 
-async function gatewayOn(idleTimeoutMs?: number): Promise<number> {
+async function gatewayOn(websockets?: {
+  idleTimeoutMs?: number;
+  maxConnectionMs?: number;
+}): Promise<number> {
   const port = await freePort();
   gateways.push(
     await startGateway({
@@ -38,7 +41,7 @@ async function gatewayOn(idleTimeoutMs?: number): Promise<number> {
       port,
       host: "127.0.0.1",
       domain: "skiff.test",
-      ...(idleTimeoutMs ? { websockets: { idleTimeoutMs } } : {}),
+      ...(websockets ? { websockets } : {}),
     }),
   );
   return port;
@@ -206,11 +209,34 @@ describe("@connections across two gateways", () => {
   });
 
   it("closes a connection idle past the idle timeout", async () => {
-    const port = await gatewayOn(300);
+    const port = await gatewayOn({ idleTimeoutMs: 300 });
     await served(port);
     const client = await connect(port);
     const started = Date.now();
     expect(await client.closed).toBe(1001);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it("closes a busy connection at its maximum duration", async () => {
+    const port = await gatewayOn({ idleTimeoutMs: 400, maxConnectionMs: 1_000 });
+    await served(port);
+    const client = await connect(port);
+    const started = Date.now();
+    // A message every 100 ms keeps it from idling out.
+    const chatter = setInterval(() => client.socket.send('{"action":"x"}'), 100);
+    const code = await client.closed;
+    clearInterval(chatter);
+    expect(code).toBe(1001);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("answers a plain request 426 and a non-WebSocket upgrade 400", async () => {
+    const port = ports[0] as number;
+    const plain = await call(port, "chat.skiff.test", "/");
+    expect(plain.status).toBe(426);
+    const h2c = await call(port, "chat.skiff.test", "/", {
+      headers: { connection: "upgrade", upgrade: "h2c" },
+    });
+    expect(h2c.status).toBe(400);
   });
 });

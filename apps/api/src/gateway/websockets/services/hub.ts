@@ -145,6 +145,11 @@ export class WebSocketHub implements LocalConnections {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const api = this.apiOf(req);
     if (!api?.websocket) return false;
+    // Only a WebSocket handshake reaches $connect; ws would refuse anything else after it ran.
+    if (req.headers.upgrade?.toLowerCase() !== "websocket" || !req.headers["sec-websocket-key"]) {
+      refuse(socket, 400, '{"message":"Bad Request"}');
+      return true;
+    }
     this.accept(req, socket, head, api, api.websocket.routes).catch((error) => {
       this.options.logger.error({ err: error, api: api.name }, "a websocket upgrade failed");
       refuse(socket, 500, '{"message":"Internal server error"}');
