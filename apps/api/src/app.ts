@@ -24,6 +24,7 @@ import { authorizerRoutes } from "./gateway/authorizers/routes/authorizers.js";
 import { apiKeyRoutes } from "./gateway/keys/routes/api-keys.js";
 import { usagePlanKeyRoutes } from "./gateway/keys/routes/usage-plan-keys.js";
 import { usagePlanRoutes } from "./gateway/keys/routes/usage-plans.js";
+import { connectionRoutes } from "./gateway/websockets/routes/connections.js";
 import { dashboardHandler } from "./lib/dashboard.js";
 import { codeForStatus, errorResponse } from "./lib/error-body.js";
 import { ApiError } from "./lib/errors.js";
@@ -111,6 +112,7 @@ export function newApp(services: Services, options: AppOptions = {}) {
   app.route("/", apiKeyRoutes);
   app.route("/", usagePlanRoutes);
   app.route("/", usagePlanKeyRoutes);
+  app.route("/", connectionRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

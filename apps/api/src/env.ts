@@ -163,6 +163,10 @@ export const envSchema = z.object({
    * gateway is always one, on the api's thread.
    */
   SKIFF_GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** A WebSocket API connection with no message either way this long is closed (AWS: 10 min). */
+  SKIFF_GATEWAY_WS_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).default(600_000),
+  /** A WebSocket API connection is closed this long after it opened (AWS: 2 h). */
+  SKIFF_GATEWAY_WS_MAX_CONNECTION_MS: z.coerce.number().int().min(1).default(7_200_000),
   /** Services answer on the gateway at <service>.<SKIFF_DOMAIN>. */
   SKIFF_DOMAIN: z
     .string()

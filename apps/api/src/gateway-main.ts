@@ -78,6 +78,10 @@ async function serve() {
     host: env.HOST,
     domain: env.SKIFF_DOMAIN,
     settings: gatewaySettingsOf(env),
+    websockets: {
+      idleTimeoutMs: env.SKIFF_GATEWAY_WS_IDLE_TIMEOUT_MS,
+      maxConnectionMs: env.SKIFF_GATEWAY_WS_MAX_CONNECTION_MS,
+    },
     functions: functions.runtime,
   });
 

@@ -46,6 +46,11 @@ export interface GatewayOptions {
     gate?: AccessGate;
     db: Database;
   };
+  /** WebSocket APIs (gateway/websockets): each takes its hosts' requests and upgrades. */
+  websockets?: {
+    request(req: IncomingMessage, res: ServerResponse): boolean;
+    upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  };
 }
 
 export interface Gateway {
@@ -202,6 +207,7 @@ export function newGateway(options: GatewayOptions): Gateway {
       }
       active++;
       res.once("close", release);
+      if (options.websockets?.request(req, res)) return;
       if (serveByHost(req, res)) return;
       const chosen = choose(req);
       if (chosen.error) {
@@ -211,6 +217,7 @@ export function newGateway(options: GatewayOptions): Gateway {
       forward(req, res, chosen.targets, chosen.path, context);
     },
     upgrade(req, socket, head) {
+      if (options.websockets?.upgrade(req, socket, head)) return;
       const chosen = choose(req);
       if (chosen.error) {
         rejectUpgrade(socket, chosen.error, chosen.message);

@@ -9,6 +9,7 @@ import { ApiTable } from "./apis/services/api-table.js";
 import { newKeyGate } from "./keys/services/key-gate.js";
 import { type GatewaySettings, newGateway } from "./proxy.js";
 import { TargetTable } from "./targets.js";
+import { WebSocketHub, type WebSocketSettings } from "./websockets/services/hub.js";
 
 export interface GatewayServerOptions {
   db: Database;
@@ -22,6 +23,8 @@ export interface GatewayServerOptions {
   functions?: FunctionsRuntime | undefined;
   /** Another access gate than API keys and usage plans (gateway/keys), for tests. */
   gate?: AccessGate;
+  /** WebSocket connections' idle and maximum durations and message size (tests shorten them). */
+  websockets?: Partial<WebSocketSettings>;
 }
 
 export interface GatewayServer {
@@ -45,11 +48,22 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
     : newKeyGate({ db: options.db, redis: options.redis, logger });
   await keys?.start();
   const gate = options.gate ?? keys;
+  const websockets = new WebSocketHub({
+    apis,
+    domain: options.domain,
+    redis: options.redis,
+    db: options.db,
+    logger,
+    functions: options.functions,
+    settings: options.websockets,
+  });
+  await websockets.start();
   const gateway = newGateway({
     targets,
     domain: options.domain,
     logger,
     settings: options.settings,
+    websockets,
     apis: {
       table: apis,
       functions: options.functions,
@@ -80,6 +94,8 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
   return {
     async stop() {
       clearInterval(prune);
+      // WebSocket clients are closed first: their sockets would hold server.close() up.
+      await websockets.stop();
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
       // Requests in flight get a moment to finish; then every connection is cut.

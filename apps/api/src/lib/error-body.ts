@@ -24,6 +24,8 @@ export function codeForStatus(status: number): ErrorCode {
       return "MethodNotAllowed";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
     case 413:
       return "PayloadTooLarge";
     case 415:

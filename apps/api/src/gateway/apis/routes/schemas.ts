@@ -1,5 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { nameSchema } from "@skiff/shared";
+import {
+  defaultRouteSelectionExpression,
+  isWebSocketRouteKey,
+  selectionExpressionProblem,
+} from "../../websockets/services/route-rules.js";
 import { parseRouteKey, routeMethods } from "../services/route-key.js";
 import { urlTargetProblem } from "../services/url-target.js";
 
@@ -39,12 +44,29 @@ export const corsSchema = z
   })
   .describe("CORS as API Gateway's CorsConfiguration; preflights are answered by the gateway");
 
-export const createApiSchema = z.strictObject({
-  name: apiNameSchema,
-  description: z.string().max(1024).optional(),
-  cors: corsSchema.optional(),
-  throttle: throttleSchema.optional(),
-});
+export const createApiSchema = z
+  .strictObject({
+    name: apiNameSchema,
+    description: z.string().max(1024).optional(),
+    protocolType: z.enum(["HTTP", "WEBSOCKET"]).default("HTTP"),
+    routeSelectionExpression: z
+      .string()
+      .max(300)
+      .superRefine((expression, ctx) => {
+        const problem = selectionExpressionProblem(expression);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional()
+      .describe(
+        `WebSocket APIs: where a message's route key is read (${defaultRouteSelectionExpression})`,
+      ),
+    cors: corsSchema.optional(),
+    throttle: throttleSchema.optional(),
+  })
+  .refine((v) => v.protocolType === "WEBSOCKET" || v.routeSelectionExpression === undefined, {
+    message: "only a WEBSOCKET API has a routeSelectionExpression",
+    path: ["routeSelectionExpression"],
+  });
 export const updateApiSchema = z.strictObject({
   description: z.string().max(1024).nullable().optional(),
   cors: corsSchema.nullable().optional(),
@@ -56,6 +78,8 @@ export const apiSchema = z
     id: z.string(),
     name: z.string(),
     description: z.string().nullable(),
+    protocolType: z.enum(["HTTP", "WEBSOCKET"]),
+    routeSelectionExpression: z.string().nullable(),
     cors: z
       .object({
         allowOrigins: z.array(z.string()),
@@ -76,13 +100,17 @@ export const routeKeySchema = z
   .string()
   .max(600)
   .superRefine((key, ctx) => {
+    // A WebSocket API's keys ($connect, actions) are checked against the API's protocol later.
+    if (isWebSocketRouteKey(key)) return;
     try {
       parseRouteKey(key);
     } catch (error) {
       ctx.addIssue({ code: "custom", message: (error as Error).message });
     }
   })
-  .describe('"$default", or "METHOD /path" with {param} segments and a last {greedy+}');
+  .describe(
+    'HTTP: "$default", or "METHOD /path" with {param} segments and a last {greedy+}; WebSocket: $connect, $disconnect, $default or an action',
+  );
 
 /** API Gateway's integration timeout for HTTP APIs: 30 s at most, 29 s by default. */
 export const maxIntegrationTimeoutMs = 30_000;

@@ -18,11 +18,16 @@ export type RouteTarget =
   | { service: string }
   | { url: string };
 
-/** HTTP APIs (API Gateway v2, protocol HTTP): served at `<name>.<SKIFF_DOMAIN>` by the gateway. */
+/** APIs (API Gateway v2, protocol HTTP or WEBSOCKET): served at `<name>.<SKIFF_DOMAIN>`. */
 export const apis = pgTable("apis", {
   id: text("id").primaryKey(),
   name: text("name").notNull().unique(),
   description: text("description"),
+  protocolType: text("protocol_type", { enum: ["HTTP", "WEBSOCKET"] })
+    .notNull()
+    .default("HTTP"),
+  /** WebSocket APIs: where a message's route key is read (`$request.body.action`). */
+  routeSelectionExpression: text("route_selection_expression"),
   cors: jsonb("cors").$type<CorsConfig>(),
   throttle: jsonb("throttle").$type<Throttle>(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

@@ -12,6 +12,7 @@ import {
   loadedAuthorizer,
   loadedRouteAuthorization,
 } from "../../authorizers/services/loaded.js";
+import { defaultRouteSelectionExpression } from "../../websockets/services/route-rules.js";
 import {
   apiRoutes,
   apis,
@@ -38,6 +39,9 @@ export interface LoadedRoute {
 export interface LoadedApi {
   id: string;
   name: string;
+  protocolType: "HTTP" | "WEBSOCKET";
+  /** WebSocket APIs: the selection expression and routes by key (`routes` stays empty). */
+  websocket?: { selectionExpression: string; routes: Map<string, LoadedRoute> };
   cors: CorsConfig | undefined;
   throttle: Throttle | undefined;
   routes: RouteMatcher<LoadedRoute>;
@@ -104,6 +108,24 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
   const byName = new Map<string, LoadedApi>();
   for (const row of apiRows) {
     let matcher: RouteMatcher<LoadedRoute>;
+    if (row.protocolType === "WEBSOCKET") {
+      const routes = new Map((routesOf.get(row.id) ?? []).map((r) => [r.routeKey, r]));
+      const api: LoadedApi = {
+        id: row.id,
+        name: row.name,
+        protocolType: "WEBSOCKET",
+        websocket: {
+          selectionExpression: row.routeSelectionExpression ?? defaultRouteSelectionExpression,
+          routes,
+        },
+        cors: undefined,
+        throttle: row.throttle ?? undefined,
+        routes: new RouteMatcher<LoadedRoute>([], (route) => route.routeKey),
+      };
+      byId.set(row.id, api);
+      byName.set(row.name, api);
+      continue;
+    }
     try {
       matcher = new RouteMatcher(routesOf.get(row.id) ?? [], (route) => route.routeKey);
     } catch (error) {
@@ -114,6 +136,7 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
     const api: LoadedApi = {
       id: row.id,
       name: row.name,
+      protocolType: "HTTP",
       cors: row.cors ?? undefined,
       throttle: row.throttle ?? undefined,
       routes: matcher,

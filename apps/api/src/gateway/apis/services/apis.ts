@@ -8,6 +8,11 @@ import {
   type RouteAuthorizationChanges,
   resolveRouteAuthorization,
 } from "../../authorizers/services/route-authorization.js";
+import {
+  checkRouteForProtocol,
+  defaultRouteSelectionExpression,
+  type ProtocolType,
+} from "../../websockets/services/route-rules.js";
 import { apiRoutes, apis, type CorsConfig, domainNames, type RouteTarget } from "../schema/apis.js";
 
 type ApiRow = typeof apis.$inferSelect;
@@ -29,6 +34,8 @@ export function newApiId(): string {
 export interface ApiInput {
   name: string;
   description?: string | undefined;
+  protocolType?: ProtocolType | undefined;
+  routeSelectionExpression?: string | undefined;
   cors?: CorsConfig | undefined;
   throttle?: Throttle | undefined;
 }
@@ -38,6 +45,8 @@ export function toApi(row: ApiRow, endpointOf: (name: string) => string) {
     id: row.id,
     name: row.name,
     description: row.description,
+    protocolType: row.protocolType,
+    routeSelectionExpression: row.routeSelectionExpression,
     cors: row.cors,
     throttle: row.throttle,
     apiEndpoint: endpointOf(row.name),
@@ -61,6 +70,11 @@ export async function createApi(db: Database, input: ApiInput): Promise<ApiRow> 
       id: newApiId(),
       name: input.name,
       description: input.description ?? null,
+      protocolType: input.protocolType ?? "HTTP",
+      routeSelectionExpression:
+        input.protocolType === "WEBSOCKET"
+          ? (input.routeSelectionExpression ?? defaultRouteSelectionExpression)
+          : null,
       cors: input.cors ?? null,
       throttle: input.throttle ?? null,
     })
@@ -142,6 +156,7 @@ export function toRoute(row: RouteRow) {
 
 export async function createRoute(db: Database, apiRef: string, input: RouteInput) {
   const api = await getApi(db, apiRef);
+  checkRouteForProtocol(api.protocolType, input.routeKey, input.target);
   const authorization = await resolveRouteAuthorization(
     db,
     api.id,
@@ -196,6 +211,8 @@ export async function updateRoute(
   input: Partial<Omit<RouteInput, "throttle">> & { throttle?: Throttle | null | undefined },
 ): Promise<RouteRow> {
   const route = await getRoute(db, apiRef, routeId);
+  const api = await getApi(db, route.apiId);
+  checkRouteForProtocol(api.protocolType, input.routeKey, input.target);
   const changes: Partial<RouteRow> = {};
   if (input.routeKey !== undefined) changes.routeKey = input.routeKey;
   if (input.target !== undefined) changes.target = input.target;
