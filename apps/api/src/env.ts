@@ -163,6 +163,11 @@ export const envSchema = z.object({
    * gateway is always one, on the api's thread.
    */
   SKIFF_GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * One JSON line per API request through the gateway (api, route, status, latencies, key id,
+   * request id, source IP; never a header's or an API key's value), at info; false turns it off.
+   */
+  SKIFF_GATEWAY_ACCESS_LOG: z.stringbool().default(true),
   /** Services answer on the gateway at <service>.<SKIFF_DOMAIN>. */
   SKIFF_DOMAIN: z
     .string()

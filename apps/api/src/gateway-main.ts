@@ -79,6 +79,7 @@ async function serve() {
     domain: env.SKIFF_DOMAIN,
     settings: gatewaySettingsOf(env),
     functions: functions.runtime,
+    accessLog: env.SKIFF_GATEWAY_ACCESS_LOG,
   });
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -202,6 +202,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       domain: env.SKIFF_DOMAIN,
       settings: gatewaySettingsOf(env),
       functions,
+      accessLog: env.SKIFF_GATEWAY_ACCESS_LOG,
     });
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {

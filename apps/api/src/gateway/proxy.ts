@@ -10,6 +10,7 @@ import { type PipelineContext, serveApi, serveFunctionUrl } from "./apis/service
 import { type GatewayErrorCode, sendError } from "./errors.js";
 import { type ForwardContext, type ForwardSettings, forward } from "./forward.js";
 import { PassiveHealth } from "./health.js";
+import type { RequestObserver } from "./observe/observer.js";
 import { TargetPools } from "./pools.js";
 import type { Target } from "./targets.js";
 import { proxyUpgrade, rejectUpgrade } from "./upgrade.js";
@@ -44,6 +45,8 @@ export interface GatewayOptions {
     functions: FunctionsRuntime | undefined;
     gate?: AccessGate;
     db: Database;
+    /** The access log and request metrics of API requests (gateway/observe). */
+    observer?: RequestObserver;
   };
 }
 
@@ -125,6 +128,7 @@ export function newGateway(options: GatewayOptions): Gateway {
     serviceTargets: ordered,
     db: apis.db,
     logger: options.logger,
+    observer: apis.observer,
   };
   const domainSuffix = `.${options.domain}`;
   const functionSuffix = `.fn.${options.domain}`;

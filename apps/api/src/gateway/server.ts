@@ -7,6 +7,8 @@ import type { Logger } from "../lib/logger.js";
 import type { AccessGate } from "./access.js";
 import { ApiTable } from "./apis/services/api-table.js";
 import { newKeyGate } from "./keys/services/key-gate.js";
+import { newRequestObserver } from "./observe/observer.js";
+import { GatewayMetrics } from "./observe/request-metrics.js";
 import { type GatewaySettings, newGateway } from "./proxy.js";
 import { TargetTable } from "./targets.js";
 
@@ -22,6 +24,8 @@ export interface GatewayServerOptions {
   functions?: FunctionsRuntime | undefined;
   /** Another access gate than API keys and usage plans (gateway/keys), for tests. */
   gate?: AccessGate;
+  /** One JSON line per API request at info (SKIFF_GATEWAY_ACCESS_LOG); on by default. */
+  accessLog?: boolean;
 }
 
 export interface GatewayServer {
@@ -45,6 +49,12 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
     : newKeyGate({ db: options.db, redis: options.redis, logger });
   await keys?.start();
   const gate = options.gate ?? keys;
+  const metrics = new GatewayMetrics(options.redis, { logger });
+  metrics.start();
+  const observer = newRequestObserver({
+    accessLog: options.accessLog === false ? undefined : logger.child({ log: "access" }),
+    metrics,
+  });
   const gateway = newGateway({
     targets,
     domain: options.domain,
@@ -54,6 +64,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       table: apis,
       functions: options.functions,
       db: options.db,
+      observer,
       ...(gate ? { gate } : {}),
     },
   });
@@ -93,6 +104,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       await targets.stop();
       await apis.stop();
       await keys?.stop();
+      await metrics.stop();
     },
   };
 }

@@ -10,6 +10,7 @@ import { LambdaError } from "../../../functions/services/lambda-errors.js";
 import type { Logger } from "../../../lib/logger.js";
 import type { AccessGate } from "../../access.js";
 import { type ForwardContext, forward } from "../../forward.js";
+import type { RequestObserver } from "../../observe/observer.js";
 import type { Target } from "../../targets.js";
 import type { LoadedApi, LoadedRoute } from "./api-table.js";
 import { answerPreflight, setCorsHeaders } from "./cors.js";
@@ -26,6 +27,8 @@ export interface PipelineContext {
   /** For function URLs with authType SKIFF_TOKEN (token rows are cached in memory). */
   db: Database;
   logger: Logger;
+  /** The access log and request metrics (gateway/observe); none: requests are not observed. */
+  observer?: RequestObserver | undefined;
 }
 
 /** Lambda's synchronous payload limit: a bigger request cannot become an event. */
@@ -78,6 +81,7 @@ export async function serveApi(
   context: PipelineContext,
 ): Promise<void> {
   const requestId = randomUUID();
+  const seen = context.observer?.begin(req, res, api.id, requestId);
   if (api.cors && answerPreflight(req, res, api.cors, requestId)) return;
   const url = req.url ?? "/";
   const { path, query } = splitUrl(url);
@@ -87,6 +91,7 @@ export async function serveApi(
     return;
   }
   const { route, pathParameters } = matched;
+  if (seen) seen.routeKey = route.routeKey;
   if (api.cors) setCorsHeaders(req, res, api.cors);
   const apiKey = req.headers["x-api-key"];
   const decision = await context.gate.admit({
@@ -98,6 +103,7 @@ export async function serveApi(
     routeThrottle: route.throttle,
   });
   if (!decision.allowed) {
+    if (seen) seen.throttled = decision.status === 429;
     if (res.headersSent) return;
     res.writeHead(decision.status, {
       ...decision.headers,
@@ -109,6 +115,10 @@ export async function serveApi(
   }
   writeHeaders(res, decision.headers);
   res.setHeader("apigw-requestid", requestId);
+  if (seen) {
+    seen.apiKeyId = decision.apiKeyId;
+    seen.integrationStartedAt = performance.now();
+  }
   const target = route.target;
   if ("function" in target) {
     await invokeRoute(req, res, context, {
