@@ -167,7 +167,7 @@ export const envSchema = z.object({
    * One JSON line per API request through the gateway (api, route, status, latencies, key id,
    * request id, source IP; never a header's or an API key's value), at info; false turns it off.
    */
-  SKIFF_GATEWAY_ACCESS_LOG: z.stringbool().default(true),
+  SKIFF_GATEWAY_ACCESS_LOG: optionalText.pipe(z.stringbool().default(true)),
   /** Services answer on the gateway at <service>.<SKIFF_DOMAIN>. */
   SKIFF_DOMAIN: z
     .string()

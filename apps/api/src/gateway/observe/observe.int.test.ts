@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../lib/logger.js";
 import { call, listen, type ServedGateway, serveGateway } from "../../test/gateway.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
+import { freePort } from "../../test/process.js";
 import type { AccessDecision, AccessGate } from "../access.js";
 import { ApiTable } from "../apis/services/api-table.js";
+import { startGateway } from "../server.js";
 import { newRequestObserver } from "./observer.js";
 import { GatewayMetrics } from "./request-metrics.js";
 
@@ -184,6 +186,43 @@ describe("the gateway's request metrics at /v1/metrics", () => {
     // Throttled requests never reached the integration.
     expect(delta(`skiff_gateway_integration_latency_seconds_count{${items}}`)).toBe(n);
     expect(after.get(`skiff_gateway_latency_seconds_sum{${items}}`)).toBeGreaterThan(0);
+  });
+});
+
+describe("the gateway as main.ts and gateway-main.ts start it", () => {
+  it("logs each API request unless SKIFF_GATEWAY_ACCESS_LOG is false, and flushes its counts by itself", async () => {
+    const id = table.current.byName.get("obs")?.id;
+    const series = `skiff_gateway_requests_total{api="${id}",route="GET /fail"}`;
+    const before = (await scrape()).get(series) ?? 0;
+    for (const accessLog of [undefined, false]) {
+      const logged: Record<string, unknown>[] = [];
+      const logger = pino(
+        { level: "info" },
+        { write: (line: string) => logged.push(JSON.parse(line)) },
+      );
+      const port = await freePort();
+      const served = await startGateway({
+        db: stack.services.db,
+        redis: stack.services.redis,
+        logger,
+        port,
+        host: "127.0.0.1",
+        domain: "skiff.test",
+        gate,
+        ...(accessLog === undefined ? {} : { accessLog }),
+      });
+      try {
+        expect((await call(port, "obs.skiff.test", "/fail")).status).toBe(502);
+        await new Promise((done) => setTimeout(done, 100));
+        const lines = logged.filter((line) => line.msg === "api request");
+        if (accessLog === false) expect(lines).toEqual([]);
+        else expect(lines).toMatchObject([{ log: "access", routeKey: "GET /fail", status: 502 }]);
+      } finally {
+        await served.stop();
+      }
+    }
+    // Both requests counted: each process's counts reach Redis, the last ones at its stop.
+    expect(((await scrape()).get(series) ?? 0) - before).toBe(2);
   });
 });
 
