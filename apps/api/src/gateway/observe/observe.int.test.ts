@@ -226,6 +226,28 @@ describe("the gateway as main.ts and gateway-main.ts start it", () => {
   });
 });
 
+describe("the metrics of deleted routes and APIs", () => {
+  it("leave /v1/metrics: a deleted route's series at once, all of a deleted API's", async () => {
+    const id = table.current.byName.get("obs")?.id;
+    const series = (route: string) => `skiff_gateway_requests_total{api="${id}",route="${route}"}`;
+    const before = await scrape();
+    expect(before.get(series("GET /fail"))).toBeGreaterThan(0);
+    expect(before.get(series("GET /items/{id}"))).toBeGreaterThan(0);
+    const routes = JSON.parse((await api("GET", "/v1/apis/obs/routes")).text).items as {
+      id: string;
+      routeKey: string;
+    }[];
+    const fail = routes.find((route) => route.routeKey === "GET /fail");
+    expect((await api("DELETE", `/v1/apis/obs/routes/${fail?.id}`)).status).toBe(200);
+    const after = await scrape();
+    expect(after.has(series("GET /fail"))).toBe(false);
+    expect(after.get(series("GET /items/{id}"))).toBe(before.get(series("GET /items/{id}")));
+    expect((await api("DELETE", "/v1/apis/obs")).status).toBe(200);
+    const gone = [...(await scrape()).keys()].filter((name) => name.includes(`api="${id}"`));
+    expect(gone).toEqual([]);
+  });
+});
+
 /** GET /v1/metrics as Prometheus would, as a map of series to value. */
 async function scrape(): Promise<Map<string, number>> {
   const response = await stack.request("/v1/metrics", {

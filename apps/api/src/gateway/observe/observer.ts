@@ -58,7 +58,8 @@ export function newRequestObserver(options: ObserverOptions): RequestObserver {
           latencyMs,
           integrationLatencyMs,
         });
-        // Only these fields: never a header's value nor an API key's (its id says whose it was).
+        // Only these fields: never a header's value nor an API key's (its id says whose it was),
+        // and the path without its query string, which can carry tokens.
         accessLog?.info(
           {
             requestId,

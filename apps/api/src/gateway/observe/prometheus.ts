@@ -1,8 +1,11 @@
 import type { Redis } from "ioredis";
+import type { Database } from "../../db/client.js";
+import { apiRoutes, apis } from "../apis/schema/apis.js";
 import { gatewayMetricsKey, latencyBucketsMs } from "./request-metrics.js";
 
 // The gateway's request counters (request-metrics.ts) in Prometheus text exposition format
-// 0.0.4, for /v1/metrics.
+// 0.0.4, for /v1/metrics. Series of APIs and routes that no longer exist are dropped from the
+// hash as they are read, so deleted APIs do not stay in every scrape for ever.
 
 interface RouteCounts {
   apiId: string;
@@ -15,13 +18,25 @@ function escapeLabel(value: string): string {
 }
 
 /** Every route's counters, from the hash all gateway processes add to. */
-export async function gatewayPrometheus(redis: Redis): Promise<string> {
-  const hash = await redis.hgetall(gatewayMetricsKey);
+export async function gatewayPrometheus(redis: Redis, db: Database): Promise<string> {
+  const [hash, apiRows, routeRows] = await Promise.all([
+    redis.hgetall(gatewayMetricsKey),
+    db.select({ id: apis.id }).from(apis),
+    db.select({ apiId: apiRoutes.apiId, routeKey: apiRoutes.routeKey }).from(apiRoutes),
+  ]);
+  const liveApis = new Set(apiRows.map((row) => row.id));
+  const liveRoutes = new Set(routeRows.map((row) => `${row.apiId}\t${row.routeKey}`));
   const routes = new Map<string, RouteCounts>();
+  const gone: string[] = [];
   for (const field in hash) {
     const [apiId, routeKey, counter] = field.split("\t");
     if (apiId === undefined || routeKey === undefined || counter === undefined) continue;
     const id = `${apiId}\t${routeKey}`;
+    // "-": requests no route matched, kept while their API is.
+    if (!liveApis.has(apiId) || (routeKey !== "-" && !liveRoutes.has(id))) {
+      gone.push(field);
+      continue;
+    }
     let route = routes.get(id);
     if (!route) {
       route = { apiId, routeKey, counts: new Map() };
@@ -29,6 +44,7 @@ export async function gatewayPrometheus(redis: Redis): Promise<string> {
     }
     route.counts.set(counter, Number(hash[field]));
   }
+  if (gone.length > 0) await redis.hdel(gatewayMetricsKey, ...gone);
   const sorted = [...routes.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, r]) => r);
   const labels = (r: RouteCounts) =>
     `api="${escapeLabel(r.apiId)}",route="${escapeLabel(r.routeKey)}"`;

@@ -81,7 +81,8 @@ export class GatewayMetrics {
 
   /** Adds the counts gathered since the last flush to Redis, in one pipeline. */
   flush(): Promise<void> {
-    // One flush at a time, so counts taken for a flush that fails are not sent twice.
+    // One flush at a time. A failed flush's counts are dropped, not retried: part of its
+    // pipeline may have been applied, and a counter that counts twice is worse than a gap.
     this.flushing = this.flushing.then(async () => {
       if (this.pending.size === 0) return;
       const counts = this.pending;

@@ -56,6 +56,6 @@ export const usageRoutes = newRouter()
     const text =
       toPrometheus(await meterTotals(db, now, settings.prices)) +
       functions.metrics.toPrometheus() +
-      (await gatewayPrometheus(redis));
+      (await gatewayPrometheus(redis, db));
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
