@@ -1,5 +1,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../../api/src/test/gateway.js";
+import { freePort } from "../../api/src/test/process.js";
 import { type Browser, openBrowser, screenshot, signIn } from "./browser.js";
 import { type DashboardStack, startDashboardStack } from "./stack.js";
 
@@ -11,12 +13,16 @@ const keyName = "dash-partner";
 const planName = "dash-gold";
 
 let stack: DashboardStack;
+let gatewayPort = 0;
+/** The key's value as the page showed it once. */
+let keyValue = "";
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  stack = await startDashboardStack(adminToken);
+  gatewayPort = await freePort();
+  stack = await startDashboardStack(adminToken, { SKIFF_GATEWAY_PORT: String(gatewayPort) });
   browser = await openBrowser();
   page = browser.page;
   page.setDefaultTimeout(30_000);
@@ -103,6 +109,7 @@ describe("the gateway pages", () => {
     const [key] = (await stack.client.listApiKeys()).items;
     expect(key?.name).toBe(keyName);
     expect(value.startsWith(key?.prefix ?? "-")).toBe(true);
+    keyValue = value;
     await screenshot(page, "api-keys");
 
     // Once: another visit to the page has no value on it.
@@ -119,7 +126,7 @@ describe("the gateway pages", () => {
     await row.getByText("enabled").waitFor();
   });
 
-  it("creates a usage plan with a throttle and quota, and attaches the key", async () => {
+  it("creates a usage plan with a throttle and quota, attaches the key, and shows its requests", async () => {
     await openSection("Usage plans");
     await see("No usage plans yet.");
     const form = page.getByRole("form", { name: "New usage plan" });
@@ -158,6 +165,28 @@ describe("the gateway pages", () => {
     expect(await row.locator("td").nth(2).textContent()).toBe("0");
     const keys = (await stack.client.listUsagePlanKeys(plan?.id ?? "")).items;
     expect(keys.map((k) => k.name)).toEqual([keyName]);
+
+    // Requests with the key through the gateway show as the key's usage on the page.
+    await stack.client.createApiRoute(apiName, {
+      routeKey: "GET /health",
+      target: { url: `${stack.skiff.baseUrl}/v1/health` },
+      apiKeyRequired: true,
+    });
+    const through = () =>
+      call(gatewayPort, `${apiName}.localhost`, "/health", { headers: { "x-api-key": keyValue } });
+    // The gateway learns of the route and the attachment by pub/sub: the first may be refused.
+    const deadline = Date.now() + 15_000;
+    let admitted = 0;
+    while (admitted < 3) {
+      const answer = await through();
+      if (answer.status === 200) admitted++;
+      else if (Date.now() > deadline) throw new Error(`gateway answered ${answer.status}`);
+      else await new Promise((done) => setTimeout(done, 200));
+    }
+    await openSection("API keys");
+    await openSection("Usage plans");
+    const used = card.locator("tbody tr", { hasText: keyName }).locator("td").nth(2);
+    await used.getByText("3", { exact: true }).waitFor();
     await screenshot(page, "usage-plans");
   });
 });
