@@ -23,6 +23,15 @@ describe("parseEnv", () => {
     expect(parseEnv({ SKIFF_LOCAL_AGENT: "false" }).SKIFF_LOCAL_AGENT).toBe(false);
   });
 
+  it("logs API requests through the gateway unless told not to", () => {
+    expect(parseEnv({}).SKIFF_GATEWAY_ACCESS_LOG).toBe(true);
+    expect(parseEnv({ SKIFF_GATEWAY_ACCESS_LOG: "" }).SKIFF_GATEWAY_ACCESS_LOG).toBe(true);
+    expect(parseEnv({ SKIFF_GATEWAY_ACCESS_LOG: "false" }).SKIFF_GATEWAY_ACCESS_LOG).toBe(false);
+    expect(() => parseEnv({ SKIFF_GATEWAY_ACCESS_LOG: "maybe" })).toThrow(
+      /SKIFF_GATEWAY_ACCESS_LOG/,
+    );
+  });
+
   it("names the variable that is wrong", () => {
     expect(() => parseEnv({ PORT: "http" })).toThrow(/PORT/);
     expect(() => parseEnv({ SKIFF_ADMIN_TOKEN: "short" })).toThrow(

@@ -167,6 +167,11 @@ export const envSchema = z.object({
   SKIFF_GATEWAY_WS_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).default(600_000),
   /** A WebSocket API connection is closed this long after it opened (AWS: 2 h). */
   SKIFF_GATEWAY_WS_MAX_CONNECTION_MS: z.coerce.number().int().min(1).default(7_200_000),
+  /**
+   * One JSON line per API request through the gateway (api, route, status, latencies, key id,
+   * request id, source IP; never a header's or an API key's value), at info; false turns it off.
+   */
+  SKIFF_GATEWAY_ACCESS_LOG: optionalText.pipe(z.stringbool().default(true)),
   /** Services answer on the gateway at <service>.<SKIFF_DOMAIN>. */
   SKIFF_DOMAIN: z
     .string()

@@ -83,6 +83,7 @@ async function serve() {
       maxConnectionMs: env.SKIFF_GATEWAY_WS_MAX_CONNECTION_MS,
     },
     functions: functions.runtime,
+    accessLog: env.SKIFF_GATEWAY_ACCESS_LOG,
   });
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

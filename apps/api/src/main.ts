@@ -206,6 +206,7 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
         maxConnectionMs: env.SKIFF_GATEWAY_WS_MAX_CONNECTION_MS,
       },
       functions,
+      accessLog: env.SKIFF_GATEWAY_ACCESS_LOG,
     });
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {

@@ -1,6 +1,9 @@
 import type { ReactNode } from "react";
 import { matchPath } from "./lib/match-path.js";
 import { Link, useLocation } from "./lib/router.js";
+import { ApiDetail } from "./pages/api-detail.js";
+import { ApiKeys } from "./pages/api-keys.js";
+import { Apis } from "./pages/apis.js";
 import { FunctionDetail } from "./pages/function-detail.js";
 import { FunctionNew } from "./pages/function-new.js";
 import { Functions } from "./pages/functions.js";
@@ -19,6 +22,7 @@ import { TaskDefinitionNew } from "./pages/task-definition-new.js";
 import { TaskDefinitions } from "./pages/task-definitions.js";
 import { TaskDetail } from "./pages/task-detail.js";
 import { Tasks } from "./pages/tasks.js";
+import { UsagePlans } from "./pages/usage-plans.js";
 
 type Params = Record<string, string>;
 
@@ -42,6 +46,10 @@ const routes: [string, (params: Params) => ReactNode][] = [
   ["/registry", () => <Registry />],
   ["/registry/:name", (p) => <RepositoryDetail name={p.name ?? ""} />],
   ["/secrets", () => <Secrets />],
+  ["/apis", () => <Apis />],
+  ["/apis/:name", (p) => <ApiDetail name={p.name ?? ""} />],
+  ["/api-keys", () => <ApiKeys />],
+  ["/usage-plans", () => <UsagePlans />],
 ];
 
 export function Routes() {

@@ -1,6 +1,22 @@
 import { z } from "zod";
 import { type ErrorCode, errorBodySchema, errorStatus } from "./errors.js";
 import {
+  type ApiKey,
+  apiKeySchema,
+  type CreateApiKey,
+  type CreatedApiKey,
+  createdApiKeySchema,
+  type UpdateApiKey,
+} from "./schemas/api-keys.js";
+import {
+  type CreateHttpApi,
+  type CreateHttpApiRoute,
+  type HttpApi,
+  type HttpApiRoute,
+  httpApiRouteSchema,
+  httpApiSchema,
+} from "./schemas/apis.js";
+import {
   type AsyncInvocation,
   asyncInvocationSchema,
   type CreateFunction,
@@ -67,6 +83,16 @@ import {
   whoamiSchema,
 } from "./schemas/tokens.js";
 import { type Usage, type UsageQuery, usageSchema } from "./schemas/usage.js";
+import {
+  type CreateUsagePlan,
+  type PlanUsage,
+  planUsageSchema,
+  type UpdateUsagePlan,
+  type UsagePlan,
+  type UsagePlanKey,
+  usagePlanKeySchema,
+  usagePlanSchema,
+} from "./schemas/usage-plans.js";
 import { parseServerSentEvents } from "./sse.js";
 
 /** An error answered by the API, with its code from the one error body. */
@@ -387,6 +413,110 @@ export class SkiffClient {
     await this.request("DELETE", `${secretPath(name)}${query}`, undefined);
   }
 
+  /** HTTP APIs on the gateway. */
+  listApis(query: PageQuery = {}): Promise<Page<HttpApi>> {
+    return this.request("GET", `/v1/apis${toQuery(query)}`, pageSchema(httpApiSchema));
+  }
+
+  /** An API by id or name. */
+  getApi(api: string): Promise<HttpApi> {
+    return this.request("GET", apiPath(api), httpApiSchema);
+  }
+
+  createApi(body: CreateHttpApi): Promise<HttpApi> {
+    return this.request("POST", "/v1/apis", httpApiSchema, body);
+  }
+
+  async deleteApi(api: string): Promise<void> {
+    await this.request("DELETE", apiPath(api), undefined);
+  }
+
+  listApiRoutes(api: string, query: PageQuery = {}): Promise<Page<HttpApiRoute>> {
+    return this.request(
+      "GET",
+      `${apiPath(api)}/routes${toQuery(query)}`,
+      pageSchema(httpApiRouteSchema),
+    );
+  }
+
+  createApiRoute(api: string, body: CreateHttpApiRoute): Promise<HttpApiRoute> {
+    return this.request("POST", `${apiPath(api)}/routes`, httpApiRouteSchema, body);
+  }
+
+  async deleteApiRoute(api: string, routeId: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `${apiPath(api)}/routes/${encodeURIComponent(routeId)}`,
+      undefined,
+    );
+  }
+
+  /** API keys; never their values. */
+  listApiKeys(query: PageQuery = {}): Promise<Page<ApiKey>> {
+    return this.request("GET", `/v1/api-keys${toQuery(query)}`, pageSchema(apiKeySchema));
+  }
+
+  /** The answer holds the key's value: the only time it is shown. */
+  createApiKey(body: CreateApiKey): Promise<CreatedApiKey> {
+    return this.request("POST", "/v1/api-keys", createdApiKeySchema, body);
+  }
+
+  updateApiKey(id: string, body: UpdateApiKey): Promise<ApiKey> {
+    return this.request("PATCH", `/v1/api-keys/${encodeURIComponent(id)}`, apiKeySchema, body);
+  }
+
+  async deleteApiKey(id: string): Promise<void> {
+    await this.request("DELETE", `/v1/api-keys/${encodeURIComponent(id)}`, undefined);
+  }
+
+  listUsagePlans(query: PageQuery = {}): Promise<Page<UsagePlan>> {
+    return this.request("GET", `/v1/usage-plans${toQuery(query)}`, pageSchema(usagePlanSchema));
+  }
+
+  getUsagePlan(id: string): Promise<UsagePlan> {
+    return this.request("GET", usagePlanPath(id), usagePlanSchema);
+  }
+
+  createUsagePlan(body: CreateUsagePlan): Promise<UsagePlan> {
+    return this.request("POST", "/v1/usage-plans", usagePlanSchema, body);
+  }
+
+  updateUsagePlan(id: string, body: UpdateUsagePlan): Promise<UsagePlan> {
+    return this.request("PATCH", usagePlanPath(id), usagePlanSchema, body);
+  }
+
+  async deleteUsagePlan(id: string): Promise<void> {
+    await this.request("DELETE", usagePlanPath(id), undefined);
+  }
+
+  listUsagePlanKeys(id: string, query: PageQuery = {}): Promise<Page<UsagePlanKey>> {
+    return this.request(
+      "GET",
+      `${usagePlanPath(id)}/keys${toQuery(query)}`,
+      pageSchema(usagePlanKeySchema),
+    );
+  }
+
+  attachUsagePlanKey(id: string, keyId: string): Promise<UsagePlanKey> {
+    return this.request("POST", `${usagePlanPath(id)}/keys`, usagePlanKeySchema, { keyId });
+  }
+
+  async detachUsagePlanKey(id: string, keyId: string): Promise<void> {
+    await this.request(
+      "DELETE",
+      `${usagePlanPath(id)}/keys/${encodeURIComponent(keyId)}`,
+      undefined,
+    );
+  }
+
+  /** Requests per key per UTC day, and what the quota had left (dates YYYY-MM-DD). */
+  usagePlanUsage(
+    id: string,
+    query: { startDate: string; endDate: string; keyId?: string },
+  ): Promise<PlanUsage> {
+    return this.request("GET", `${usagePlanPath(id)}/usage${toQuery(query)}`, planUsageSchema);
+  }
+
   /** Functions, by name. */
   listFunctions(query: PageQuery = {}): Promise<Page<FunctionInfo>> {
     return this.request("GET", `/v1/functions${toQuery(query)}`, pageSchema(functionSchema));
@@ -626,6 +756,14 @@ function repositoryPath(name: string): string {
 
 function functionPath(name: string): string {
   return `/v1/functions/${encodeURIComponent(name)}`;
+}
+
+function apiPath(api: string): string {
+  return `/v1/apis/${encodeURIComponent(api)}`;
+}
+
+function usagePlanPath(id: string): string {
+  return `/v1/usage-plans/${encodeURIComponent(id)}`;
 }
 
 function secretPath(name: string): string {

@@ -7,6 +7,7 @@ export * from "./names.js";
 export * from "./node-address.js";
 export * from "./schemas/agent.js";
 export * from "./schemas/api-keys.js";
+export * from "./schemas/apis.js";
 export * from "./schemas/function-instances.js";
 export * from "./schemas/functions.js";
 export * from "./schemas/health.js";

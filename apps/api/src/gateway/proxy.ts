@@ -11,6 +11,7 @@ import { AuthorizerState } from "./authorizers/services/authorize.js";
 import { type GatewayErrorCode, sendError } from "./errors.js";
 import { type ForwardContext, type ForwardSettings, forward } from "./forward.js";
 import { PassiveHealth } from "./health.js";
+import type { RequestObserver } from "./observe/observer.js";
 import { TargetPools } from "./pools.js";
 import type { Target } from "./targets.js";
 import { proxyUpgrade, rejectUpgrade } from "./upgrade.js";
@@ -45,6 +46,8 @@ export interface GatewayOptions {
     functions: FunctionsRuntime | undefined;
     gate?: AccessGate;
     db: Database;
+    /** The access log and request metrics of API requests (gateway/observe). */
+    observer?: RequestObserver;
   };
   /** WebSocket APIs (gateway/websockets): each takes its hosts' requests and upgrades. */
   websockets?: {
@@ -132,6 +135,7 @@ export function newGateway(options: GatewayOptions): Gateway {
     db: apis.db,
     logger: options.logger,
     authorizers: new AuthorizerState(),
+    observer: apis.observer,
   };
   const domainSuffix = `.${options.domain}`;
   const functionSuffix = `.fn.${options.domain}`;

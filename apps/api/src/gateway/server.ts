@@ -7,6 +7,8 @@ import type { Logger } from "../lib/logger.js";
 import type { AccessGate } from "./access.js";
 import { ApiTable } from "./apis/services/api-table.js";
 import { newKeyGate } from "./keys/services/key-gate.js";
+import { newRequestObserver } from "./observe/observer.js";
+import { GatewayMetrics } from "./observe/request-metrics.js";
 import { type GatewaySettings, newGateway } from "./proxy.js";
 import { TargetTable } from "./targets.js";
 import { WebSocketHub, type WebSocketSettings } from "./websockets/services/hub.js";
@@ -25,6 +27,8 @@ export interface GatewayServerOptions {
   gate?: AccessGate;
   /** WebSocket connections' idle and maximum durations and message size (tests shorten them). */
   websockets?: Partial<WebSocketSettings>;
+  /** One JSON line per API request at info (SKIFF_GATEWAY_ACCESS_LOG); on by default. */
+  accessLog?: boolean;
 }
 
 export interface GatewayServer {
@@ -58,6 +62,12 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
     settings: options.websockets,
   });
   await websockets.start();
+  const metrics = new GatewayMetrics(options.redis, { logger });
+  metrics.start();
+  const observer = newRequestObserver({
+    accessLog: options.accessLog === false ? undefined : logger.child({ log: "access" }),
+    metrics,
+  });
   const gateway = newGateway({
     targets,
     domain: options.domain,
@@ -68,6 +78,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       table: apis,
       functions: options.functions,
       db: options.db,
+      observer,
       ...(gate ? { gate } : {}),
     },
   });
@@ -109,6 +120,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       await targets.stop();
       await apis.stop();
       await keys?.stop();
+      await metrics.stop();
     },
   };
 }

@@ -9,6 +9,9 @@ const sections = [
   { to: "/services", label: "Services" },
   { to: "/tasks", label: "Tasks" },
   { to: "/functions", label: "Functions" },
+  { to: "/apis", label: "APIs" },
+  { to: "/api-keys", label: "API keys" },
+  { to: "/usage-plans", label: "Usage plans" },
   { to: "/registry", label: "Registry" },
   { to: "/secrets", label: "Secrets" },
 ];

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { usageQuerySchema, usageSchema } from "@skiff/shared";
+import { gatewayPrometheus } from "../../gateway/observe/prometheus.js";
 import { authorized } from "../../lib/auth.js";
 import { authErrors, errorResponses, jsonContent, newRouter } from "../../lib/openapi.js";
 import { meterFunctions } from "../services/function-usage.js";
@@ -24,7 +25,7 @@ const metrics = createRoute({
   path: "/v1/metrics",
   tags: ["usage"],
   summary:
-    "Prometheus counters of metered task time and cost, per service and launch type, and functions' invocations, errors, throttles, cold starts, concurrency and duration",
+    "Prometheus counters of metered task time and cost, per service and launch type, and functions' invocations, errors, throttles, cold starts, concurrency and duration, and API requests through the gateway (per API and route: requests, 4xx, 5xx, throttled, latency and integration latency)",
   ...authorized("read"),
   responses: {
     200: {
@@ -50,9 +51,11 @@ export const usageRoutes = newRouter()
     );
   })
   .openapi(metrics, async (c) => {
-    const { db, clock, settings, functions } = c.get("services");
+    const { db, clock, settings, functions, redis } = c.get("services");
     const now = clock.now();
     const text =
-      toPrometheus(await meterTotals(db, now, settings.prices)) + functions.metrics.toPrometheus();
+      toPrometheus(await meterTotals(db, now, settings.prices)) +
+      functions.metrics.toPrometheus() +
+      (await gatewayPrometheus(redis, db));
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });

@@ -15,6 +15,7 @@ import {
   authorize,
 } from "../../authorizers/services/authorize.js";
 import { type ForwardContext, forward } from "../../forward.js";
+import type { RequestObserver } from "../../observe/observer.js";
 import type { Target } from "../../targets.js";
 import type { LoadedApi, LoadedRoute } from "./api-table.js";
 import { answerPreflight, setCorsHeaders } from "./cors.js";
@@ -33,6 +34,8 @@ export interface PipelineContext {
   logger: Logger;
   /** JWT key sets and function authorizers' cached decisions (gateway/authorizers). */
   authorizers: AuthorizerState;
+  /** The access log and request metrics (gateway/observe); none: requests are not observed. */
+  observer?: RequestObserver | undefined;
 }
 
 /** Lambda's synchronous payload limit: a bigger request cannot become an event. */
@@ -85,6 +88,7 @@ export async function serveApi(
   context: PipelineContext,
 ): Promise<void> {
   const requestId = randomUUID();
+  const seen = context.observer?.begin(req, res, api.id, requestId);
   if (api.cors && answerPreflight(req, res, api.cors, requestId)) return;
   const url = req.url ?? "/";
   const { path, query } = splitUrl(url);
@@ -94,6 +98,7 @@ export async function serveApi(
     return;
   }
   const { route, pathParameters } = matched;
+  if (seen) seen.routeKey = route.routeKey;
   if (api.cors) setCorsHeaders(req, res, api.cors);
   let authorizer: AuthorizerOutput | undefined;
   if (route.authorization) {
@@ -130,6 +135,7 @@ export async function serveApi(
     routeThrottle: route.throttle,
   });
   if (!decision.allowed) {
+    if (seen) seen.throttled = decision.status === 429;
     if (res.headersSent) return;
     res.writeHead(decision.status, {
       ...decision.headers,
@@ -141,6 +147,10 @@ export async function serveApi(
   }
   writeHeaders(res, decision.headers);
   res.setHeader("apigw-requestid", requestId);
+  if (seen) {
+    seen.apiKeyId = decision.apiKeyId;
+    seen.integrationStartedAt = performance.now();
+  }
   const target = route.target;
   if ("function" in target) {
     await invokeRoute(req, res, context, {
