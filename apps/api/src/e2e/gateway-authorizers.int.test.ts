@@ -127,9 +127,13 @@ beforeAll(async () => {
     const created = await api("POST", "/v1/apis/guarded/routes", route);
     expect(created.status, created.text).toBe(201);
   }
-  await waitFor("the API on the gateway", 10_000, async () => {
-    const answer = await call(gatewayPort, "guarded.skiff.test", "/jwt").catch(() => undefined);
-    return answer?.status === 401 ? true : undefined;
+  // Every route, not only the first: the gateway may reload between two of the creations.
+  await waitFor("the API's routes on the gateway", 10_000, async () => {
+    for (const path of ["/jwt", "/lambda/1", "/policy/1"]) {
+      const answer = await call(gatewayPort, "guarded.skiff.test", path).catch(() => undefined);
+      if (answer?.status !== 401) return undefined;
+    }
+    return true;
   });
 }, 90_000);
 
