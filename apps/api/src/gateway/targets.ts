@@ -6,7 +6,7 @@ import { targetsChannel } from "../compute/services/assignment-notifier.js";
 import type { Database } from "../db/client.js";
 import { nodes, services, taskDefinitions, tasks } from "../db/schema/index.js";
 import type { Logger } from "../lib/logger.js";
-import { channelOf } from "../lib/redis.js";
+import { ReloadedTable } from "./reloaded-table.js";
 
 export interface Target {
   taskId: string;
@@ -96,73 +96,30 @@ export async function loadTargets(db: Database): Promise<Map<string, Target[]>> 
 }
 
 /**
- * The gateway's copy of the targets, kept in memory so no request touches the database. It
- * reloads when the control plane publishes a change (Redis pub/sub, every replica) and every few
- * seconds in case a message was lost.
+ * The gateway's copy of the targets, kept in memory so no request touches the database; reloaded
+ * when the control plane publishes a change and every few seconds (ReloadedTable).
  */
-export class TargetTable {
-  private table = new Map<string, Target[]>();
-  private subscriber: Redis | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> | undefined;
-  private again = false;
-
-  constructor(
-    private readonly db: Database,
-    private readonly redis: Redis,
-    private readonly logger: Logger,
-    private readonly refreshMs = 5_000,
-  ) {}
-
-  async start(): Promise<void> {
-    this.subscriber = this.redis.duplicate();
-    this.subscriber.on("error", (error) =>
-      this.logger.warn({ err: error.message }, "gateway subscriber error"),
-    );
-    this.subscriber.on("message", () => void this.reload());
-    await this.subscriber.subscribe(channelOf(this.redis, targetsChannel));
-    await this.reload();
-    this.timer = setInterval(() => void this.reload(), this.refreshMs);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.subscriber?.disconnect();
-    await this.reloading;
+export class TargetTable extends ReloadedTable<Map<string, Target[]>> {
+  constructor(db: Database, redis: Redis, logger: Logger, refreshMs = 5_000) {
+    super({
+      redis,
+      channel: targetsChannel,
+      logger,
+      load: () => loadTargets(db),
+      initial: new Map(),
+      what: "load balancer targets",
+      refreshMs,
+    });
   }
 
   get(service: string): Target[] | undefined {
-    return this.table.get(service);
+    return this.current.get(service);
   }
 
   /** The URL of every target of every service. */
   urls(): Set<string> {
     const urls = new Set<string>();
-    for (const targets of this.table.values()) for (const target of targets) urls.add(target.url);
+    for (const targets of this.current.values()) for (const target of targets) urls.add(target.url);
     return urls;
-  }
-
-  /** Reloads now; a change announced during a reload triggers one more, never two at once. */
-  reload(): Promise<void> {
-    if (this.reloading) {
-      this.again = true;
-      return this.reloading;
-    }
-    this.reloading = (async () => {
-      do {
-        this.again = false;
-        try {
-          this.table = await loadTargets(this.db);
-        } catch (error) {
-          this.logger.error(
-            { err: error },
-            "loading load balancer targets failed; keeping the last ones",
-          );
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.reloading = undefined;
-    });
-    return this.reloading;
   }
 }

@@ -3,7 +3,6 @@ import type { Redis } from "ioredis";
 import type { Database } from "../../../db/client.js";
 import { functions } from "../../../functions/schema/functions.js";
 import type { Logger } from "../../../lib/logger.js";
-import { channelOf } from "../../../lib/redis.js";
 import type { Throttle } from "../../access.js";
 import { apiAuthorizers } from "../../authorizers/schema/authorizers.js";
 import {
@@ -12,6 +11,7 @@ import {
   loadedAuthorizer,
   loadedRouteAuthorization,
 } from "../../authorizers/services/loaded.js";
+import { ReloadedTable } from "../../reloaded-table.js";
 import { defaultRouteSelectionExpression } from "../../websockets/services/route-rules.js";
 import {
   apiRoutes,
@@ -162,66 +162,26 @@ export async function loadApis(db: Database, logger: Logger): Promise<ApiSnapsho
 
 /**
  * The gateway's copy of APIs, host names and function URLs, so no request touches PostgreSQL:
- * reloaded whole when the api publishes a change (every gateway process hears it) and every few
- * seconds in case a message was lost, as TargetTable does for targets.
+ * reloaded whole when the api publishes a change and every few seconds (ReloadedTable).
  */
-export class ApiTable {
-  private snapshot: ApiSnapshot = empty;
-  private subscriber: Redis | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> | undefined;
-  private again = false;
-
+export class ApiTable extends ReloadedTable<ApiSnapshot> {
   constructor(
-    private readonly db: Database,
-    private readonly redis: Redis,
-    private readonly logger: Logger,
-    private readonly refreshMs = 5_000,
+    db: Database,
+    redis: Redis,
+    logger: Logger,
+    refreshMs = 5_000,
     /** Called after each load (the gateway warms the function configs routes invoke). */
-    private readonly onLoad?: (snapshot: ApiSnapshot) => void,
-  ) {}
-
-  async start(): Promise<void> {
-    this.subscriber = this.redis.duplicate();
-    this.subscriber.on("error", (error) =>
-      this.logger.warn({ err: error.message }, "gateway apis subscriber error"),
-    );
-    this.subscriber.on("message", () => void this.reload());
-    await this.subscriber.subscribe(channelOf(this.redis, apisChannel));
-    await this.reload();
-    this.timer = setInterval(() => void this.reload(), this.refreshMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.subscriber?.disconnect();
-    await this.reloading;
-  }
-
-  get current(): ApiSnapshot {
-    return this.snapshot;
-  }
-
-  /** Reloads now; a change announced during a reload triggers one more, never two at once. */
-  reload(): Promise<void> {
-    if (this.reloading) {
-      this.again = true;
-      return this.reloading;
-    }
-    this.reloading = (async () => {
-      do {
-        this.again = false;
-        try {
-          this.snapshot = await loadApis(this.db, this.logger);
-          this.onLoad?.(this.snapshot);
-        } catch (error) {
-          this.logger.error({ err: error }, "loading gateway APIs failed; keeping the last ones");
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.reloading = undefined;
+    onLoad?: (snapshot: ApiSnapshot) => void,
+  ) {
+    super({
+      redis,
+      channel: apisChannel,
+      logger,
+      load: () => loadApis(db, logger),
+      initial: empty,
+      what: "gateway APIs",
+      refreshMs,
+      ...(onLoad ? { onLoad } : {}),
     });
-    return this.reloading;
   }
 }

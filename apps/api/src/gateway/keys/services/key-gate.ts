@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Database } from "../../../db/client.js";
 import type { Logger } from "../../../lib/logger.js";
-import { channelOf } from "../../../lib/redis.js";
 import type { AccessDecision, AccessGate, AccessRequest } from "../../access.js";
+import { ReloadedTable } from "../../reloaded-table.js";
 import { keysChangedChannel } from "./changes.js";
 import { type GateKey, type GateTable, loadGateTable } from "./gate-table.js";
 import { hashApiKey } from "./key-values.js";
@@ -31,60 +31,36 @@ const limitExceeded = JSON.stringify({ message: "Limit Exceeded" });
  * script (no PostgreSQL on the hot path). Keys and plans reload on `gateway:keys:changed`.
  */
 export class KeyGate implements AccessGate {
-  private table: GateTable = new Map();
-  private subscriber: Redis | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> | undefined;
-  private again = false;
+  private readonly keys: ReloadedTable<GateTable>;
   private lastRedisWarning = 0;
 
-  constructor(private readonly options: KeyGateOptions) {}
+  constructor(private readonly options: KeyGateOptions) {
+    this.keys = new ReloadedTable({
+      redis: options.redis,
+      channel: keysChangedChannel,
+      logger: options.logger,
+      load: () => loadGateTable(options.db),
+      initial: new Map(),
+      what: "API keys and usage plans",
+      refreshMs: options.refreshMs ?? 10_000,
+    });
+  }
 
   /** Loads keys and plans and subscribes to changes; resolves once both hold. */
-  async start(): Promise<void> {
-    const { redis, logger } = this.options;
-    this.subscriber = redis.duplicate();
-    this.subscriber.on("error", (error) =>
-      logger.warn({ err: error.message }, "gateway keys subscriber error"),
-    );
-    this.subscriber.on("message", () => void this.reload());
-    await this.subscriber.subscribe(channelOf(redis, keysChangedChannel));
-    await this.reload();
-    this.timer = setInterval(() => void this.reload(), this.options.refreshMs ?? 10_000);
+  start(): Promise<void> {
+    return this.keys.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.subscriber?.disconnect();
-    await this.reloading;
+  stop(): Promise<void> {
+    return this.keys.stop();
   }
 
-  /** Reloads now; a change announced during a reload triggers one more, never two at once. */
   reload(): Promise<void> {
-    if (this.reloading) {
-      this.again = true;
-      return this.reloading;
-    }
-    this.reloading = (async () => {
-      do {
-        this.again = false;
-        try {
-          this.table = await loadGateTable(this.options.db);
-        } catch (error) {
-          this.options.logger.error(
-            { err: error },
-            "loading API keys and usage plans failed; keeping the last ones",
-          );
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.reloading = undefined;
-    });
-    return this.reloading;
+    return this.keys.reload();
   }
 
   async admit(request: AccessRequest): Promise<AccessDecision> {
-    const key = request.apiKey ? this.table.get(hashApiKey(request.apiKey)) : undefined;
+    const key = request.apiKey ? this.keys.current.get(hashApiKey(request.apiKey)) : undefined;
     const plan = key?.enabled ? key.plans.get(request.apiId) : undefined;
     // A key that is not required but given and valid is still metered by its plan (as AWS).
     if (request.apiKeyRequired && !plan) {
