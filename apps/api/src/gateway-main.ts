@@ -1,19 +1,15 @@
 import cluster from "node:cluster";
 import { openDatabase } from "./db/client.js";
-import { type Env, parseEnv } from "./env.js";
-import { createFunctions } from "./functions/services/create-functions.js";
-import { FunctionDirectory } from "./functions/services/function-directory.js";
-import { gatewaySettingsOf } from "./gateway/proxy.js";
-import { startGateway } from "./gateway/server.js";
-import { systemClock } from "./lib/clock.js";
-import type { Logger } from "./lib/logger.js";
+import { parseEnv } from "./env.js";
+import { functionsOfEnv } from "./functions/services/functions-of-env.js";
+import { gatewayOptionsOf, startGateway } from "./gateway/server.js";
 import { createLogger } from "./lib/logger.js";
 import { connectRedis } from "./lib/redis.js";
 import { checkSecretsKey } from "./secrets/services/boot.js";
 
 // The gateway as its own process, for running N replicas of it apart from the api:
 //   DATABASE_URL=... REDIS_URL=... node apps/api/dist/gateway-main.js
-// It only reads: the api owns migrations and every write.
+// It runs no migrations: the api owns the schema.
 const env = (() => {
   try {
     return parseEnv();
@@ -69,21 +65,22 @@ async function serve() {
     poolSize: env.DATABASE_POOL_SIZE,
   });
   const redis = connectRedis(env.REDIS_URL, logger, { keyPrefix: env.SKIFF_REDIS_PREFIX });
-  const functions = await startFunctions(env, database.db, redis, logger);
+  const secretsKey = await checkSecretsKey(database.db, env, logger);
+  // Routes to functions and function URLs invoke here: one more replica of the invoke path.
+  const { directory, functions } = await functionsOfEnv(env, {
+    db: database.db,
+    redis,
+    secretsKey,
+    logger,
+  });
+  functions.start();
   const gateway = await startGateway({
     db: database.db,
     redis,
     logger,
     port,
-    host: env.HOST,
-    domain: env.SKIFF_DOMAIN,
-    settings: gatewaySettingsOf(env),
-    websockets: {
-      idleTimeoutMs: env.SKIFF_GATEWAY_WS_IDLE_TIMEOUT_MS,
-      maxConnectionMs: env.SKIFF_GATEWAY_WS_MAX_CONNECTION_MS,
-    },
-    functions: functions.runtime,
-    accessLog: env.SKIFF_GATEWAY_ACCESS_LOG,
+    functions,
+    ...gatewayOptionsOf(env),
   });
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -91,58 +88,10 @@ async function serve() {
       logger.info({ signal }, "gateway shutting down");
       await gateway.stop();
       await functions.stop();
+      directory.stop();
       redis.disconnect();
       await database.close();
       process.exit(0);
     });
   }
-}
-
-/**
- * The invoke path of this process, built as the api builds its own (routes to functions and
- * function URLs invoke here): one more replica of it, with its own liveness key in Redis, its
- * share of Event workers and its metering. Secrets resolve with SKIFF_SECRETS_KEY, which must be
- * the api's.
- */
-async function startFunctions(
-  env: Env,
-  db: Parameters<typeof createFunctions>[0]["db"],
-  redis: Parameters<typeof createFunctions>[0]["redis"],
-  logger: Logger,
-) {
-  const secretsKey = await checkSecretsKey(db, env, logger);
-  const directory = new FunctionDirectory({
-    db,
-    redis,
-    secretsKey,
-    region: env.SKIFF_REGION,
-    logger: logger.child({ component: "function-directory" }),
-  });
-  await directory.start();
-  const runtime = createFunctions({
-    db,
-    redis,
-    clock: systemClock,
-    logger: logger.child({ component: "functions" }),
-    directory,
-    settings: {
-      region: env.SKIFF_REGION,
-      platformConcurrency: env.SKIFF_FUNCTION_CONCURRENCY,
-      idleMs: env.SKIFF_FUNCTION_IDLE_SECONDS * 1000,
-      throttleWaitMs: env.SKIFF_FUNCTION_THROTTLE_WAIT_MS,
-    },
-    events: {
-      prefix: env.SKIFF_REDIS_PREFIX,
-      retryBaseDelayMs: env.SKIFF_FUNCTION_RETRY_DELAY_SECONDS * 1000,
-      concurrency: env.SKIFF_FUNCTION_EVENT_CONCURRENCY,
-    },
-  });
-  runtime.start();
-  return {
-    runtime,
-    async stop() {
-      await runtime.stop();
-      directory.stop();
-    },
-  };
 }

@@ -21,10 +21,10 @@ import { type Env, parseEnv } from "./env.js";
 import { CommandProvisioner, WebhookProvisioner } from "./fargate/services/provisioner.js";
 import { withInvokeListener } from "./functions/routes/invoke-listener.js";
 import { enqueueEvent } from "./functions/services/async-queue.js";
-import { createFunctions } from "./functions/services/create-functions.js";
-import { FunctionDirectory } from "./functions/services/function-directory.js";
-import { gatewaySettingsOf } from "./gateway/proxy.js";
-import { type GatewayServer, startGateway } from "./gateway/server.js";
+import type { createFunctions } from "./functions/services/create-functions.js";
+import type { FunctionDirectory } from "./functions/services/function-directory.js";
+import { functionsOfEnv } from "./functions/services/functions-of-env.js";
+import { type GatewayServer, gatewayOptionsOf, startGateway } from "./gateway/server.js";
 import { type CapacitySettings, createControlLoops } from "./jobs/control-loops.js";
 import { systemClock } from "./lib/clock.js";
 import { defaultDashboardDir } from "./lib/dashboard.js";
@@ -110,33 +110,13 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
   );
   await logFollows.start();
   running.logFollows = logFollows;
-  const functionDirectory = new FunctionDirectory({
+  const { directory: functionDirectory, functions } = await functionsOfEnv(env, {
     db: database.db,
     redis,
     secretsKey,
-    region: env.SKIFF_REGION,
-    logger: logger.child({ component: "function-directory" }),
+    logger,
   });
-  await functionDirectory.start();
   running.functionDirectory = functionDirectory;
-  const functions = createFunctions({
-    db: database.db,
-    redis,
-    clock: systemClock,
-    logger: logger.child({ component: "functions" }),
-    directory: functionDirectory,
-    settings: {
-      region: env.SKIFF_REGION,
-      platformConcurrency: env.SKIFF_FUNCTION_CONCURRENCY,
-      idleMs: env.SKIFF_FUNCTION_IDLE_SECONDS * 1000,
-      throttleWaitMs: env.SKIFF_FUNCTION_THROTTLE_WAIT_MS,
-    },
-    events: {
-      prefix: env.SKIFF_REDIS_PREFIX,
-      retryBaseDelayMs: env.SKIFF_FUNCTION_RETRY_DELAY_SECONDS * 1000,
-      concurrency: env.SKIFF_FUNCTION_EVENT_CONCURRENCY,
-    },
-  });
   running.functions = functions;
   const services: Services = {
     functionDirectory,
@@ -198,15 +178,8 @@ async function start(env: Env, logger: Logger, running: Running): Promise<void> 
       redis,
       logger,
       port: env.SKIFF_GATEWAY_PORT,
-      host: env.HOST,
-      domain: env.SKIFF_DOMAIN,
-      settings: gatewaySettingsOf(env),
-      websockets: {
-        idleTimeoutMs: env.SKIFF_GATEWAY_WS_IDLE_TIMEOUT_MS,
-        maxConnectionMs: env.SKIFF_GATEWAY_WS_MAX_CONNECTION_MS,
-      },
       functions,
-      accessLog: env.SKIFF_GATEWAY_ACCESS_LOG,
+      ...gatewayOptionsOf(env),
     });
   }
   if (env.SKIFF_REGISTRY_PORT > 0) {

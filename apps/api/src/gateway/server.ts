@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Redis } from "ioredis";
 import type { Database } from "../db/client.js";
+import type { Env } from "../env.js";
 import type { FunctionsRuntime } from "../functions/services/functions-runtime.js";
 import type { Logger } from "../lib/logger.js";
 import type { AccessGate } from "./access.js";
@@ -9,7 +10,7 @@ import { ApiTable } from "./apis/services/api-table.js";
 import { newKeyGate } from "./keys/services/key-gate.js";
 import { newRequestObserver } from "./observe/observer.js";
 import { GatewayMetrics } from "./observe/request-metrics.js";
-import { type GatewaySettings, newGateway } from "./proxy.js";
+import { type GatewaySettings, gatewaySettingsOf, newGateway } from "./proxy.js";
 import { TargetTable } from "./targets.js";
 import { WebSocketHub, type WebSocketSettings } from "./websockets/services/hub.js";
 
@@ -122,5 +123,19 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
       await keys?.stop();
       await metrics.stop();
     },
+  };
+}
+
+/** startGateway's settings as the environment gives them, for main.ts and gateway-main.ts. */
+export function gatewayOptionsOf(env: Env) {
+  return {
+    host: env.HOST,
+    domain: env.SKIFF_DOMAIN,
+    settings: gatewaySettingsOf(env),
+    websockets: {
+      idleTimeoutMs: env.SKIFF_GATEWAY_WS_IDLE_TIMEOUT_MS,
+      maxConnectionMs: env.SKIFF_GATEWAY_WS_MAX_CONNECTION_MS,
+    },
+    accessLog: env.SKIFF_GATEWAY_ACCESS_LOG,
   };
 }
