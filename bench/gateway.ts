@@ -6,19 +6,28 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { serviceSchema } from "@skiff/shared";
+import { zipSync } from "fflate";
 import { freePort } from "../apps/api/src/test/process.js";
 import { poll, redisUrl, sleep, startBenchApi } from "./support.js";
 
 // The gateway benchmark of issue 17: one backend container (a node HTTP server answering a
-// short body over keep-alive), measured with the same wrk run three ways, in one run:
+// short body over keep-alive), measured with the same wrk run several ways, in one run:
 // - direct to the container's host port;
 // - nginx proxy_pass to it (upstream keepalive 64), worker_processes = the gateway's workers;
 // - Skiff's load balancer: gateway-main.js with as many workers, against the database of an
-//   all-in-one api whose local agent runs the container as a service's task.
+//   all-in-one api whose local agent runs the container as a service's task;
+// - an HTTP API route to the same service that requires an API key, under a usage plan whose
+//   throttle is too high to refuse anything (the key check and four limits in Redis per request);
+// and a function's answer two ways, with fewer connections (BENCH_FUNCTION_CONNECTIONS, 8, the
+// function's reserved concurrency):
+// - Invoke on the api (POST /2015-03-31/functions/{name}/invocations, a bearer token);
+// - an HTTP API route to the function (payload 2.0) through the same gateway.
 // BENCH_WORKERS (1,2), BENCH_ROUNDS (3), BENCH_DURATION (10s), BENCH_CONNECTIONS (32).
-// Bar: gateway >= 0.5 of nginx's requests/s; aim >= 0.9; p99 added <= 2 ms.
+// Bars: load balancer >= 0.5 of nginx's requests/s, keyed route >= 0.4; aims 0.9 and 0.8;
+// p99 added <= 2 ms.
 const duration = process.env.BENCH_DURATION ?? "10s";
 const connections = process.env.BENCH_CONNECTIONS ?? "32";
+const functionConnections = Number(process.env.BENCH_FUNCTION_CONNECTIONS ?? 8);
 const workerCounts = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number);
 // The machine is shared: sides take turns, round after round, and each side's median round is
 // reported, so a burst of someone else's load does not land on one side only.
@@ -39,6 +48,18 @@ const backend = `require("http").createServer((req, res) => {
   res.end("hello world\\n");
 }).listen(8080);`;
 
+const handler = `exports.handler = async () => ({ statusCode: 200, body: "hello world\\n" });\n`;
+
+/** One way of reaching the backend, as wrk is told to. */
+interface Side {
+  label: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** A wrk Lua script (the invoke is a POST). */
+  script?: string;
+  connections?: number;
+}
+
 interface Figures {
   rps: number;
   p50: number;
@@ -53,14 +74,22 @@ function millis(text: string): number {
 }
 
 /** `wrk -t1 -c<connections> -d<duration> --latency url`: requests/s and p50/p99 in ms. */
-async function wrk(url: string, seconds = duration): Promise<Figures> {
+async function wrk(side: Side, seconds = duration): Promise<Figures> {
+  const headers = Object.entries(side.headers ?? {}).flatMap(([name, value]) => [
+    "-H",
+    `${name}: ${value}`,
+  ]);
+  const script = side.script ? ["-s", side.script] : [];
   const { stdout } = await run("wrk", [
     "-t1",
-    `-c${connections}`,
+    `-c${side.connections ?? connections}`,
     `-d${seconds}`,
     "--latency",
-    url,
+    ...headers,
+    ...script,
+    side.url,
   ]);
+  const url = `${side.label} (${side.url})`;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p50 = millis(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? "");
   const p99 = millis(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? "");
@@ -75,19 +104,27 @@ function median(runs: Figures[]): Figures {
 }
 
 /** Warms each side up (JIT, pools), then measures them in turn, `rounds` times. */
-async function measureInTurns(urls: string[]): Promise<Figures[]> {
-  for (const url of urls) await wrk(url, "2s");
-  const runs: Figures[][] = urls.map(() => []);
+async function measureInTurns(sides: Side[]): Promise<Figures[]> {
+  for (const side of sides) await wrk(side, "2s");
+  const runs: Figures[][] = sides.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    for (const [i, url] of urls.entries()) runs[i]?.push(await wrk(url));
+    for (const [i, side] of sides.entries()) runs[i]?.push(await wrk(side));
   }
   return runs.map(median);
 }
 
-async function waitForOk(url: string, what: string): Promise<void> {
-  await poll(what, 30_000, async () => {
-    const answer = await fetch(url).catch(() => undefined);
-    return answer?.ok ? true : undefined;
+/** Polls with curl, which sends the Host header it is given (fetch does not). */
+async function waitForOk(side: Side, what: string): Promise<void> {
+  const headers = Object.entries(side.headers ?? {}).flatMap(([name, value]) => [
+    "-H",
+    `${name}: ${value}`,
+  ]);
+  const method = side.script ? ["-X", "POST", "--data", "{}"] : [];
+  await poll(what, 60_000, async () => {
+    const answer = await run("curl", ["-sf", "-o", "/dev/null", ...method, ...headers, side.url])
+      .then(() => true)
+      .catch(() => undefined);
+    return answer;
   });
 }
 
@@ -140,6 +177,18 @@ const api = await startBenchApi({
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
 });
 const nginxDir = mkdtempSync(join(tmpdir(), "skiff-bench-nginx-"));
+
+/** A control-plane call as the admin; throws on anything but success. */
+async function admin(method: string, path: string, body?: unknown) {
+  const answer = await fetch(`${api.process.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${api.adminToken}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await answer.text();
+  if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
 const results: string[] = [];
 try {
   await api.admin.registerTaskDefinition({
@@ -167,8 +216,52 @@ try {
     const page = await api.admin.listTasks({ service: name, status: "running" });
     return page.items[0]?.containers[0]?.hostPorts[0]?.hostPort;
   });
-  const direct = `http://127.0.0.1:${backendPort}/`;
+  const direct: Side = { label: "direct", url: `http://127.0.0.1:${backendPort}/` };
   await waitForOk(direct, "the backend container");
+
+  // An HTTP API in front of the same service, keyed, and a route to a function.
+  const apiName = `${name}-api`;
+  const httpApi = await admin("POST", "/v1/apis", { name: apiName });
+  await admin("POST", `/v1/apis/${httpApi.id}/routes`, {
+    routeKey: "GET /{proxy+}",
+    target: { service: name },
+    apiKeyRequired: true,
+  });
+  const functionName = `${name}-fn`;
+  await admin("POST", "/v1/functions", {
+    name: functionName,
+    runtime: "nodejs24.x",
+    handler: "index.handler",
+    memory: 128,
+    reservedConcurrency: functionConnections,
+    code: {
+      zipBase64: Buffer.from(zipSync({ "index.js": Buffer.from(handler) })).toString("base64"),
+    },
+  });
+  await admin("POST", `/v1/apis/${httpApi.id}/routes`, {
+    routeKey: "GET /fn",
+    target: { function: functionName },
+  });
+  const key = await admin("POST", "/v1/api-keys", { name });
+  const plan = await admin("POST", "/v1/usage-plans", {
+    name,
+    apiIds: [httpApi.id],
+    throttle: { rateLimit: 1_000_000, burstLimit: 1_000_000 },
+  });
+  await admin("POST", `/v1/usage-plans/${plan.id}/keys`, { keyId: key.id });
+  const invokeScript = join(nginxDir, "invoke.lua");
+  writeFileSync(
+    invokeScript,
+    'wrk.method = "POST"\nwrk.body = "{}"\nwrk.headers["Content-Type"] = "application/json"\n',
+  );
+  const invoke: Side = {
+    label: "invoke on the api",
+    url: `${api.process.baseUrl}/2015-03-31/functions/${functionName}/invocations`,
+    headers: { authorization: `Bearer ${api.adminToken}` },
+    script: invokeScript,
+    connections: functionConnections,
+  };
+  await waitForOk(invoke, "the function");
 
   const line = (label: string, f: Figures) =>
     `${label.padEnd(28)} ${f.rps.toFixed(0).padStart(8)} req/s   p50 ${f.p50.toFixed(2)} ms   p99 ${f.p99.toFixed(2)} ms`;
@@ -188,34 +281,59 @@ try {
       HOST: "127.0.0.1",
       SKIFF_GATEWAY_PORT: String(gatewayPort),
       SKIFF_GATEWAY_WORKERS: String(workers),
+      SKIFF_GATEWAY_ACCESS_LOG: "false",
       LOG_LEVEL: "error",
     });
     try {
-      const nginxUrl = `http://127.0.0.1:${nginxPort}/`;
-      const gatewayUrl = `http://127.0.0.1:${gatewayPort}/_/services/${name}/`;
-      await waitForOk(nginxUrl, "nginx");
-      await waitForOk(gatewayUrl, "the gateway");
-      const [directFigures, nginx, gateway] = (await measureInTurns([
+      const gatewayAt = `http://127.0.0.1:${gatewayPort}`;
+      const apiHost = { host: `${apiName}.localhost` };
+      const nginx: Side = { label: "nginx", url: `http://127.0.0.1:${nginxPort}/` };
+      const balancer: Side = { label: "skiff gateway", url: `${gatewayAt}/_/services/${name}/` };
+      const keyed: Side = {
+        label: "keyed API route",
+        url: `${gatewayAt}/items`,
+        headers: { ...apiHost, "x-api-key": key.value },
+      };
+      const functionRoute: Side = {
+        label: "function route",
+        url: `${gatewayAt}/fn`,
+        headers: apiHost,
+        connections: functionConnections,
+      };
+      await waitForOk(nginx, "nginx");
+      await waitForOk(balancer, "the gateway");
+      await waitForOk(keyed, "the keyed route");
+      await waitForOk(functionRoute, "the function route");
+      const [d, n, g, k, i, f] = (await measureInTurns([
         direct,
-        nginxUrl,
-        gatewayUrl,
-      ])) as [Figures, Figures, Figures];
+        nginx,
+        balancer,
+        keyed,
+        invoke,
+        functionRoute,
+      ])) as [Figures, Figures, Figures, Figures, Figures, Figures];
       results.push(
-        `${workers} worker${plural} each:`,
-        line("  direct", directFigures),
-        line(`  nginx`, nginx),
-        line(`  skiff gateway`, gateway),
-        `  gateway/nginx ${(gateway.rps / nginx.rps).toFixed(2)} (bar 0.5, aim 0.9); p99 added over nginx ${(gateway.p99 - nginx.p99).toFixed(2)} ms, over direct ${(gateway.p99 - directFigures.p99).toFixed(2)} ms (bar 2 ms)`,
+        `${workers} worker${plural} each, ${connections} connections:`,
+        line("  direct", d),
+        line("  nginx", n),
+        line("  skiff gateway", g),
+        line("  keyed API route", k),
+        `  gateway/nginx ${(g.rps / n.rps).toFixed(2)} (bar 0.5, aim 0.9), keyed/nginx ${(k.rps / n.rps).toFixed(2)} (bar 0.4, aim 0.8); p99 added over nginx ${(g.p99 - n.p99).toFixed(2)} ms, over direct ${(g.p99 - d.p99).toFixed(2)} ms (bar 2 ms)`,
+        `  a function, ${functionConnections} connections:`,
+        line("  invoke on the api", i),
+        line("  function route", f),
+        `  function route/invoke ${(f.rps / i.rps).toFixed(2)}; p50 added ${(f.p50 - i.p50).toFixed(2)} ms`,
       );
-      console.info(results.slice(-5).join("\n"));
+      console.info(results.slice(-10).join("\n"));
     } finally {
       await stopNginx();
       await stopGateway();
     }
   }
   console.info(
-    `\nwrk -t1 -c${connections} -d${duration} --latency, one backend container; sides in turns after a 2 s warm-up each, median of ${rounds} rounds\n${results.join("\n")}`,
+    `\nwrk -t1 -d${duration} --latency, one backend container; sides in turns after a 2 s warm-up each, median of ${rounds} rounds\n${results.join("\n")}`,
   );
+  await admin("DELETE", `/v1/functions/${functionName}`);
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   await api.stop();
