@@ -316,5 +316,16 @@ describe("services", () => {
         })
       ).status,
     ).toBe(409);
+    // An API answers at <name>.<domain> on the gateway, as a service does.
+    expect((await call("POST", "/v1/apis", { name: "storefront" })).status).toBe(201);
+    const taken = await call("POST", "/v1/services", {
+      name: "storefront",
+      taskDefinition: "strict",
+      desiredCount: 0,
+      pool,
+    });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error?.message).toMatch(/API storefront already answers/);
+    expect(await getService("storefront")).toBeUndefined();
   });
 });

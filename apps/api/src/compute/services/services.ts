@@ -7,7 +7,7 @@ import {
 import { and, asc, desc, eq, gt, ne } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../../db/client.js";
-import { serviceDeployments, serviceEvents, services } from "../../db/schema/index.js";
+import { apis, serviceDeployments, serviceEvents, services } from "../../db/schema/index.js";
 import { ApiError, conflict, notFound } from "../../lib/errors.js";
 import { placementFor, poolFor } from "./launch-target.js";
 import { ensurePoolExists } from "./pools.js";
@@ -23,8 +23,17 @@ const defaultDeploymentConfig = {
   circuitBreaker: { enable: true, rollback: true },
 };
 
-/** Creates a service and its first deployment; the service scheduler starts its tasks. */
+/**
+ * Creates a service and its first deployment; the service scheduler starts its tasks. 409 for a
+ * name an API holds: both answer on the gateway at `<name>.<domain>`.
+ */
 export async function createService(db: Database, input: CreateInput): Promise<Service> {
+  const [api] = await db.select({ name: apis.name }).from(apis).where(eq(apis.name, input.name));
+  if (api) {
+    throw conflict(
+      `API ${input.name} already answers at that host name: a service needs a name no API has`,
+    );
+  }
   const definition = await findTaskDefinition(db, input.taskDefinition);
   ensureLaunchable(definition, input.launchType);
   if (input.loadBalancer) {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { and, asc, eq, gt, or } from "drizzle-orm";
+import { and, arrayContains, asc, eq, gt, or, sql } from "drizzle-orm";
 import { services } from "../../../compute/schema/services.js";
 import type { Database } from "../../../db/client.js";
 import { conflict, notFound } from "../../../lib/errors.js";
@@ -8,6 +8,7 @@ import {
   type RouteAuthorizationChanges,
   resolveRouteAuthorization,
 } from "../../authorizers/services/route-authorization.js";
+import { usagePlans } from "../../keys/schema/usage-plans.js";
 import {
   checkRouteForProtocol,
   defaultRouteSelectionExpression,
@@ -126,9 +127,16 @@ export async function updateApi(
 }
 
 /** Deletes an API with its routes and host names. */
+/** Deletes an API with its routes, and takes it out of the usage plans that named it. */
 export async function deleteApi(db: Database, ref: string): Promise<ApiRow> {
   const api = await getApi(db, ref);
-  await db.delete(apis).where(eq(apis.id, api.id));
+  await db.transaction(async (tx) => {
+    await tx.delete(apis).where(eq(apis.id, api.id));
+    await tx
+      .update(usagePlans)
+      .set({ apiIds: sql`array_remove(${usagePlans.apiIds}, ${api.id})`, updatedAt: sql`now()` })
+      .where(arrayContains(usagePlans.apiIds, [api.id]));
+  });
   return api;
 }
 

@@ -124,6 +124,13 @@ describe("usage plans", () => {
     expect((await call("GET", `/v1/usage-plans/${b.id}/keys`)).body.items).toEqual([]);
   });
 
+  it("drops a deleted API from the plans that named it", async () => {
+    const api = await created("/v1/apis", { name: "retired" });
+    const plan = await created("/v1/usage-plans", { name: "r", apiIds: [api.id, "api-kept"] });
+    expect((await call("DELETE", `/v1/apis/${api.id}`)).status).toBe(200);
+    expect((await call("GET", `/v1/usage-plans/${plan.id}`)).body.apiIds).toEqual(["api-kept"]);
+  });
+
   it("answers usage per key per day, with the quota's remainder", async () => {
     const key = await created("/v1/api-keys", { name: "metered" });
     const idle = await created("/v1/api-keys", { name: "idle" });
