@@ -94,7 +94,14 @@ async function wrk(side: Side, seconds = duration): Promise<Figures> {
   const p50 = millis(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? "");
   const p99 = millis(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? "");
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(stdout);
-  if (errors) throw new Error(`wrk ${url} saw errors: ${errors[0]}`);
+  if (errors) {
+    const sample = await run("curl", ["-s", "-i", ...curlArgs(side), side.url]).catch(
+      (error: Error) => ({ stdout: error.message }),
+    );
+    throw new Error(
+      `wrk ${url} saw errors: ${errors[0]}; one request now:\n${sample.stdout}\n${stdout}`,
+    );
+  }
   return { rps, p50, p99 };
 }
 
@@ -113,15 +120,19 @@ async function measureInTurns(sides: Side[]): Promise<Figures[]> {
   return runs.map(median);
 }
 
-/** Polls with curl, which sends the Host header it is given (fetch does not). */
-async function waitForOk(side: Side, what: string): Promise<void> {
+/** curl's arguments for one request of a side: its method, body and headers. */
+function curlArgs(side: Side): string[] {
   const headers = Object.entries(side.headers ?? {}).flatMap(([name, value]) => [
     "-H",
     `${name}: ${value}`,
   ]);
-  const method = side.script ? ["-X", "POST", "--data", "{}"] : [];
+  return [...(side.script ? ["-X", "POST", "--data", "{}"] : []), ...headers];
+}
+
+/** Polls with curl, which sends the Host header it is given (fetch does not). */
+async function waitForOk(side: Side, what: string): Promise<void> {
   await poll(what, 60_000, async () => {
-    const answer = await run("curl", ["-sf", "-o", "/dev/null", ...method, ...headers, side.url])
+    const answer = await run("curl", ["-sf", "-o", "/dev/null", ...curlArgs(side), side.url])
       .then(() => true)
       .catch(() => undefined);
     return answer;
@@ -286,7 +297,8 @@ try {
     });
     try {
       const gatewayAt = `http://127.0.0.1:${gatewayPort}`;
-      const apiHost = { host: `${apiName}.localhost` };
+      // "Host" as wrk spells it: wrk adds its own Host header unless one of that exact name is given.
+      const apiHost = { Host: `${apiName}.localhost` };
       const nginx: Side = { label: "nginx", url: `http://127.0.0.1:${nginxPort}/` };
       const balancer: Side = { label: "skiff gateway", url: `${gatewayAt}/_/services/${name}/` };
       const keyed: Side = {
