@@ -286,7 +286,9 @@ try {
     );
     const stopNginx = start("nginx", ["-p", nginxDir, "-c", join(nginxDir, "nginx.conf")]);
     const gatewayPort = await freePort();
-    const stopGateway = start(process.execPath, [gatewayScript], {
+    // For a profile: BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+    const stopGateway = start(process.execPath, [...nodeArgs, gatewayScript], {
       DATABASE_URL: api.database.url,
       REDIS_URL: redisUrl,
       HOST: "127.0.0.1",

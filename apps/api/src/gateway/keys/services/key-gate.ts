@@ -17,6 +17,11 @@ import {
 export interface KeyGateOptions {
   db: Database;
   redis: Redis;
+  /**
+   * The connection the limits are checked on (default `redis`). The gateway gives one with
+   * auto-pipelining: the checks of requests arriving together go out in one write.
+   */
+  limiterRedis?: Redis;
   logger: Logger;
   /** Reload this often even without a change message, in case one was lost. */
   refreshMs?: number;
@@ -91,7 +96,7 @@ export class KeyGate implements AccessGate {
 
     let result: LimitResult;
     try {
-      result = await checkLimits(this.options.redis, check);
+      result = await checkLimits(this.options.limiterRedis ?? this.options.redis, check);
     } catch (error) {
       // Keys are checked from memory above; without Redis only the limits lapse, and an outage
       // of the limiter should not take every API down with it (Kong's fault-tolerant default).
