@@ -117,6 +117,7 @@ beforeAll(async () => {
   for (const route of [
     { routeKey: "$connect", target, apiKeyRequired: true },
     { routeKey: "$default", target },
+    { routeKey: "limited", target, throttle: { rateLimit: 0.01, burstLimit: 1 } },
   ]) {
     const created = await api("POST", "/v1/apis/keyed/routes", route);
     expect(created.status, created.text).toBe(201);
@@ -205,6 +206,11 @@ describe("API keys on $connect", () => {
       routeKey: "$default",
       identity: { apiKey: keyValue, apiKeyId: keyId, sourceIp: "127.0.0.1" },
     });
+    // A route's throttle counts messages: one token, then API Gateway's error frame.
+    client.socket.send(JSON.stringify({ action: "limited" }));
+    expect(JSON.parse(await client.next())).toMatchObject({ routeKey: "limited" });
+    client.socket.send(JSON.stringify({ action: "limited" }));
+    expect(JSON.parse(await client.next())).toMatchObject({ message: "Too Many Requests" });
     client.socket.close();
   }, 60_000);
 
