@@ -66,6 +66,7 @@ export async function startGateway(options: GatewayServerOptions): Promise<Gatew
     logger,
     functions: options.functions,
     settings: options.websockets,
+    gate,
   });
   await websockets.start();
   const metrics = new GatewayMetrics(options.redis, { logger });

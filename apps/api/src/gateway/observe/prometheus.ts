@@ -1,7 +1,10 @@
+import { eq } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import type { Database } from "../../db/client.js";
-import { apiRoutes, apis } from "../apis/schema/apis.js";
-import { gatewayMetricsKey, latencyBucketsMs } from "./request-metrics.js";
+import { functions } from "../../functions/schema/functions.js";
+import { apiRoutes, apis, functionUrls } from "../apis/schema/apis.js";
+import { openConnectionsByApi } from "../websockets/services/open-connections.js";
+import { functionUrlApiId, gatewayMetricsKey, latencyBucketsMs } from "./request-metrics.js";
 
 // The gateway's request counters (request-metrics.ts) in Prometheus text exposition format
 // 0.0.4, for /v1/metrics. Series of APIs and routes that no longer exist are dropped from the
@@ -19,13 +22,24 @@ function escapeLabel(value: string): string {
 
 /** Every route's counters, from the hash all gateway processes add to. */
 export async function gatewayPrometheus(redis: Redis, db: Database): Promise<string> {
-  const [hash, apiRows, routeRows] = await Promise.all([
+  const [hash, apiRows, routeRows, urlRows, open] = await Promise.all([
     redis.hgetall(gatewayMetricsKey),
-    db.select({ id: apis.id }).from(apis),
+    db.select({ id: apis.id, protocolType: apis.protocolType }).from(apis),
     db.select({ apiId: apiRoutes.apiId, routeKey: apiRoutes.routeKey }).from(apiRoutes),
+    db
+      .select({ name: functions.name })
+      .from(functionUrls)
+      .innerJoin(functions, eq(functions.id, functionUrls.functionId)),
+    openConnectionsByApi(redis),
   ]);
   const liveApis = new Set(apiRows.map((row) => row.id));
   const liveRoutes = new Set(routeRows.map((row) => `${row.apiId}\t${row.routeKey}`));
+  // A function URL's one route, `$default`, lives as long as the URL does.
+  for (const row of urlRows) {
+    const apiId = functionUrlApiId(row.name);
+    liveApis.add(apiId);
+    liveRoutes.add(`${apiId}\t$default`);
+  }
   const routes = new Map<string, RouteCounts>();
   const gone: string[] = [];
   for (const field in hash) {
@@ -87,5 +101,14 @@ export async function gatewayPrometheus(redis: Redis, db: Database): Promise<str
     "int",
     "int.n",
   );
+  // Every WebSocket API, 0 when nobody is connected, so a dashboard sees the API before a client.
+  const metric = "skiff_gateway_websocket_connections";
+  lines.push(
+    `# HELP ${metric} WebSocket connections open now, by API, over every gateway replica`,
+    `# TYPE ${metric} gauge`,
+  );
+  const webSocketApis = apiRows.filter((row) => row.protocolType === "WEBSOCKET").map((r) => r.id);
+  for (const apiId of webSocketApis.sort())
+    lines.push(`${metric}{api="${escapeLabel(apiId)}"} ${open.get(apiId) ?? 0}`);
   return `${lines.join("\n")}\n`;
 }

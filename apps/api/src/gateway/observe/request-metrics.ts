@@ -10,6 +10,12 @@ import type { Logger } from "../../lib/logger.js";
 /** Upper bounds (ms) of the latency histograms' buckets; past the last one counts as +Inf. */
 export const latencyBucketsMs = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000];
 
+/**
+ * The `api` a function URL's requests are logged and counted under (route `$default`, as the
+ * URL's events have): `fn:<function>`, which no API id (10 letters and digits) can be.
+ */
+export const functionUrlApiId = (functionName: string) => `fn:${functionName}`;
+
 /** The hash of every process's counts; fields are `<api id>\t<route key>\t<counter>`. */
 export const gatewayMetricsKey = "gw:metrics";
 

@@ -5,6 +5,7 @@ import { call } from "../../test/gateway.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
 import { freePort } from "../../test/process.js";
 import { type GatewayServer, startGateway } from "../server.js";
+import { OpenConnectionsGauge, openConnectionsByApi } from "./services/open-connections.js";
 
 // WebSocket APIs without a function behind them: the /v1/apis rules for them, and two gateway
 // servers (as main.ts and gateway-main.ts start them) on one PostgreSQL and Redis, so that
@@ -240,3 +241,106 @@ describe("@connections across two gateways", () => {
     expect(h2c.status).toBe(400);
   });
 });
+
+describe("keys and authorizers on a WebSocket API's routes", () => {
+  it("takes them on $connect only, and REQUEST authorizers only (400 otherwise)", async () => {
+    const jwt = await admin("POST", "/v1/apis/chat/authorizers", {
+      name: "tokens",
+      type: "JWT",
+      jwt: {
+        issuer: "https://idp.skiff.test",
+        audience: ["chat"],
+        jwksUri: "https://idp.skiff.test/keys",
+      },
+    });
+    expect(jwt.status, jwt.text).toBe(400);
+    expect(jwt.text).toContain("JWT authorizers are for HTTP APIs");
+    // AWS's WebSocket form of an identity source is not an HTTP API's.
+    const onHttp = await admin("POST", "/v1/apis/plain/authorizers", {
+      name: "guard",
+      type: "REQUEST",
+      function: "f",
+      identitySource: ["route.request.header.Auth"],
+    });
+    expect(onHttp.status, onHttp.text).toBe(400);
+    expect(onHttp.text).toContain("route.request.header.Auth");
+
+    const fn = "ws-rules-fn";
+    for (const [routeKey, extra, message] of [
+      ["sendMessage", { apiKeyRequired: true }, "API keys on $connect only"],
+      ["$default", { authorizationType: "CUSTOM", authorizerId: "x" }, "on $connect only"],
+      ["$connect", { authorizationType: "JWT", authorizerId: "x" }, "JWT authorizers are for HTTP"],
+    ] as const) {
+      const refused = await admin("POST", "/v1/apis/chat/routes", {
+        routeKey,
+        target: { function: fn },
+        ...extra,
+      });
+      expect(refused.status, `${routeKey}: ${refused.text}`).toBe(400);
+      expect(refused.json.error.code).toBe("ValidationError");
+      expect(refused.json.error.message).toContain(message);
+    }
+    const connect = await admin("POST", "/v1/apis/chat/routes", {
+      routeKey: "$connect",
+      target: { function: fn },
+      apiKeyRequired: true,
+    });
+    expect(connect.status, connect.text).toBe(201);
+    // Renaming it away from $connect would leave a key requirement no message can meet.
+    const renamed = await admin("PATCH", `/v1/apis/chat/routes/${connect.json.id}`, {
+      routeKey: "sendMessage",
+    });
+    expect(renamed.status, renamed.text).toBe(400);
+    expect((await admin("DELETE", `/v1/apis/chat/routes/${connect.json.id}`)).status).toBe(200);
+  });
+});
+
+describe("the open connections gauge", () => {
+  it("sums every gateway's clients of an API at /v1/metrics", async () => {
+    const series = `skiff_gateway_websocket_connections{api="${apiId}"}`;
+    const gauge = async () => {
+      const response = await stack.request("/v1/metrics", {
+        headers: { authorization: `Bearer ${stack.adminToken}` },
+      });
+      const text = await response.text();
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return Number(line?.split(" ")[1]);
+    };
+    expect(await untilAsync(gauge, 0)).toBe(0);
+    const clients = [await connect(ports[0] as number), await connect(ports[1] as number)];
+    expect(await untilAsync(gauge, 2)).toBe(2);
+    clients[0]?.socket.close();
+    expect(await untilAsync(gauge, 1)).toBe(1);
+    clients[1]?.socket.close();
+    expect(await untilAsync(gauge, 0)).toBe(0);
+  });
+
+  it("drops the count of a replica that stopped refreshing it, once its TTL passes", async () => {
+    const redis = stack.services.redis;
+    const logger = createLogger("silent");
+    // A replica that dies: it published its counts once and never again.
+    const dead = new OpenConnectionsGauge({ redis, logger, replicaId: "dead", ttlSeconds: 1 });
+    const alive = new OpenConnectionsGauge({ redis, logger, replicaId: "alive", ttlSeconds: 1 });
+    alive.start();
+    dead.opened("gauge-api");
+    alive.opened("gauge-api");
+    expect(
+      await untilAsync(async () => (await openConnectionsByApi(redis)).get("gauge-api"), 2),
+    ).toBe(2);
+    expect(
+      await untilAsync(async () => (await openConnectionsByApi(redis)).get("gauge-api"), 1, 5_000),
+    ).toBe(1);
+    await alive.stop();
+    expect((await openConnectionsByApi(redis)).get("gauge-api")).toBeUndefined();
+  });
+});
+
+/** Polls `read` until it gives `wanted`; then that, else the last value read. */
+async function untilAsync<T>(read: () => Promise<T>, wanted: T, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value === wanted || Date.now() > deadline) return value;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}

@@ -10,6 +10,7 @@ import {
 } from "../../authorizers/services/route-authorization.js";
 import { usagePlans } from "../../keys/schema/usage-plans.js";
 import {
+  checkRouteAccessForProtocol,
   checkRouteForProtocol,
   defaultRouteSelectionExpression,
   type ProtocolType,
@@ -165,6 +166,11 @@ export function toRoute(row: RouteRow) {
 export async function createRoute(db: Database, apiRef: string, input: RouteInput) {
   const api = await getApi(db, apiRef);
   checkRouteForProtocol(api.protocolType, input.routeKey, input.target);
+  checkRouteAccessForProtocol(api.protocolType, {
+    routeKey: input.routeKey,
+    apiKeyRequired: input.apiKeyRequired,
+    authorizationType: input.authorizationType ?? "NONE",
+  });
   const authorization = await resolveRouteAuthorization(
     db,
     api.id,
@@ -221,6 +227,11 @@ export async function updateRoute(
   const route = await getRoute(db, apiRef, routeId);
   const api = await getApi(db, route.apiId);
   checkRouteForProtocol(api.protocolType, input.routeKey, input.target);
+  checkRouteAccessForProtocol(api.protocolType, {
+    routeKey: input.routeKey ?? route.routeKey,
+    apiKeyRequired: input.apiKeyRequired ?? route.apiKeyRequired,
+    authorizationType: input.authorizationType ?? route.authorizationType,
+  });
   const changes: Partial<RouteRow> = {};
   if (input.routeKey !== undefined) changes.routeKey = input.routeKey;
   if (input.target !== undefined) changes.target = input.target;

@@ -9,13 +9,11 @@ import { invokeFunction } from "../../../functions/services/invoke.js";
 import { LambdaError } from "../../../functions/services/lambda-errors.js";
 import type { Logger } from "../../../lib/logger.js";
 import type { AccessGate } from "../../access.js";
-import {
-  type AuthorizerOutput,
-  type AuthorizerState,
-  authorize,
-} from "../../authorizers/services/authorize.js";
+import type { AuthorizerOutput, AuthorizerState } from "../../authorizers/services/authorize.js";
 import { type ForwardContext, forward } from "../../forward.js";
 import type { RequestObserver } from "../../observe/observer.js";
+import { functionUrlApiId } from "../../observe/request-metrics.js";
+import { checkRouteAccess } from "../../route-access.js";
 import type { Target } from "../../targets.js";
 import type { LoadedApi, LoadedRoute } from "./api-table.js";
 import { answerPreflight, setCorsHeaders } from "./cors.js";
@@ -100,55 +98,37 @@ export async function serveApi(
   const { route, pathParameters } = matched;
   if (seen) seen.routeKey = route.routeKey;
   if (api.cors) setCorsHeaders(req, res, api.cors);
-  let authorizer: AuthorizerOutput | undefined;
-  if (route.authorization) {
-    const verdict = await authorize(
-      route.authorization,
-      {
-        req,
-        rawPath: path,
-        rawQueryString: query,
-        routeKey: route.routeKey,
-        resource: route.resource,
-        pathParameters,
-        apiId: api.id,
-        requestId,
-        domainName: hostName(req.headers.host),
-      },
-      context.authorizers,
-      context.functions,
-      context.logger,
-    );
-    if (!verdict.allowed) {
-      sendMessage(res, verdict.status, requestId);
-      return;
-    }
-    authorizer = verdict.authorizer;
-  }
-  const apiKey = req.headers["x-api-key"];
-  const decision = await context.gate.admit({
-    apiId: api.id,
-    routeKey: route.routeKey,
-    apiKeyRequired: route.apiKeyRequired,
-    apiKey: typeof apiKey === "string" ? apiKey : undefined,
-    apiThrottle: api.throttle,
-    routeThrottle: route.throttle,
-  });
-  if (!decision.allowed) {
-    if (seen) seen.throttled = decision.status === 429;
+  const access = await checkRouteAccess(
+    api,
+    route,
+    {
+      req,
+      rawPath: path,
+      rawQueryString: query,
+      routeKey: route.routeKey,
+      resource: route.resource,
+      pathParameters,
+      apiId: api.id,
+      requestId,
+      domainName: hostName(req.headers.host),
+    },
+    context,
+  );
+  if (!access.allowed) {
+    if (seen) seen.throttled = access.throttled;
     if (res.headersSent) return;
-    res.writeHead(decision.status, {
-      ...decision.headers,
+    res.writeHead(access.status, {
+      ...access.headers,
       "apigw-requestid": requestId,
-      "content-length": Buffer.byteLength(decision.body),
+      "content-length": Buffer.byteLength(access.body),
     });
-    res.end(decision.body);
+    res.end(access.body);
     return;
   }
-  writeHeaders(res, decision.headers);
+  writeHeaders(res, access.headers);
   res.setHeader("apigw-requestid", requestId);
   if (seen) {
-    seen.apiKeyId = decision.apiKeyId;
+    seen.apiKeyId = access.apiKeyId;
     seen.integrationStartedAt = performance.now();
   }
   const target = route.target;
@@ -163,8 +143,8 @@ export async function serveApi(
       path,
       query,
       requestId,
-      apiKeyId: decision.apiKeyId,
-      authorizer,
+      apiKeyId: access.apiKeyId,
+      authorizer: access.authorizer,
     });
   } else if ("service" in target) {
     const targets = context.serviceTargets(target.service);
@@ -200,11 +180,14 @@ export async function serveFunctionUrl(
   context: PipelineContext,
 ): Promise<void> {
   const requestId = randomUUID();
+  const seen = context.observer?.begin(req, res, functionUrlApiId(functionName), requestId);
+  if (seen) seen.routeKey = "$default";
   if (authType === "SKIFF_TOKEN" && !(await hasInvokeToken(req, context.db))) {
     sendMessage(res, 403, requestId);
     return;
   }
   res.setHeader("x-amzn-requestid", requestId);
+  if (seen) seen.integrationStartedAt = performance.now();
   const { path, query } = splitUrl(req.url ?? "/");
   await invokeRoute(req, res, context, {
     functionName,

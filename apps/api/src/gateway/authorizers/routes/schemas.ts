@@ -7,7 +7,10 @@ import { identitySourcePattern } from "../services/identity-source.js";
 const identitySourceSchema = z
   .string()
   .max(300)
-  .regex(identitySourcePattern, "must be $request.header.<name> or $request.querystring.<name>");
+  .regex(
+    identitySourcePattern,
+    "must be $request.header.<name> or $request.querystring.<name> (route.request.header.<name> or route.request.querystring.<name> on WebSocket APIs)",
+  );
 
 /** The gateway fetches keys from it: never the node's metadata service (as URL targets). */
 const httpUrl = z

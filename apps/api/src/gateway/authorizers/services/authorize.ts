@@ -33,6 +33,12 @@ export interface AuthorizationRequest {
   apiId: string;
   requestId: string;
   domainName: string;
+  /**
+   * A WebSocket API's `$connect`: the function is sent API Gateway's WebSocket REQUEST event,
+   * this (the `$connect` event's headers, query and requestContext) with `type` and a
+   * `methodArn` ending in `/$connect`, instead of an HTTP API's payload 2.0 event.
+   */
+  webSocketConnect?: Record<string, unknown> | undefined;
 }
 
 /** Past this many cached answers the oldest go first. */
@@ -115,20 +121,25 @@ export async function authorize(
   }
   const runtime = functions;
   const config = fn;
-  const arn = routeArn(config, request.apiId, request.req.method ?? "GET", request.rawPath);
+  const connect = request.webSocketConnect;
+  const arn = connect
+    ? routeArn(config, request.apiId, "", "$connect")
+    : routeArn(config, request.apiId, request.req.method ?? "GET", request.rawPath);
   const key = JSON.stringify([authorizer.id, authorizer.function, authorizer.simple, values]);
   const answer = await state.decide(key, authorizer.ttlMs, () => {
-    const event = authorizerEvent(
-      {
-        ...request,
-        body: Buffer.alloc(0),
-        apiKeyId: undefined,
-        accountId: config.arn.split(":")[4] ?? "",
-        now: new Date(),
-      },
-      arn,
-      values,
-    );
+    const event = connect
+      ? { type: "REQUEST", methodArn: arn, ...connect }
+      : authorizerEvent(
+          {
+            ...request,
+            body: Buffer.alloc(0),
+            apiKeyId: undefined,
+            accountId: config.arn.split(":")[4] ?? "",
+            now: new Date(),
+          },
+          arn,
+          values,
+        );
     return askFunction(runtime, config, event, authorizer.simple, request.requestId, logger);
   });
   if (!answer) return { allowed: false, status: 500 };

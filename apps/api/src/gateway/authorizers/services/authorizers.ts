@@ -4,6 +4,7 @@ import { functions } from "../../../functions/schema/functions.js";
 import { ApiError, conflict, notFound } from "../../../lib/errors.js";
 import { apiRoutes } from "../../apis/schema/apis.js";
 import { getApi, newApiId } from "../../apis/services/apis.js";
+import { checkAuthorizerForProtocol } from "../../websockets/services/route-rules.js";
 import { apiAuthorizers, type JwtConfig } from "../schema/authorizers.js";
 
 type AuthorizerRow = typeof apiAuthorizers.$inferSelect;
@@ -64,6 +65,7 @@ export async function createAuthorizer(
   input: AuthorizerInput,
 ): Promise<AuthorizerRow> {
   const api = await getApi(db, apiRef);
+  checkAuthorizerForProtocol(api.protocolType, input.type, asList(input.identitySource));
   if (input.type === "REQUEST") await ensureFunction(db, input.function);
   const [row] = await db
     .insert(apiAuthorizers)
@@ -137,6 +139,10 @@ export async function updateAuthorizer(
   input: AuthorizerChanges,
 ): Promise<AuthorizerRow> {
   const current = await getAuthorizer(db, apiRef, ref);
+  if (input.identitySource !== undefined) {
+    const api = await getApi(db, current.apiId);
+    checkAuthorizerForProtocol(api.protocolType, current.type, asList(input.identitySource));
+  }
   const changes: Partial<AuthorizerRow> = {};
   if (input.name !== undefined) changes.name = input.name;
   if (current.type === "JWT") {

@@ -22,4 +22,13 @@ describe("identityValues", () => {
       identityValues(req({ a: "1" }), "b=", ["$request.header.a", "$request.querystring.b"]),
     ).toBeUndefined();
   });
+
+  it("reads a WebSocket API's route.request.* sources the same way", () => {
+    expect(
+      identityValues(req({ auth: "tok" }), "room=1", [
+        "route.request.header.Auth",
+        "route.request.querystring.room",
+      ]),
+    ).toEqual(["tok", "1"]);
+  });
 });

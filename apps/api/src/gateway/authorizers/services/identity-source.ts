@@ -1,8 +1,15 @@
 import type { IncomingMessage } from "node:http";
 
-/** The selection expressions Skiff reads: a header or a query parameter, by name. */
+/**
+ * The selection expressions Skiff reads: a header or a query parameter, by name. HTTP APIs
+ * write `$request.header.X`; WebSocket APIs (their `$connect` authorizers) write
+ * `route.request.header.X`, as API Gateway has each.
+ */
 export const identitySourcePattern =
-  /^\$request\.(header|querystring)\.([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
+  /^(\$request|route\.request)\.(header|querystring)\.([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
+
+/** A WebSocket API's form of an identity source (`route.request.…`). */
+export const isWebSocketIdentitySource = (source: string) => source.startsWith("route.request.");
 
 /**
  * The values of an authorizer's identity sources in a request, in order; undefined when one is
@@ -18,9 +25,9 @@ export function identityValues(
   for (const source of sources) {
     const match = identitySourcePattern.exec(source);
     if (!match) return undefined;
-    const name = match[2] as string;
+    const name = match[3] as string;
     let value: string | undefined;
-    if (match[1] === "header") {
+    if (match[2] === "header") {
       const header = req.headers[name.toLowerCase()];
       value = Array.isArray(header) ? header.join(",") : header;
     } else {

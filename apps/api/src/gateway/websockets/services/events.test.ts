@@ -83,3 +83,26 @@ describe("route rules", () => {
     ).not.toThrow();
   });
 });
+
+describe("events of a connection a key and an authorizer let in", () => {
+  it("carry the authorizer's context and the key in requestContext, as API Gateway's", () => {
+    const admitted = {
+      ...facts,
+      authorizer: { user: "alice" },
+      apiKey: "k-value",
+      apiKeyId: "key_1",
+    };
+    for (const event of [
+      connectEvent(req, admitted, "r1"),
+      messageEvent(admitted, "$default", Buffer.from("x"), false, "r2"),
+      disconnectEvent(req, admitted, 1000, "", "r3"),
+    ])
+      expect(event.requestContext).toMatchObject({
+        authorizer: { user: "alice" },
+        identity: { sourceIp: "10.0.0.1", apiKey: "k-value", apiKeyId: "key_1" },
+      });
+    const plain = messageEvent(facts, "$default", Buffer.from("x"), false, "r4").requestContext;
+    expect(plain).not.toHaveProperty("authorizer");
+    expect(plain.identity).toEqual({ sourceIp: "10.0.0.1", userAgent: "ua/1" });
+  });
+});

@@ -8,6 +8,11 @@ export interface ConnectionFacts {
   domainName: string;
   sourceIp: string;
   userAgent: string | null;
+  /** The `$connect` authorizer's context (`requestContext.authorizer`), if one let it in. */
+  authorizer?: Record<string, unknown> | undefined;
+  /** The API key the client connected with, when a usage plan of the API has it. */
+  apiKey?: string | undefined;
+  apiKeyId?: string | undefined;
 }
 
 /** API Gateway's `requestTime`: `09/Apr/2015:12:34:56 +0000`. */
@@ -34,11 +39,16 @@ function requestContext(
     stage: "$default",
     connectedAt: facts.connectedAt,
     requestTimeEpoch: now.getTime(),
-    identity: { sourceIp: facts.sourceIp, userAgent: facts.userAgent },
+    identity: {
+      sourceIp: facts.sourceIp,
+      userAgent: facts.userAgent,
+      ...(facts.apiKeyId ? { apiKey: facts.apiKey ?? null, apiKeyId: facts.apiKeyId } : {}),
+    },
     requestId,
     domainName: facts.domainName,
     connectionId: facts.connectionId,
     apiId: facts.apiId,
+    ...(facts.authorizer ? { authorizer: facts.authorizer } : {}),
   };
 }
 

@@ -6,7 +6,10 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { Database } from "../../../db/client.js";
 import type { FunctionsRuntime } from "../../../functions/services/functions-runtime.js";
 import type { Logger } from "../../../lib/logger.js";
+import { type AccessGate, allowAll } from "../../access.js";
 import type { ApiSnapshot, LoadedApi, LoadedRoute } from "../../apis/services/api-table.js";
+import { AuthorizerState } from "../../authorizers/services/authorize.js";
+import { checkRouteAccess, type RouteAccessContext } from "../../route-access.js";
 import {
   type ConnectionFacts,
   connectEvent,
@@ -16,6 +19,7 @@ import {
 } from "./events.js";
 import { invokeRouteFunction } from "./invoke.js";
 import { serveManagement } from "./management.js";
+import { OpenConnectionsGauge } from "./open-connections.js";
 import {
   type ConnectionAnswer,
   type ConnectionInfo,
@@ -47,6 +51,10 @@ export interface WebSocketHubOptions {
   logger: Logger;
   functions: FunctionsRuntime | undefined;
   settings?: Partial<WebSocketSettings>;
+  /** API keys and throttles on `$connect`, throttles per message (allowAll by default). */
+  gate?: AccessGate | undefined;
+  /** Function authorizers' cached decisions; the hub keeps its own by default. */
+  authorizers?: AuthorizerState | undefined;
 }
 
 interface Connection {
@@ -65,13 +73,29 @@ function hostName(host: string | undefined): string {
 }
 
 /** Writes an HTTP answer on a socket that asked to upgrade, and closes it. */
-function refuse(socket: Duplex, status: number, body: string): void {
+function refuse(
+  socket: Duplex,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   if (!socket.writable) return;
+  let extra = "";
+  for (const name in headers)
+    if (name.toLowerCase() !== "content-type") extra += `${name}: ${headers[name]}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json\r\n${extra}` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
+
+/** `$connect` on an API without such a route: only the API's throttle applies. */
+const implicitConnect = {
+  routeKey: "$connect",
+  apiKeyRequired: false,
+  throttle: undefined,
+  authorization: undefined,
+};
 
 /**
  * WebSocket APIs on the gateway: accepts upgrades to a WEBSOCKET API's host (after `$connect`
@@ -84,6 +108,8 @@ export class WebSocketHub implements LocalConnections {
   private readonly server: WebSocketServer;
   private readonly connections = new Map<string, Connection>();
   readonly relay: ConnectionRelay;
+  private readonly gauge: OpenConnectionsGauge;
+  private readonly access: RouteAccessContext;
   private refresher: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WebSocketHubOptions) {
@@ -93,10 +119,22 @@ export class WebSocketHub implements LocalConnections {
       maxPayload: this.settings.maxMessageBytes,
     });
     this.relay = new ConnectionRelay({ redis: options.redis, logger: options.logger, local: this });
+    this.gauge = new OpenConnectionsGauge({
+      redis: options.redis,
+      logger: options.logger,
+      replicaId: this.relay.replicaId,
+    });
+    this.access = {
+      gate: options.gate ?? allowAll,
+      authorizers: options.authorizers ?? new AuthorizerState(),
+      functions: options.functions,
+      logger: options.logger,
+    };
   }
 
   async start(): Promise<void> {
     await this.relay.start();
+    this.gauge.start();
     // Records live twice as long as the refresh period: one missed refresh loses nothing.
     this.refresher = setInterval(
       () => {
@@ -111,6 +149,7 @@ export class WebSocketHub implements LocalConnections {
 
   async stop(): Promise<void> {
     clearInterval(this.refresher);
+    await this.gauge.stop();
     for (const [id, connection] of this.connections) {
       connection.socket.terminate();
       await this.relay.release(id).catch(() => {});
@@ -173,8 +212,41 @@ export class WebSocketHub implements LocalConnections {
       userAgent: req.headers["user-agent"] ?? null,
     };
     const connect = routes.get("$connect");
+    const requestId = randomUUID();
+    const mark = (req.url ?? "/").indexOf("?");
+    const { isBase64Encoded: _, ...authorizerEvent } = connectEvent(req, facts, requestId);
+    const access = await checkRouteAccess(
+      api,
+      connect ?? implicitConnect,
+      {
+        req,
+        rawPath: mark === -1 ? (req.url ?? "/") : (req.url ?? "/").slice(0, mark),
+        rawQueryString: mark === -1 ? "" : (req.url ?? "").slice(mark + 1),
+        routeKey: "$connect",
+        resource: "$connect",
+        pathParameters: undefined,
+        apiId: api.id,
+        requestId,
+        domainName: facts.domainName,
+        webSocketConnect: authorizerEvent,
+      },
+      this.access,
+    );
+    if (!access.allowed) {
+      refuse(socket, access.status, access.body, access.headers);
+      return;
+    }
+    // What later events of the connection carry, as API Gateway's: the authorizer's context
+    // (one level up, as in REST-style events) and the key that let the client in.
+    if (access.authorizer)
+      facts.authorizer =
+        "jwt" in access.authorizer ? access.authorizer.jwt : access.authorizer.lambda;
+    if (access.apiKeyId) {
+      const apiKey = req.headers["x-api-key"];
+      facts.apiKey = typeof apiKey === "string" ? apiKey : undefined;
+      facts.apiKeyId = access.apiKeyId;
+    }
     if (connect) {
-      const requestId = randomUUID();
       const outcome = await invokeRouteFunction(
         this.options.functions,
         connect,
@@ -216,6 +288,7 @@ export class WebSocketHub implements LocalConnections {
       max: setTimeout(() => ws.close(1001, "Going away"), this.settings.maxConnectionMs),
     };
     this.connections.set(id, connection);
+    this.gauge.opened(facts.apiId);
     this.relay.hold(facts.apiId, id).catch((error) => {
       logger.warn({ err: error, connectionId: id }, "recording a websocket holder failed");
     });
@@ -228,6 +301,7 @@ export class WebSocketHub implements LocalConnections {
       clearTimeout(connection.idle);
       clearTimeout(connection.max);
       this.connections.delete(id);
+      this.gauge.closed(facts.apiId);
       this.relay.release(id).catch(() => {});
       const disconnect = routes.get("$disconnect");
       if (!disconnect) return;
@@ -257,7 +331,8 @@ export class WebSocketHub implements LocalConnections {
     const { facts, socket } = connection;
     const requestId = randomUUID();
     // Routes changed since the connection opened apply to its next messages.
-    const current = this.websocketOf(facts.apiId);
+    const api = this.apiById(facts.apiId);
+    const current = api?.websocket;
     if (current) routes = current.routes;
     const expression = current?.selectionExpression ?? "$request.body.action";
     const selected = selectRouteKey(expression, data, isBinary);
@@ -269,6 +344,22 @@ export class WebSocketHub implements LocalConnections {
     if (!route) {
       socket.send(frame("Forbidden"));
       return;
+    }
+    // The API's and the route's throttles count messages, as API Gateway's route throttling
+    // does; keys are not checked again (a connection's key was checked on $connect).
+    if (api?.throttle || route.throttle) {
+      const decision = await this.access.gate.admit({
+        apiId: facts.apiId,
+        routeKey: route.routeKey,
+        apiKeyRequired: false,
+        apiKey: undefined,
+        apiThrottle: api?.throttle,
+        routeThrottle: route.throttle,
+      });
+      if (!decision.allowed) {
+        if (socket.readyState === socket.OPEN) socket.send(frame("Too Many Requests"));
+        return;
+      }
     }
     const outcome = await invokeRouteFunction(
       this.options.functions,
@@ -290,9 +381,9 @@ export class WebSocketHub implements LocalConnections {
     socket.send(typeof body === "string" ? body : JSON.stringify(body));
   }
 
-  private websocketOf(apiId: string): LoadedApi["websocket"] {
+  private apiById(apiId: string): LoadedApi | undefined {
     for (const api of this.options.apis.current.byName.values()) {
-      if (api.id === apiId) return api.websocket;
+      if (api.id === apiId) return api;
     }
     return undefined;
   }
