@@ -293,6 +293,41 @@ describe("the key gate", () => {
     }
   });
 
+  it("decides the concurrent requests of one key in one script call, admitting exactly the burst", async () => {
+    const { key } = await keyInPlan({
+      name: "gathered",
+      apiIds: ["api-gathered"],
+      throttle: { rateLimit: 0.01, burstLimit: 5 },
+    });
+    const redis = createTestRedis(prefix);
+    const gate = await startGate(redis);
+    const admit = () => gate.admit(request("api-gathered", { apiKey: key.value }));
+    await gate.admit(request("api-gathered", { apiKeyRequired: false })); // nothing to limit
+    const commands = vi.spyOn(redis, "sendCommand");
+    try {
+      const decisions = await Promise.all(Array.from({ length: 20 }, admit));
+      expect(commands).toHaveBeenCalledTimes(1);
+      expect(decisions.map((decision) => decision.allowed)).toEqual([
+        ...Array(5).fill(true),
+        ...Array(15).fill(false),
+      ]);
+      expect(decisions.slice(0, 5).map((d) => d.headers["X-RateLimit-Remaining"])).toEqual([
+        "4",
+        "3",
+        "2",
+        "1",
+        "0",
+      ]);
+      const refused = decisions[5] as AccessDecision;
+      expect(refusal(refused)).toEqual({ status: 429, body: { message: "Too Many Requests" } });
+      expect(Number(refused.headers["Retry-After"])).toBeGreaterThan(0);
+      // The tokens are spent: the next request alone is refused too.
+      expect((await admit()).allowed).toBe(false);
+    } finally {
+      commands.mockRestore();
+    }
+  });
+
   it("still checks keys from memory when Redis is gone, and lets limits lapse rather than fail", async () => {
     const { key } = await keyInPlan({
       name: "outage",

@@ -6,13 +6,8 @@ import { ReloadedTable } from "../../reloaded-table.js";
 import { keysChangedChannel } from "./changes.js";
 import { type GateKey, type GateTable, loadGateTable } from "./gate-table.js";
 import { hashApiKey } from "./key-values.js";
-import {
-  type Bucket,
-  checkLimits,
-  type LimitCheck,
-  type LimitResult,
-  limiterKeys,
-} from "./limiter.js";
+import { LimitBatcher } from "./limit-batcher.js";
+import { type Bucket, type LimitCheck, type LimitResult, limiterKeys } from "./limiter.js";
 
 export interface KeyGateOptions {
   db: Database;
@@ -37,9 +32,11 @@ const limitExceeded = JSON.stringify({ message: "Limit Exceeded" });
  */
 export class KeyGate implements AccessGate {
   private readonly keys: ReloadedTable<GateTable>;
+  private readonly limits: LimitBatcher;
   private lastRedisWarning = 0;
 
   constructor(private readonly options: KeyGateOptions) {
+    this.limits = new LimitBatcher(options.limiterRedis ?? options.redis);
     this.keys = new ReloadedTable({
       redis: options.redis,
       channel: keysChangedChannel,
@@ -96,7 +93,7 @@ export class KeyGate implements AccessGate {
 
     let result: LimitResult;
     try {
-      result = await checkLimits(this.options.limiterRedis ?? this.options.redis, check);
+      result = await this.limits.check(check);
     } catch (error) {
       // Keys are checked from memory above; without Redis only the limits lapse, and an outage
       // of the limiter should not take every API down with it (Kong's fault-tolerant default).

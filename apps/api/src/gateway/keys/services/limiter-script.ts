@@ -51,11 +51,15 @@ end
  * key when the request is metered (the UTC day is appended).
  * ARGV: bucket count, then rate and burst per bucket, then quota limit (0: none), period
  * (1 day, 2 week, 3 month), offset, the second the quota was set (offset applies in its period),
- * then 1 when metered.
+ * then 1 when metered, then how many requests ask at once (`want`, identical checks from one
+ * gateway gathered into one call).
  *
- * Nothing is written unless every bucket and the quota allow: a refused request costs nothing.
+ * Admits as many of the `want` as every bucket and the quota allow, taking that many tokens:
+ * nothing is written when none is admitted, so a refused request costs nothing.
  * Answers {allowed, kind (0 none, 1 throttle, 2 quota), limit, remaining, reset seconds,
- * retry-after seconds} of the refusing limit, or of the tightest one when allowed.
+ * retry-after seconds} of the refusing limit, or of the tightest one (for the first admitted)
+ * when allowed; then how many were admitted, and the limit refusing the rest {kind, limit, reset,
+ * retry-after}.
  */
 const limiterLua = `
 ${periodLua}
@@ -64,8 +68,18 @@ local second = tonumber(time[1])
 local now = second * 1000000 + tonumber(time[2])
 local day = math.floor(second / 86400)
 local n = tonumber(ARGV[1])
+local want = tonumber(ARGV[2 * n + 7])
 local levels = {}
 local best = nil
+-- How many of the asking requests every limit admits, and the limit that admits the fewest.
+local take = want
+local short = nil
+local function cap(count, kind, limit, reset, retry)
+  if count < take then
+    take = count
+    short = {kind, limit, reset, retry}
+  end
+end
 local function consider(kind, limit, remaining, reset)
   if best == nil or remaining < best[3] or (remaining == best[3] and limit < best[2]) then
     best = {kind, limit, remaining, reset}
@@ -87,6 +101,8 @@ for i = 1, n do
     return {0, 1, burst, 0, math.ceil((burst - level) / rate), wait}
   end
   consider(1, burst, math.floor(level - 1), math.ceil((burst - level + 1) / rate))
+  local fits = math.floor(level)
+  cap(fits, 1, burst, math.ceil((burst - level + fits) / rate), math.max(1, math.ceil((1 - level + fits) / rate)))
 end
 
 local at = 2 * n + 2
@@ -109,23 +125,25 @@ if quotaLimit > 0 then
     return {0, 2, quotaLimit, 0, reset, reset}
   end
   consider(2, quotaLimit, limit - used - 1, reset)
+  cap(limit - used, 2, quotaLimit, reset, reset)
 end
 
 for i = 1, n do
   local burst = tonumber(ARGV[2 * i + 1])
   local rate = tonumber(ARGV[2 * i])
-  redis.call('HSET', KEYS[i], 't', string.format('%.17g', levels[i] - 1), 'ts', string.format('%.0f', now))
+  redis.call('HSET', KEYS[i], 't', string.format('%.17g', levels[i] - take), 'ts', string.format('%.0f', now))
   redis.call('PEXPIRE', KEYS[i], math.ceil(burst / rate * 1000) + 1000)
 end
 if quotaKey then
-  if redis.call('INCR', quotaKey) == 1 then redis.call('EXPIRE', quotaKey, quotaTtl) end
+  if redis.call('INCRBY', quotaKey, take) == take then redis.call('EXPIRE', quotaKey, quotaTtl) end
 end
 if tonumber(ARGV[at + 4]) == 1 then
   local usageKey = KEYS[nextKey] .. ':' .. day
-  if redis.call('INCR', usageKey) == 1 then redis.call('EXPIRE', usageKey, ${usageRetentionDays} * 86400) end
+  if redis.call('INCRBY', usageKey, take) == take then redis.call('EXPIRE', usageKey, ${usageRetentionDays} * 86400) end
 end
-if best == nil then return {1, 0, 0, 0, 0, 0} end
-return {1, best[1], best[2], best[3], best[4], 0}
+short = short or {0, 0, 0, 0}
+if best == nil then return {1, 0, 0, 0, 0, 0, take, short[1], short[2], short[3], short[4]} end
+return {1, best[1], best[2], best[3], best[4], 0, take, short[1], short[2], short[3], short[4]}
 `;
 
 export const limiterScript = new LuaScript(limiterLua);

@@ -41,8 +41,30 @@ export interface LimitResult {
 const periodCodes: Record<QuotaPeriod, number> = { DAY: 1, WEEK: 2, MONTH: 3 };
 const kinds = ["none", "throttle", "quota"] as const;
 
+/** What one script call decided for `want` identical requests. */
+export interface BatchDecision {
+  /** How many of them were admitted: the first `admitted` in order of arrival. */
+  admitted: number;
+  /** The first admitted request's answer (or the refusal, when none was admitted). */
+  first: LimitResult;
+  /** The answer of those past `admitted`. */
+  rest: LimitResult;
+}
+
 /** Runs every limit of one request in one Redis round trip (limiter-script.ts). */
 export async function checkLimits(redis: Redis, check: LimitCheck): Promise<LimitResult> {
+  return (await checkLimitsFor(redis, check, 1)).first;
+}
+
+/**
+ * Runs every limit of `want` identical requests in one Redis round trip, admitting as many as
+ * the limits allow (exact: the script takes that many tokens at once).
+ */
+export async function checkLimitsFor(
+  redis: Redis,
+  check: LimitCheck,
+  want: number,
+): Promise<BatchDecision> {
   const keys: string[] = check.buckets.map((bucket) => bucket.key);
   const args: (string | number)[] = [check.buckets.length];
   for (const bucket of check.buckets) args.push(bucket.rateLimit, bucket.burstLimit);
@@ -54,16 +76,31 @@ export async function checkLimits(redis: Redis, check: LimitCheck): Promise<Limi
     args.push(0, 0, 0, 0);
   }
   if (check.usageKey) keys.push(check.usageKey);
-  args.push(check.usageKey ? 1 : 0);
+  args.push(check.usageKey ? 1 : 0, want);
   const answer = (await limiterScript.run(redis, keys.length, ...keys, ...args)) as number[];
-  const [allowed, kind, limit, remaining, reset, retryAfter] = answer.map(Number);
-  return {
+  const [allowed, kind, limit, remaining, reset, retryAfter, admitted, ...short] =
+    answer.map(Number);
+  const first: LimitResult = {
     allowed: allowed === 1,
     kind: kinds[kind ?? 0] ?? "none",
     limit: limit ?? 0,
     remaining: Math.max(0, remaining ?? 0),
     reset: reset ?? 0,
     retryAfter: retryAfter ?? 0,
+  };
+  if (!first.allowed) return { admitted: 0, first, rest: first };
+  const [shortKind, shortLimit, shortReset, shortRetry] = short;
+  return {
+    admitted: admitted ?? 1,
+    first,
+    rest: {
+      allowed: false,
+      kind: kinds[shortKind ?? 0] ?? "none",
+      limit: shortLimit ?? 0,
+      remaining: 0,
+      reset: shortReset ?? 0,
+      retryAfter: shortRetry ?? 0,
+    },
   };
 }
 
