@@ -37,8 +37,54 @@ export function bucketOf(ms: number): number {
   return latencyBucketsMs.length;
 }
 
+/** One route's counts since the last flush. */
+interface RouteCounts {
+  n: number;
+  "4xx": number;
+  "5xx": number;
+  throttled: number;
+  /** Requests per latency bucket; the sums in whole microseconds. */
+  lat: number[];
+  latSum: number;
+  int: number[];
+  intSum: number;
+  intN: number;
+}
+
+function noCounts(): RouteCounts {
+  const buckets = () => new Array<number>(latencyBucketsMs.length + 1).fill(0);
+  return {
+    n: 0,
+    "4xx": 0,
+    "5xx": 0,
+    throttled: 0,
+    lat: buckets(),
+    latSum: 0,
+    int: buckets(),
+    intSum: 0,
+    intN: 0,
+  };
+}
+
+/** The hash fields and increments of one route's counts (zeros left out). */
+function fieldsOf(prefix: string, counts: RouteCounts): [string, number][] {
+  const fields: [string, number][] = [
+    [`${prefix}n`, counts.n],
+    [`${prefix}4xx`, counts["4xx"]],
+    [`${prefix}5xx`, counts["5xx"]],
+    [`${prefix}throttled`, counts.throttled],
+    [`${prefix}lat.sum`, counts.latSum],
+    [`${prefix}int.sum`, counts.intSum],
+    [`${prefix}int.n`, counts.intN],
+  ];
+  for (const [i, by] of counts.lat.entries()) fields.push([`${prefix}lat.${i}`, by]);
+  for (const [i, by] of counts.int.entries()) fields.push([`${prefix}int.${i}`, by]);
+  return fields.filter(([, by]) => by !== 0);
+}
+
 export class GatewayMetrics {
-  private pending = new Map<string, number>();
+  /** API id, then route key: plain objects, no string built per request. */
+  private pending = new Map<string, Map<string, RouteCounts>>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -63,25 +109,29 @@ export class GatewayMetrics {
     await this.flush().catch(() => {});
   }
 
-  private add(prefix: string, counter: string, by: number): void {
-    const field = prefix + counter;
-    this.pending.set(field, (this.pending.get(field) ?? 0) + by);
-  }
-
   /** Counts one request (memory only; `flush` sends it). */
   record(sample: RequestSample): void {
-    const prefix = `${sample.apiId}\t${sample.routeKey}\t`;
-    this.add(prefix, "n", 1);
-    if (sample.status >= 400 && sample.status < 500) this.add(prefix, "4xx", 1);
-    else if (sample.status >= 500) this.add(prefix, "5xx", 1);
-    if (sample.throttled) this.add(prefix, "throttled", 1);
+    let routes = this.pending.get(sample.apiId);
+    if (!routes) {
+      routes = new Map();
+      this.pending.set(sample.apiId, routes);
+    }
+    let counts = routes.get(sample.routeKey);
+    if (!counts) {
+      counts = noCounts();
+      routes.set(sample.routeKey, counts);
+    }
+    counts.n++;
+    if (sample.status >= 400 && sample.status < 500) counts["4xx"]++;
+    else if (sample.status >= 500) counts["5xx"]++;
+    if (sample.throttled) counts.throttled++;
     // Sums in whole microseconds, so HINCRBY (exact, unlike HINCRBYFLOAT's doubles) adds them.
-    this.add(prefix, `lat.${bucketOf(sample.latencyMs)}`, 1);
-    this.add(prefix, "lat.sum", Math.round(sample.latencyMs * 1000));
+    (counts.lat[bucketOf(sample.latencyMs)] as number)++;
+    counts.latSum += Math.round(sample.latencyMs * 1000);
     if (sample.integrationLatencyMs !== undefined) {
-      this.add(prefix, `int.${bucketOf(sample.integrationLatencyMs)}`, 1);
-      this.add(prefix, "int.sum", Math.round(sample.integrationLatencyMs * 1000));
-      this.add(prefix, "int.n", 1);
+      (counts.int[bucketOf(sample.integrationLatencyMs)] as number)++;
+      counts.intSum += Math.round(sample.integrationLatencyMs * 1000);
+      counts.intN++;
     }
   }
 
@@ -91,10 +141,13 @@ export class GatewayMetrics {
     // pipeline may have been applied, and a counter that counts twice is worse than a gap.
     this.flushing = this.flushing.then(async () => {
       if (this.pending.size === 0) return;
-      const counts = this.pending;
+      const pending = this.pending;
       this.pending = new Map();
       const pipeline = this.redis.pipeline();
-      for (const [field, by] of counts) pipeline.hincrby(gatewayMetricsKey, field, by);
+      for (const [apiId, routes] of pending)
+        for (const [routeKey, counts] of routes)
+          for (const [field, by] of fieldsOf(`${apiId}\t${routeKey}\t`, counts))
+            pipeline.hincrby(gatewayMetricsKey, field, by);
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error);
       if (failed) throw failed[0];
