@@ -159,10 +159,13 @@ describe("the gateway pages", () => {
     });
     await attach.locator('select[name="keyId"]').selectOption({ label: keyName });
     await attach.getByRole("button", { name: "Attach key" }).click();
-    const row = card.locator("tbody tr", { hasText: keyName });
+    // .table-wrap: the page's tables, not uPlot's legend (also a table, of series names).
+    const row = card.locator(".table-wrap tbody tr", { hasText: keyName });
     await row.waitFor();
-    // Requests this month: none yet.
-    expect(await row.locator("td").nth(2).textContent()).toBe("0");
+    // No requests yet: today 0, the quota untouched, and the chart's empty state.
+    await row.locator("td").nth(2).getByText("0", { exact: true }).waitFor();
+    expect(await row.locator("td").nth(4).textContent()).toBe("0 / 1000 this month");
+    await card.getByText("No requests in the last 30 days.").waitFor();
     const keys = (await stack.client.listUsagePlanKeys(plan?.id ?? "")).items;
     expect(keys.map((k) => k.name)).toEqual([keyName]);
 
@@ -185,8 +188,52 @@ describe("the gateway pages", () => {
     }
     await openSection("API keys");
     await openSection("Usage plans");
-    const used = card.locator("tbody tr", { hasText: keyName }).locator("td").nth(2);
-    await used.getByText("3", { exact: true }).waitFor();
+    const used = row.locator("td");
+    await used.nth(2).getByText("3", { exact: true }).waitFor();
+    expect(await used.nth(3).textContent()).toBe("3");
+    expect(await used.nth(4).textContent()).toBe("3 / 1000 this month");
+    // The chart, drawn (uPlot's canvas), and today's row of the per-day table under it.
+    const today = new Date().toISOString().slice(0, 10);
+    const chart = card.getByRole("img", { name: `${planName}: requests per day` });
+    await chart.locator("canvas").first().waitFor();
+    expect(await chart.textContent()).toContain(keyName);
+    const byDay = card.getByRole("region", { name: `${planName}: requests per day, by day` });
+    expect(await byDay.locator("thead th").allTextContents()).toEqual(["day (UTC)", keyName]);
+    expect(await byDay.locator("tbody tr").allTextContents()).toEqual([`${today}3`]);
     await screenshot(page, "usage-plans");
+  });
+
+  it("shows an API key's requests per day across its plans", async () => {
+    // From the plan's table, the key's name opens its page.
+    await page
+      .getByRole("region", { name: `Usage plan ${planName}` })
+      .getByRole("link", { name: keyName })
+      .click();
+    await page.getByRole("heading", { name: `API key ${keyName}` }).waitFor();
+    const usage = page.getByRole("region", { name: "Usage" });
+    const row = usage.locator(".table-wrap tbody tr", { hasText: planName });
+    await row.waitFor();
+    expect(await row.locator("td").allTextContents()).toEqual([
+      planName,
+      "3",
+      "3",
+      "3 / 1000 this month",
+    ]);
+    const chart = usage.getByRole("img", { name: `${keyName}: requests per day` });
+    await chart.locator("canvas").first().waitFor();
+    expect(await chart.textContent()).toContain(planName);
+    const today = new Date().toISOString().slice(0, 10);
+    const byDay = usage.getByRole("region", { name: `${keyName}: requests per day, by day` });
+    expect(await byDay.locator("tbody tr").allTextContents()).toEqual([`${today}3`]);
+    await screenshot(page, "api-key-detail");
+
+    // A key in no plan says so; an unknown key shows the API's refusal, as other pages do.
+    const lone = await stack.client.createApiKey({ name: "dash-lone" });
+    await page.goto(`${stack.skiff.baseUrl}/api-keys/${lone.id}`);
+    await page.getByRole("heading", { name: "API key dash-lone" }).waitFor();
+    await see("In no usage plan");
+    await page.goto(`${stack.skiff.baseUrl}/api-keys/no-such-key`);
+    await page.getByRole("alert").first().waitFor();
+    expect(await page.getByRole("alert").first().textContent()).toMatch(/not found|no-such-key/i);
   });
 });

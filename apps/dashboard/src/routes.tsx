@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import { matchPath } from "./lib/match-path.js";
 import { Link, useLocation } from "./lib/router.js";
 import { ApiDetail } from "./pages/api-detail.js";
+import { ApiKeyDetail } from "./pages/api-key-detail.js";
 import { ApiKeys } from "./pages/api-keys.js";
 import { Apis } from "./pages/apis.js";
 import { FunctionDetail } from "./pages/function-detail.js";
@@ -49,6 +50,7 @@ const routes: [string, (params: Params) => ReactNode][] = [
   ["/apis", () => <Apis />],
   ["/apis/:name", (p) => <ApiDetail name={p.name ?? ""} />],
   ["/api-keys", () => <ApiKeys />],
+  ["/api-keys/:id", (p) => <ApiKeyDetail id={p.id ?? ""} />],
   ["/usage-plans", () => <UsagePlans />],
 ];
 

@@ -456,6 +456,11 @@ export class SkiffClient {
     return this.request("GET", `/v1/api-keys${toQuery(query)}`, pageSchema(apiKeySchema));
   }
 
+  /** One API key; never its value. */
+  getApiKey(id: string): Promise<ApiKey> {
+    return this.request("GET", `/v1/api-keys/${encodeURIComponent(id)}`, apiKeySchema);
+  }
+
   /** The answer holds the key's value: the only time it is shown. */
   createApiKey(body: CreateApiKey): Promise<CreatedApiKey> {
     return this.request("POST", "/v1/api-keys", createdApiKeySchema, body);

@@ -5,12 +5,14 @@ import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
 import { ErrorMessage, Loaded } from "../components/states.js";
 import { formatAgo } from "../lib/format.js";
+import { Link } from "../lib/router.js";
 import { useAction } from "../lib/use-action.js";
 import { usePoll } from "../lib/use-poll.js";
 
 /**
  * API keys for routes that require one (sent as `x-api-key`). A key's value is shown once, right
- * after it is created: it is stored hashed and no answer holds it again.
+ * after it is created: it is stored hashed and no answer holds it again. A key's name opens its
+ * page, with its requests per day.
  */
 export function ApiKeys() {
   const keys = usePoll("api-keys", (client) => client.listApiKeys({ limit: 100 }), 10_000);
@@ -44,7 +46,9 @@ export function ApiKeys() {
               columns={["key", "id", "starts with", "state", "created", ""]}
               row={(key) => (
                 <tr key={key.id}>
-                  <td>{key.name}</td>
+                  <td>
+                    <Link to={`/api-keys/${encodeURIComponent(key.id)}`}>{key.name}</Link>
+                  </td>
                   <td className="mono">{key.id}</td>
                   <td className="mono">{key.prefix}…</td>
                   <td>{key.enabled ? "enabled" : "disabled"}</td>

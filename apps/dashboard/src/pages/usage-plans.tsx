@@ -4,14 +4,22 @@ import { ConfirmButton } from "../components/confirm-button.js";
 import { DataTable } from "../components/data-table.js";
 import { PageHeader } from "../components/layout.js";
 import { ErrorMessage, Loaded } from "../components/states.js";
+import { UsageChart } from "../components/usage-chart.js";
+import { Link } from "../lib/router.js";
+import {
+  datesOf,
+  lastDays,
+  quotaFigure,
+  today,
+  total,
+  usageLine,
+  usageRange,
+  usageWindowDays,
+} from "../lib/usage-days.js";
 import { useAction } from "../lib/use-action.js";
 import { usePoll } from "../lib/use-poll.js";
 
 type Period = "DAY" | "WEEK" | "MONTH";
-
-function utcDate(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
 
 /** Usage plans: which APIs their keys may call, at what rate, with what quota. */
 export function UsagePlans() {
@@ -132,7 +140,10 @@ export function UsagePlans() {
   );
 }
 
-/** One plan: its limits, its keys (attach, detach) and each key's requests this month. */
+/**
+ * One plan: its limits, its keys (attach, detach), and each key's requests per day over the
+ * last 30 days (chart and table) with what the quota has left.
+ */
 function PlanCard({ plan, onChanged }: { plan: UsagePlan; onChanged: () => void }) {
   const keys = usePoll(
     `usage-plan-keys:${plan.id}`,
@@ -142,11 +153,7 @@ function PlanCard({ plan, onChanged }: { plan: UsagePlan; onChanged: () => void 
   const allKeys = usePoll("api-keys", (client) => client.listApiKeys({ limit: 100 }), 30_000);
   const usage = usePoll(
     `usage-plan-usage:${plan.id}`,
-    (client) => {
-      const now = new Date();
-      const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-      return client.usagePlanUsage(plan.id, { startDate: utcDate(start), endDate: utcDate(now) });
-    },
+    (client) => client.usagePlanUsage(plan.id, usageRange(lastDays(usageWindowDays))),
     30_000,
   );
   const [keyId, setKeyId] = useState("");
@@ -167,8 +174,6 @@ function PlanCard({ plan, onChanged }: { plan: UsagePlan; onChanged: () => void 
     event.preventDefault();
     if (keyId && (await attach.run(keyId))) setKeyId("");
   };
-  const used = (id: string) =>
-    (usage.data?.items[id] ?? []).reduce((sum, [requests]) => sum + requests, 0);
   return (
     <section className="card" aria-label={`Usage plan ${plan.name}`}>
       <h2>{plan.name}</h2>
@@ -188,27 +193,55 @@ function PlanCard({ plan, onChanged }: { plan: UsagePlan; onChanged: () => void 
           <DataTable
             items={page.items}
             empty="No keys attached."
-            columns={["key", "state", "requests this month", ""]}
-            row={(key) => (
-              <tr key={key.keyId}>
-                <td>
-                  {key.name} <span className="mono muted">{key.prefix}…</span>
-                </td>
-                <td>{key.enabled ? "enabled" : "disabled"}</td>
-                <td>{used(key.keyId)}</td>
-                <td className="row-actions">
-                  <ConfirmButton
-                    label="Detach"
-                    question={`Detach ${key.name} from ${plan.name}?`}
-                    busy={detach.busy}
-                    onConfirm={() => detach.run(key.keyId)}
-                  />
-                </td>
-              </tr>
-            )}
+            columns={[
+              "key",
+              "state",
+              "requests today",
+              `last ${usageWindowDays} days`,
+              "quota used",
+              "",
+            ]}
+            row={(key) => {
+              // "…" until the usage has loaded (a failed load says so above the chart).
+              const line = usage.data && usageLine(usage.data, key.keyId, key.keyId, key.name);
+              return (
+                <tr key={key.keyId}>
+                  <td>
+                    <Link to={`/api-keys/${encodeURIComponent(key.keyId)}`}>{key.name}</Link>{" "}
+                    <span className="mono muted">{key.prefix}…</span>
+                  </td>
+                  <td>{key.enabled ? "enabled" : "disabled"}</td>
+                  <td>{line ? today(line) : "…"}</td>
+                  <td>{line ? total(line.used) : "…"}</td>
+                  <td>{line ? (quotaFigure(plan, line) ?? "no quota") : "…"}</td>
+                  <td className="row-actions">
+                    <ConfirmButton
+                      label="Detach"
+                      question={`Detach ${key.name} from ${plan.name}?`}
+                      busy={detach.busy}
+                      onConfirm={() => detach.run(key.keyId)}
+                    />
+                  </td>
+                </tr>
+              );
+            }}
           />
         )}
       </Loaded>
+      {(keys.data?.items.length ?? 0) > 0 ? (
+        <Loaded poll={usage} what="the plan's usage">
+          {(data) => (
+            <UsageChart
+              title={`${plan.name}: requests per day`}
+              days={datesOf(data)}
+              lines={(keys.data?.items ?? []).map((key) =>
+                usageLine(data, key.keyId, key.keyId, key.name),
+              )}
+              dailyLimit={plan.quota?.period === "DAY" ? plan.quota.limit : undefined}
+            />
+          )}
+        </Loaded>
+      ) : null}
       <form className="inline-form" onSubmit={submit} aria-label={`Attach a key to ${plan.name}`}>
         <label>
           Key
