@@ -134,7 +134,10 @@ async function logsOf(runtime: Runtime): Promise<string> {
 
 // The engine's log driver takes a container's output a moment after the process wrote it.
 async function expectLogLine(runtime: Runtime, line: RegExp): Promise<void> {
-  await vi.waitFor(async () => expect(await logsOf(runtime)).toMatch(line), { timeout: 5_000, interval: 100 });
+  await vi.waitFor(async () => expect(await logsOf(runtime)).toMatch(line), {
+    timeout: 5_000,
+    interval: 100,
+  });
 }
 
 async function exitCode(runtime: Runtime): Promise<number> {
