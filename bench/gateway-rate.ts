@@ -27,16 +27,7 @@ const api = await startBenchApi({ SKIFF_GATEWAY_PORT: "0", LOG_LEVEL: "error" })
 const agent = new Agent({ keepAlive: true, maxSockets: 128 });
 const gateways: { port: number; stop: () => void }[] = [];
 
-async function admin(method: string, path: string, body?: unknown) {
-  const answer = await fetch(`${api.process.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${api.adminToken}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await answer.text();
-  if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const admin = (method: string, path: string, body?: unknown) => api.call(method, path, body);
 
 /** GET /items on one gateway with a key: the status, 0 when the request failed. */
 function get(port: number, key: string): Promise<number> {

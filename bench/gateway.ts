@@ -189,17 +189,7 @@ const api = await startBenchApi({
 });
 const nginxDir = mkdtempSync(join(tmpdir(), "skiff-bench-nginx-"));
 
-/** A control-plane call as the admin; throws on anything but success. */
-async function admin(method: string, path: string, body?: unknown) {
-  const answer = await fetch(`${api.process.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${api.adminToken}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await answer.text();
-  if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const admin = (method: string, path: string, body?: unknown) => api.call(method, path, body);
 const results: string[] = [];
 try {
   await api.admin.registerTaskDefinition({

@@ -52,6 +52,9 @@ export interface BenchApi {
   admin: SkiffClient;
   adminToken: string;
   database: BenchDatabase;
+  /** A JSON request as the admin, for routes the typed client lacks; throws unless it succeeds. */
+  // biome-ignore lint/suspicious/noExplicitAny: a bench reads whatever the route answered
+  call(method: string, path: string, body?: unknown): Promise<any>;
   /** Stops the process with `signal` and starts it again on the same database, Redis and data. */
   restart(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
@@ -100,6 +103,16 @@ export async function startBenchApi(env: Record<string, string> = {}): Promise<B
     },
     adminToken,
     database,
+    async call(method, path, body) {
+      const answer = await fetch(`${api.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await answer.text();
+      if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    },
     async restart(signal = "SIGTERM") {
       await api.stop(signal);
       api = await startSkiffProcess(workDir, { ...processEnv, PORT: String(api.port) });

@@ -43,15 +43,7 @@ const handler = `exports.handler = async (event) => {
   return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(event) };
 };`;
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${stack.skiff.baseUrl}${path}`, {
-    method,
-    headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined, text };
-}
+const api = (method: string, path: string, body?: unknown) => stack.call(method, path, body);
 
 const json = (answer: Answer) => JSON.parse(answer.body.toString());
 

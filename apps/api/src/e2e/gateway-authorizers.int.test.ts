@@ -12,7 +12,6 @@ import { waitFor } from "../test/wait.js";
 // caller) and the REQUEST authorizer (it allows anyone but "mallory").
 const adminToken = "e2e-gateway-authorizers-token-01234";
 const runId = randomBytes(4).toString("hex");
-const auth = { authorization: `Bearer ${adminToken}` };
 const issuer = "https://idp.skiff.test";
 
 let stack: AllInOne;
@@ -43,15 +42,7 @@ exports.handler = async (event) => {
     body: JSON.stringify(event.requestContext.authorizer ?? null) };
 };`;
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${stack.skiff.baseUrl}${path}`, {
-    method,
-    headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined, text };
-}
+const api = (method: string, path: string, body?: unknown) => stack.call(method, path, body);
 
 async function get(path: string, headers: Record<string, string> = {}) {
   const answer = await call(gatewayPort, "guarded.skiff.test", path, { headers });

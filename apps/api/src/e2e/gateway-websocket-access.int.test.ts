@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { freePort } from "../lib/embedded-redis.js";
 import { type AllInOne, startAllInOne } from "../test/all-in-one.js";
 import { call } from "../test/gateway.js";
+import { seriesOf } from "../test/metrics.js";
 import { waitFor } from "../test/wait.js";
 
 // Who may open a WebSocket, and what the gateway shows of it: API keys, a function authorizer
@@ -40,15 +41,7 @@ const handler = `exports.handler = async (event) => {
   return { statusCode: 200, body: "url:" + event.rawPath };
 };`;
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${stack.skiff.baseUrl}${path}`, {
-    method,
-    headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined, text };
-}
+const api = (method: string, path: string, body?: unknown) => stack.call(method, path, body);
 
 /** Opens a client of API `name`: its handshake's status (101 when open) and refusal body. */
 function connect(name: string, query = "", headers: Record<string, string> = {}) {
@@ -81,13 +74,7 @@ async function metrics(): Promise<Map<string, number>> {
   const response = await fetch(`${stack.skiff.baseUrl}/v1/metrics`, { headers: auth });
   const text = await response.text();
   expect(response.status, text).toBe(200);
-  const series = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    series.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return series;
+  return seriesOf(text);
 }
 
 beforeAll(async () => {

@@ -16,8 +16,17 @@ export interface AllInOne {
   nodes: Node[];
   /** Its own database (dropped by stop). */
   databaseUrl: string;
+  /** A JSON request as the admin, for what the typed client does not cover: any answer. */
+  call(method: string, path: string, body?: unknown): Promise<CallAnswer>;
   /** Stops the process, removes its nodes' containers and networks, drops its database. */
   stop(): Promise<void>;
+}
+
+export interface CallAnswer {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever the route answered
+  json: any;
+  text: string;
 }
 
 /**
@@ -53,7 +62,19 @@ export async function startAllInOne(
       const joined = ["default", "fargate"].every((pool) => found.some((n) => n.pool === pool));
       return joined ? found : undefined;
     });
-    return { skiff, client, nodes, databaseUrl: database.url, stop };
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${skiff.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, json: text ? JSON.parse(text) : undefined, text };
+    };
+    return { skiff, client, nodes, databaseUrl: database.url, call, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../lib/logger.js";
 import { call, listen, type ServedGateway, serveGateway } from "../../test/gateway.js";
 import { createTestStack, type TestStack } from "../../test/harness.js";
+import { seriesOf } from "../../test/metrics.js";
 import { freePort } from "../../test/process.js";
 import type { AccessDecision, AccessGate } from "../access.js";
 import { ApiTable } from "../apis/services/api-table.js";
@@ -255,11 +256,5 @@ async function scrape(): Promise<Map<string, number>> {
   });
   const text = await response.text();
   expect(response.status, text).toBe(200);
-  const series = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    series.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return series;
+  return seriesOf(text);
 }
