@@ -8,6 +8,8 @@ import type { AccessDecision, AccessRequest } from "../../access.js";
 import { createApiKey, updateApiKey } from "./api-keys.js";
 import { publishKeysChanged } from "./changes.js";
 import { type KeyGate, newKeyGate } from "./key-gate.js";
+import { limiterKeys } from "./limiter.js";
+import { dayDate, dayNumber, periodDays } from "./quota-periods.js";
 import { readUsage } from "./usage.js";
 import { attachKey, createUsagePlan, detachKey } from "./usage-plans.js";
 
@@ -266,20 +268,15 @@ describe("the key gate", () => {
     await until(async () => (await live()).allowed);
   });
 
-  it("sends one Redis command per limited request, and none when nothing limits it", async () => {
+  it("sends one Redis command per request under tight limits, and none when nothing limits it", async () => {
     const { key } = await keyInPlan({
       name: "trips",
       apiIds: ["api-trips"],
-      throttle: { rateLimit: 1000, burstLimit: 1000 },
-      quota: { limit: 1000, period: "WEEK" },
+      throttle: { rateLimit: 100, burstLimit: 100 },
     });
     const redis = createTestRedis(prefix);
     const gate = await startGate(redis);
-    const limited = request("api-trips", {
-      apiKey: key.value,
-      apiThrottle: { rateLimit: 1000, burstLimit: 1000 },
-      routeThrottle: { rateLimit: 1000, burstLimit: 1000 },
-    });
+    const limited = request("api-trips", { apiKey: key.value });
     await gate.admit(limited); // loads the script into Redis if it was not there yet
     const commands = vi.spyOn(redis, "sendCommand");
     try {
@@ -291,6 +288,69 @@ describe("the key gate", () => {
     } finally {
       commands.mockRestore();
     }
+  });
+
+  it("spends a lease of a generous limit from memory, and gives back what it did not spend", async () => {
+    // Leases are 1% of the smallest limit: 10 tokens of this quota.
+    const { key, plan } = await keyInPlan({
+      name: "leased",
+      apiIds: ["api-leased"],
+      throttle: { rateLimit: 1, burstLimit: 2000 },
+      quota: { limit: 1000, period: "WEEK" },
+    });
+    const redis = createTestRedis(prefix);
+    const gate = await startGate(redis);
+    const admit = () => gate.admit(request("api-leased", { apiKey: key.value }));
+    const commands = vi.spyOn(redis, "sendCommand");
+    const decisions: AccessDecision[] = [];
+    try {
+      for (let i = 0; i < 25; i++) decisions.push(await admit());
+      // The 1st, 12th and 23rd go to Redis, each taking a lease of 10 for the next ones.
+      expect(commands).toHaveBeenCalledTimes(3);
+    } finally {
+      commands.mockRestore();
+    }
+    expect(decisions.every((decision) => decision.allowed)).toBe(true);
+    // The quota is the tightest limit, and counts down by one per request throughout.
+    expect(decisions.map((decision) => decision.headers["X-RateLimit-Remaining"])).toEqual(
+      Array.from({ length: 25 }, (_, i) => String(999 - i)),
+    );
+
+    await gate.stop();
+    const day = dayNumber(Date.now());
+    const quotaKey = `${limiterKeys.quota(plan.id, key.id)}:${periodDays("WEEK", day).start}`;
+    expect(await redis.get(quotaKey)).toBe("25");
+    const usage = await readUsage(database.db, redis, plan.id, {
+      startDate: dayDate(day),
+      endDate: dayDate(day),
+    });
+    expect(usage.items[key.id]).toEqual([[25, 975]]);
+  });
+
+  it("never admits past a generous limit across three gates, and refuses none while tokens remain", async () => {
+    const gates = [await startGate(), await startGate(), await startGate()];
+    // Leases of 10; refilling one token in 1,000 s, so the burst is all there is.
+    const routeThrottle = { rateLimit: 0.001, burstLimit: 1000 };
+    let admitted = 0;
+    const worker = async (gate: KeyGate) => {
+      for (let i = 0; i < 150; i++) {
+        const decision = await gate.admit(
+          request("api-leased-3", { apiKeyRequired: false, routeThrottle }),
+        );
+        if (decision.allowed) admitted++;
+      }
+    };
+    // 1,800 requests for 1,000 tokens, from 12 callers on three gates.
+    await Promise.all(gates.flatMap((gate) => [1, 2, 3, 4].map(() => worker(gate))));
+    expect(admitted).toBeLessThanOrEqual(1000);
+    // Each gate holds a lease of 10 at most when another is refused.
+    expect(admitted).toBeGreaterThanOrEqual(970);
+    for (const gate of gates) await gate.stop();
+    // What the leases did not spend is back in the bucket.
+    const redis = createTestRedis(prefix);
+    connections.push(redis);
+    const bucket = limiterKeys.route("api-leased-3", "GET /items");
+    expect(Math.floor(Number(await redis.hget(bucket, "t")))).toBe(1000 - admitted);
   });
 
   it("decides the concurrent requests of one key in one script call, admitting exactly the burst", async () => {

@@ -53,8 +53,10 @@ export class KeyGate implements AccessGate {
     return this.keys.start();
   }
 
-  stop(): Promise<void> {
-    return this.keys.stop();
+  /** Stops reloading, and gives the limits' unspent leases back to Redis. */
+  async stop(): Promise<void> {
+    await this.keys.stop();
+    await this.limits.stop();
   }
 
   reload(): Promise<void> {

@@ -51,15 +51,19 @@ end
  * key when the request is metered (the UTC day is appended).
  * ARGV: bucket count, then rate and burst per bucket, then quota limit (0: none), period
  * (1 day, 2 week, 3 month), offset, the second the quota was set (offset applies in its period),
- * then 1 when metered, then how many requests ask at once (`want`, identical checks from one
- * gateway gathered into one call).
+ * then 1 when metered, then:
+ * - `want`: how many requests ask at once (identical checks from one gateway gathered);
+ * - `extra`: tokens the gateway would like to hold for its next requests (a lease, limiter.ts);
+ * - `returned`, `used`, `returnDay`: what is left of its previous lease, granted on `returnDay`,
+ *   given back to the buckets and the quota, and how many requests the lease served (usage).
  *
- * Admits as many of the `want` as every bucket and the quota allow, taking that many tokens:
- * nothing is written when none is admitted, so a refused request costs nothing.
+ * Admits as many of the `want` as every bucket and the quota allow, taking that many tokens; then,
+ * if all were admitted and every limit keeps at least ten leases' worth, takes `extra` more.
+ * Nothing is taken when none is admitted, so a refused request costs nothing.
  * Answers {allowed, kind (0 none, 1 throttle, 2 quota), limit, remaining, reset seconds,
  * retry-after seconds} of the refusing limit, or of the tightest one (for the first admitted)
- * when allowed; then how many were admitted, and the limit refusing the rest {kind, limit, reset,
- * retry-after}.
+ * when allowed; then how many were admitted, the limit refusing the rest {kind, limit, reset,
+ * retry-after}, the lease granted, and the UTC day the tokens were taken on.
  */
 const limiterLua = `
 ${periodLua}
@@ -68,12 +72,20 @@ local second = tonumber(time[1])
 local now = second * 1000000 + tonumber(time[2])
 local day = math.floor(second / 86400)
 local n = tonumber(ARGV[1])
-local want = tonumber(ARGV[2 * n + 7])
+local at = 2 * n + 2
+local want = tonumber(ARGV[at + 5])
+local extra = tonumber(ARGV[at + 6])
+local returned = tonumber(ARGV[at + 7])
+local used = tonumber(ARGV[at + 8])
+local returnDay = tonumber(ARGV[at + 9])
 local levels = {}
+local refusal = nil
 local best = nil
 -- How many of the asking requests every limit admits, and the limit that admits the fewest.
 local take = want
 local short = nil
+-- What every limit has left, for the lease.
+local room = math.huge
 local function cap(count, kind, limit, reset, retry)
   if count < take then
     take = count
@@ -95,20 +107,23 @@ for i = 1, n do
     local elapsed = math.max(0, now - tonumber(state[2]))
     level = math.min(burst, tonumber(state[1]) + elapsed * rate / 1000000)
   end
+  level = math.min(burst, level + returned)
   levels[i] = level
+  room = math.min(room, level)
   if level < 1 then
-    local wait = math.max(1, math.ceil((1 - level) / rate))
-    return {0, 1, burst, 0, math.ceil((burst - level) / rate), wait}
+    refusal = refusal or {0, 1, burst, 0, math.ceil((burst - level) / rate), math.max(1, math.ceil((1 - level) / rate))}
+  else
+    consider(1, burst, math.floor(level - 1), math.ceil((burst - level + 1) / rate))
+    local fits = math.floor(level)
+    cap(fits, 1, burst, math.ceil((burst - level + fits) / rate), math.max(1, math.ceil((1 - level + fits) / rate)))
   end
-  consider(1, burst, math.floor(level - 1), math.ceil((burst - level + 1) / rate))
-  local fits = math.floor(level)
-  cap(fits, 1, burst, math.ceil((burst - level + fits) / rate), math.max(1, math.ceil((1 - level + fits) / rate)))
 end
 
-local at = 2 * n + 2
 local quotaLimit = tonumber(ARGV[at])
 local quotaKey = nil
+local quotaUsed = 0
 local quotaTtl = 0
+local quotaBack = 0
 local nextKey = n + 1
 if quotaLimit > 0 then
   local kind = tonumber(ARGV[at + 1])
@@ -120,30 +135,43 @@ if quotaLimit > 0 then
   nextKey = nextKey + 1
   local reset = finish * 86400 - second
   quotaTtl = reset + 86400
-  local used = tonumber(redis.call('GET', quotaKey) or '0')
-  if used >= limit then
-    return {0, 2, quotaLimit, 0, reset, reset}
+  -- A lease taken in an earlier period was counted there, not here.
+  if returned > 0 and period(kind, returnDay) == start then quotaBack = returned end
+  quotaUsed = math.max(0, tonumber(redis.call('GET', quotaKey) or '0') - quotaBack)
+  room = math.min(room, limit - quotaUsed)
+  if quotaUsed >= limit then
+    refusal = refusal or {0, 2, quotaLimit, 0, reset, reset}
+  else
+    consider(2, quotaLimit, limit - quotaUsed - 1, reset)
+    cap(limit - quotaUsed, 2, quotaLimit, reset, reset)
   end
-  consider(2, quotaLimit, limit - used - 1, reset)
-  cap(limit - used, 2, quotaLimit, reset, reset)
 end
 
-for i = 1, n do
-  local burst = tonumber(ARGV[2 * i + 1])
-  local rate = tonumber(ARGV[2 * i])
-  redis.call('HSET', KEYS[i], 't', string.format('%.17g', levels[i] - take), 'ts', string.format('%.0f', now))
-  redis.call('PEXPIRE', KEYS[i], math.ceil(burst / rate * 1000) + 1000)
+if refusal then take = 0 end
+local granted = 0
+if take == want and extra > 0 and room - take >= 10 * extra then granted = extra end
+local charge = take + granted
+if charge > 0 or returned > 0 then
+  for i = 1, n do
+    local burst = tonumber(ARGV[2 * i + 1])
+    local rate = tonumber(ARGV[2 * i])
+    redis.call('HSET', KEYS[i], 't', string.format('%.17g', levels[i] - charge), 'ts', string.format('%.0f', now))
+    redis.call('PEXPIRE', KEYS[i], math.ceil(burst / rate * 1000) + 1000)
+  end
 end
-if quotaKey then
-  if redis.call('INCRBY', quotaKey, take) == take then redis.call('EXPIRE', quotaKey, quotaTtl) end
+if quotaKey and (charge > 0 or quotaBack > 0) then
+  redis.call('SET', quotaKey, quotaUsed + charge, 'EX', quotaTtl)
 end
-if tonumber(ARGV[at + 4]) == 1 then
+if tonumber(ARGV[at + 4]) == 1 and take + used > 0 then
   local usageKey = KEYS[nextKey] .. ':' .. day
-  if redis.call('INCRBY', usageKey, take) == take then redis.call('EXPIRE', usageKey, ${usageRetentionDays} * 86400) end
+  if redis.call('INCRBY', usageKey, take + used) == take + used then redis.call('EXPIRE', usageKey, ${usageRetentionDays} * 86400) end
+end
+if refusal then
+  return {refusal[1], refusal[2], refusal[3], refusal[4], refusal[5], refusal[6], 0, 0, 0, 0, 0, 0, day}
 end
 short = short or {0, 0, 0, 0}
-if best == nil then return {1, 0, 0, 0, 0, 0, take, short[1], short[2], short[3], short[4]} end
-return {1, best[1], best[2], best[3], best[4], 0, take, short[1], short[2], short[3], short[4]}
+best = best or {0, 0, 0, 0}
+return {1, best[1], best[2], best[3], best[4], 0, take, short[1], short[2], short[3], short[4], granted, day}
 `;
 
 export const limiterScript = new LuaScript(limiterLua);
