@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { openDatabase } from "../apps/api/src/db/client.js";
 import { runMigrations } from "../apps/api/src/db/migrate.js";
 import type { AccessRequest } from "../apps/api/src/gateway/access.js";
+import { createApi } from "../apps/api/src/gateway/apis/services/apis.js";
 import { createApiKey } from "../apps/api/src/gateway/keys/services/api-keys.js";
 import { newKeyGate } from "../apps/api/src/gateway/keys/services/key-gate.js";
 import { attachKey, createUsagePlan } from "../apps/api/src/gateway/keys/services/usage-plans.js";
@@ -24,10 +25,11 @@ async function main() {
   const logger = createLogger("warn");
   try {
     await runMigrations(database);
+    const api = await createApi(database.db, { name: "bench-api" });
     const key = await createApiKey(database.db, { name: "bench" });
     const plan = await createUsagePlan(database.db, {
       name: "bench",
-      apiIds: ["bench-api"],
+      apiIds: [api.id],
       throttle: { rateLimit: 1_000_000, burstLimit: 1_000_000 },
       quota: { limit: 2_000_000_000, period: "DAY" },
     });
@@ -36,7 +38,7 @@ async function main() {
     await gate.start();
     const high = { rateLimit: 1_000_000, burstLimit: 1_000_000 };
     const request: AccessRequest = {
-      apiId: "bench-api",
+      apiId: api.id,
       routeKey: "GET /items",
       apiKeyRequired: true,
       apiKey: key.value,

@@ -9,6 +9,7 @@ import {
   resolveRouteAuthorization,
 } from "../../authorizers/services/route-authorization.js";
 import { usagePlans } from "../../keys/schema/usage-plans.js";
+import { lockPlans } from "../../keys/services/plan-lock.js";
 import {
   checkRouteAccessForProtocol,
   checkRouteForProtocol,
@@ -127,11 +128,13 @@ export async function updateApi(
   return row;
 }
 
-/** Deletes an API with its routes and host names. */
 /** Deletes an API with its routes, and takes it out of the usage plans that named it. */
 export async function deleteApi(db: Database, ref: string): Promise<ApiRow> {
   const api = await getApi(db, ref);
   await db.transaction(async (tx) => {
+    // Plans check their APIs exist under this lock: without it, a plan written while this
+    // transaction runs would keep the deleted id.
+    await lockPlans(tx);
     await tx.delete(apis).where(eq(apis.id, api.id));
     await tx
       .update(usagePlans)

@@ -29,7 +29,7 @@ const create = createRoute({
   request: { body: { required: true, content: jsonContent(createUsagePlanSchema) } },
   responses: {
     201: { description: "Created", content: jsonContent(usagePlanSchema) },
-    ...errorResponses("ValidationError", ...authErrors),
+    ...errorResponses("ValidationError", "NotFound", ...authErrors),
   },
 });
 

@@ -5,6 +5,7 @@ import { type OpenDatabase, openDatabase } from "../../../db/client.js";
 import { createLogger } from "../../../lib/logger.js";
 import { createTestDatabase, createTestRedis } from "../../../test/harness.js";
 import type { AccessDecision, AccessRequest } from "../../access.js";
+import { createApi } from "../../apis/services/apis.js";
 import { createApiKey, updateApiKey } from "./api-keys.js";
 import { publishKeysChanged } from "./changes.js";
 import { type KeyGate, newKeyGate } from "./key-gate.js";
@@ -47,6 +48,11 @@ async function publish() {
   redis.disconnect();
 }
 
+/** A new API's id (plans name only APIs that exist), named as the test's own API. */
+async function newApi(name: string): Promise<string> {
+  return (await createApi(database.db, { name })).id;
+}
+
 /** Each test its own API id, so buckets and plans of one test never touch another's. */
 function request(apiId: string, overrides: Partial<AccessRequest> = {}): AccessRequest {
   return {
@@ -86,39 +92,43 @@ function refusal(decision: AccessDecision) {
 
 describe("the key gate", () => {
   it("refuses a required key that is missing, unknown, disabled or in no plan for the API", async () => {
-    const { key } = await keyInPlan({ name: "p", apiIds: ["api-auth"] });
+    const [auth, other, auth2] = [
+      await newApi("api-auth"),
+      await newApi("api-other"),
+      await newApi("api-auth-2"),
+    ];
+    const { key } = await keyInPlan({ name: "p", apiIds: [auth] });
     const disabled = await createApiKey(database.db, { name: "off", enabled: false });
-    const elsewhere = await keyInPlan({ name: "other", apiIds: ["api-other"] });
-    const { plan } = await keyInPlan({ name: "p2", apiIds: ["api-auth-2"] });
+    const elsewhere = await keyInPlan({ name: "other", apiIds: [other] });
+    const { plan } = await keyInPlan({ name: "p2", apiIds: [auth2] });
     await attachKey(database.db, plan.id, disabled.id);
     const gate = await startGate();
 
     const forbidden = { status: 403, body: { message: "Forbidden" } };
     for (const apiKey of [undefined, "unknown-key-value-000000000", disabled.value]) {
-      expect(refusal(await gate.admit(request("api-auth-2", { apiKey }))), apiKey).toEqual(
-        forbidden,
-      );
+      expect(refusal(await gate.admit(request(auth2, { apiKey }))), apiKey).toEqual(forbidden);
     }
-    const wrongApi = await gate.admit(request("api-auth", { apiKey: elsewhere.key.value }));
+    const wrongApi = await gate.admit(request(auth, { apiKey: elsewhere.key.value }));
     expect(refusal(wrongApi)).toEqual(forbidden);
 
-    const allowed = await gate.admit(request("api-auth", { apiKey: key.value }));
+    const allowed = await gate.admit(request(auth, { apiKey: key.value }));
     expect(allowed).toMatchObject({ allowed: true, apiKeyId: key.id });
     // Not required: anyone passes, and an unknown key is ignored.
     const open = await gate.admit(
-      request("api-auth", { apiKeyRequired: false, apiKey: "unknown-key-value-000000000" }),
+      request(auth, { apiKeyRequired: false, apiKey: "unknown-key-value-000000000" }),
     );
     expect(open).toEqual({ allowed: true, apiKeyId: undefined, headers: {} });
   });
 
   it("lets a burst through, refuses the next with 429 and Retry-After, then refills at the rate", async () => {
+    const api = await newApi("api-burst");
     const { key } = await keyInPlan({
       name: "throttled",
-      apiIds: ["api-burst"],
+      apiIds: [api],
       throttle: { rateLimit: 5, burstLimit: 10 },
     });
     const gate = await startGate();
-    const admit = () => gate.admit(request("api-burst", { apiKey: key.value }));
+    const admit = () => gate.admit(request(api, { apiKey: key.value }));
 
     const started = Date.now();
     const burst: AccessDecision[] = [];
@@ -147,14 +157,15 @@ describe("the key gate", () => {
   });
 
   it("counts a quota per period, refuses past it with Limit Exceeded, and takes nothing when refused", async () => {
+    const quota = await newApi("api-quota");
     const { key, plan } = await keyInPlan({
       name: "quota",
-      apiIds: ["api-quota"],
+      apiIds: [quota],
       quota: { limit: 5, period: "DAY" },
       throttle: { rateLimit: 0.01, burstLimit: 3 },
     });
     const gate = await startGate();
-    const admit = () => gate.admit(request("api-quota", { apiKey: key.value }));
+    const admit = () => gate.admit(request(quota, { apiKey: key.value }));
 
     const decisions: AccessDecision[] = [];
     for (let i = 0; i < 4; i++) decisions.push(await admit());
@@ -178,13 +189,14 @@ describe("the key gate", () => {
   });
 
   it("refuses past the quota with 429 Limit Exceeded until the period ends, and applies the offset", async () => {
+    const quota2 = await newApi("api-quota-2");
     const { key } = await keyInPlan({
       name: "quota2",
-      apiIds: ["api-quota-2"],
+      apiIds: [quota2],
       quota: { limit: 5, period: "MONTH", offset: 2 },
     });
     const gate = await startGate();
-    const admit = () => gate.admit(request("api-quota-2", { apiKey: key.value }));
+    const admit = () => gate.admit(request(quota2, { apiKey: key.value }));
     const decisions: AccessDecision[] = [];
     for (let i = 0; i < 4; i++) decisions.push(await admit());
     // 5 a month, less the offset of 2 in the month the quota was set.
@@ -239,51 +251,52 @@ describe("the key gate", () => {
   });
 
   it("meters a valid key that is not required, and stops a key disabled or detached within the reload", async () => {
+    const [live, live2] = [await newApi("api-live"), await newApi("api-live-2")];
     const { key, plan } = await keyInPlan({
       name: "live",
-      apiIds: ["api-live"],
+      apiIds: [live],
       throttle: { rateLimit: 0.01, burstLimit: 2 },
     });
-    const other = await keyInPlan({ name: "live2", apiIds: ["api-live-2"] });
+    const other = await keyInPlan({ name: "live2", apiIds: [live2] });
     const gate = await startGate();
-    const optional = () =>
-      gate.admit(request("api-live", { apiKeyRequired: false, apiKey: key.value }));
+    const optional = () => gate.admit(request(live, { apiKeyRequired: false, apiKey: key.value }));
     expect(await optional()).toMatchObject({ allowed: true, apiKeyId: key.id });
     expect((await optional()).allowed).toBe(true);
     expect(refusal(await optional())?.status).toBe(429);
 
     await detachKey(database.db, plan.id, key.id);
     await publish();
-    const required = () => gate.admit(request("api-live", { apiKey: key.value }));
+    const required = () => gate.admit(request(live, { apiKey: key.value }));
     const detachedIn = await until(async () => !(await required()).allowed);
     expect(detachedIn).toBeLessThan(2_000);
 
-    const live = () => gate.admit(request("api-live-2", { apiKey: other.key.value }));
-    expect((await live()).allowed).toBe(true);
+    const enabled = () => gate.admit(request(live2, { apiKey: other.key.value }));
+    expect((await enabled()).allowed).toBe(true);
     await updateApiKey(database.db, other.key.id, { enabled: false });
     await publish();
-    await until(async () => !(await live()).allowed);
+    await until(async () => !(await enabled()).allowed);
     await updateApiKey(database.db, other.key.id, { enabled: true });
     await publish();
-    await until(async () => (await live()).allowed);
+    await until(async () => (await enabled()).allowed);
   });
 
   it("sends one Redis command per request under tight limits, and none when nothing limits it", async () => {
+    const trips = await newApi("api-trips");
     const { key } = await keyInPlan({
       name: "trips",
-      apiIds: ["api-trips"],
+      apiIds: [trips],
       throttle: { rateLimit: 100, burstLimit: 100 },
     });
     const redis = createTestRedis(prefix);
     const gate = await startGate(redis);
-    const limited = request("api-trips", { apiKey: key.value });
+    const limited = request(trips, { apiKey: key.value });
     await gate.admit(limited); // loads the script into Redis if it was not there yet
     const commands = vi.spyOn(redis, "sendCommand");
     try {
       for (let i = 0; i < 5; i++) expect((await gate.admit(limited)).allowed).toBe(true);
       expect(commands).toHaveBeenCalledTimes(5);
       commands.mockClear();
-      await gate.admit(request("api-trips", { apiKeyRequired: false }));
+      await gate.admit(request(trips, { apiKeyRequired: false }));
       expect(commands).not.toHaveBeenCalled();
     } finally {
       commands.mockRestore();
@@ -292,15 +305,16 @@ describe("the key gate", () => {
 
   it("spends a lease of a generous limit from memory, and gives back what it did not spend", async () => {
     // Leases are 1% of the smallest limit: 10 tokens of this quota.
+    const leased = await newApi("api-leased");
     const { key, plan } = await keyInPlan({
       name: "leased",
-      apiIds: ["api-leased"],
+      apiIds: [leased],
       throttle: { rateLimit: 1, burstLimit: 2000 },
       quota: { limit: 1000, period: "WEEK" },
     });
     const redis = createTestRedis(prefix);
     const gate = await startGate(redis);
-    const admit = () => gate.admit(request("api-leased", { apiKey: key.value }));
+    const admit = () => gate.admit(request(leased, { apiKey: key.value }));
     const commands = vi.spyOn(redis, "sendCommand");
     const decisions: AccessDecision[] = [];
     try {
@@ -354,15 +368,16 @@ describe("the key gate", () => {
   });
 
   it("decides the concurrent requests of one key in one script call, admitting exactly the burst", async () => {
+    const gathered = await newApi("api-gathered");
     const { key } = await keyInPlan({
       name: "gathered",
-      apiIds: ["api-gathered"],
+      apiIds: [gathered],
       throttle: { rateLimit: 0.01, burstLimit: 5 },
     });
     const redis = createTestRedis(prefix);
     const gate = await startGate(redis);
-    const admit = () => gate.admit(request("api-gathered", { apiKey: key.value }));
-    await gate.admit(request("api-gathered", { apiKeyRequired: false })); // nothing to limit
+    const admit = () => gate.admit(request(gathered, { apiKey: key.value }));
+    await gate.admit(request(gathered, { apiKeyRequired: false })); // nothing to limit
     const commands = vi.spyOn(redis, "sendCommand");
     try {
       const decisions = await Promise.all(Array.from({ length: 20 }, admit));
@@ -389,17 +404,18 @@ describe("the key gate", () => {
   });
 
   it("still checks keys from memory when Redis is gone, and lets limits lapse rather than fail", async () => {
+    const outage = await newApi("api-outage");
     const { key } = await keyInPlan({
       name: "outage",
-      apiIds: ["api-outage"],
+      apiIds: [outage],
       throttle: { rateLimit: 1, burstLimit: 1 },
     });
     const redis = createTestRedis(prefix);
     const gate = await startGate(redis);
     redis.disconnect();
-    const withKey = await gate.admit(request("api-outage", { apiKey: key.value }));
+    const withKey = await gate.admit(request(outage, { apiKey: key.value }));
     expect(withKey).toEqual({ allowed: true, apiKeyId: key.id, headers: {} });
-    expect((await gate.admit(request("api-outage", { apiKey: key.value }))).allowed).toBe(true);
-    expect(refusal(await gate.admit(request("api-outage")))?.status).toBe(403);
+    expect((await gate.admit(request(outage, { apiKey: key.value }))).allowed).toBe(true);
+    expect(refusal(await gate.admit(request(outage)))?.status).toBe(403);
   });
 });

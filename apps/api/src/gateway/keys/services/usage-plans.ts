@@ -6,11 +6,13 @@ import {
   type UsagePlanKey,
 } from "@skiff/shared";
 import { and, arrayOverlaps, asc, desc, eq, inArray, lt, ne, sql } from "drizzle-orm";
-import { type Database, queryRows, type Transaction } from "../../../db/client.js";
+import type { Database, Transaction } from "../../../db/client.js";
 import { conflict, notFound } from "../../../lib/errors.js";
+import { apis } from "../../apis/schema/apis.js";
 import { apiKeys } from "../schema/api-keys.js";
 import { usagePlanKeys } from "../schema/usage-plan-keys.js";
 import { usagePlans } from "../schema/usage-plans.js";
+import { lockPlans } from "./plan-lock.js";
 
 type UsagePlanRow = typeof usagePlans.$inferSelect;
 
@@ -41,20 +43,39 @@ function quotaColumns(quota: CreateUsagePlan["quota"] | null) {
     : { quotaLimit: null, quotaPeriod: null, quotaOffset: 0, quotaSetAt: null };
 }
 
+/**
+ * As API Gateway's NotFoundException: a plan naming an API that does not exist would meter
+ * nothing, so a typo must fail rather than make one. Called under `lockPlans`, which `deleteApi`
+ * takes too, so no API named here can be deleted before the plan is written.
+ */
+async function ensureApisExist(tx: Transaction, apiIds: string[]): Promise<void> {
+  if (apiIds.length === 0) return;
+  const found = await tx.select({ id: apis.id }).from(apis).where(inArray(apis.id, apiIds));
+  const known = new Set(found.map((row) => row.id));
+  const missing = apiIds.filter((id) => !known.has(id));
+  if (missing.length > 0) throw notFound(`API ${missing.join(", ")}`);
+}
+
+/** Creates a plan; NotFound when one of its APIs does not exist. */
 export async function createUsagePlan(db: Database, input: CreateUsagePlan): Promise<UsagePlan> {
-  const [row] = await db
-    .insert(usagePlans)
-    .values({
-      id: newId("plan"),
-      name: input.name,
-      description: input.description ?? null,
-      apiIds: [...new Set(input.apiIds)],
-      throttle: input.throttle ?? null,
-      ...quotaColumns(input.quota),
-    })
-    .returning();
-  if (!row) throw new Error("insert returned no row");
-  return toUsagePlan(row);
+  return db.transaction(async (tx) => {
+    await lockPlans(tx);
+    const apiIds = [...new Set(input.apiIds)];
+    await ensureApisExist(tx, apiIds);
+    const [row] = await tx
+      .insert(usagePlans)
+      .values({
+        id: newId("plan"),
+        name: input.name,
+        description: input.description ?? null,
+        apiIds,
+        throttle: input.throttle ?? null,
+        ...quotaColumns(input.quota),
+      })
+      .returning();
+    if (!row) throw new Error("insert returned no row");
+    return toUsagePlan(row);
+  });
 }
 
 /** Newest first; the cursor is the id of the last plan of the previous page. */
@@ -77,11 +98,6 @@ export async function getUsagePlan(db: Database | Transaction, id: string): Prom
   const [row] = await db.select().from(usagePlans).where(eq(usagePlans.id, id));
   if (!row) throw notFound(`usage plan ${id}`);
   return toUsagePlan(row);
-}
-
-/** Serialises changes to plans' APIs and keys, so two cannot together break the one-plan rule. */
-async function lockPlans(tx: Transaction): Promise<void> {
-  await queryRows(tx, sql`select pg_advisory_xact_lock(hashtext('skiff:usage-plans'))`);
 }
 
 /**
@@ -118,6 +134,7 @@ async function ensureOnePlanPerApi(
   }
 }
 
+/** Changes a plan; NotFound when it or one of its new APIs does not exist. */
 export async function updateUsagePlan(
   db: Database,
   id: string,
@@ -126,7 +143,10 @@ export async function updateUsagePlan(
   return db.transaction(async (tx) => {
     await lockPlans(tx);
     const apiIds = input.apiIds ? [...new Set(input.apiIds)] : undefined;
-    if (apiIds) await ensureOnePlanPerApi(tx, id, "attached", apiIds);
+    if (apiIds) {
+      await ensureApisExist(tx, apiIds);
+      await ensureOnePlanPerApi(tx, id, "attached", apiIds);
+    }
     const [row] = await tx
       .update(usagePlans)
       .set({
