@@ -474,7 +474,7 @@ export class SkiffClient {
     await this.request("DELETE", `/v1/api-keys/${encodeURIComponent(id)}`, undefined);
   }
 
-  listUsagePlans(query: PageQuery = {}): Promise<Page<UsagePlan>> {
+  listUsagePlans(query: PageQuery & { keyId?: string } = {}): Promise<Page<UsagePlan>> {
     return this.request("GET", `/v1/usage-plans${toQuery(query)}`, pageSchema(usagePlanSchema));
   }
 

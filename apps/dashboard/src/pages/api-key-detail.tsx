@@ -23,28 +23,26 @@ interface PlanUse {
   line: UsageLine;
 }
 
-/**
- * The key's plans and its requests per day in each. There is no "plans of a key" route: the
- * plans are few (one page of 100), so each plan's key list says whether the key is in it.
- */
+/** The key's plans (a key is in one plan per API at most) and its requests per day in each. */
 async function loadKeyUsage(
   client: SkiffClient,
   keyId: string,
 ): Promise<{ days: string[]; plans: PlanUse[] }> {
   const range = usageRange(lastDays(usageWindowDays));
-  const plans = (await client.listUsagePlans({ limit: 100 })).items;
+  const plans: UsagePlan[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listUsagePlans({ keyId, limit: 100, cursor });
+    plans.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
   const found = await Promise.all(
     plans.map(async (plan) => {
-      const keys = await client.listUsagePlanKeys(plan.id, { limit: 100 });
-      if (!keys.items.some((key) => key.keyId === keyId)) return undefined;
       const usage = await client.usagePlanUsage(plan.id, { ...range, keyId });
       return { plan, line: usageLine(usage, keyId, plan.id, plan.name) };
     }),
   );
-  return {
-    days: datesOf(range),
-    plans: found.filter((use): use is PlanUse => use !== undefined),
-  };
+  return { days: datesOf(range), plans: found };
 }
 
 /** An API key: what it is, the plans it is in, and its requests per day across them. */

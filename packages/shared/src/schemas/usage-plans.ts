@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { paginationQuerySchema } from "./pagination.js";
 
 /** A token bucket: `rateLimit` requests per second on average, `burstLimit` at once. */
 export const throttleSchema = z.strictObject({
@@ -59,6 +60,11 @@ export const usagePlanSchema = z.object({
   updatedAt: z.string(),
 });
 export type UsagePlan = z.infer<typeof usagePlanSchema>;
+
+/** As API Gateway's GetUsagePlans: `keyId` keeps the plans that key is attached to. */
+export const listUsagePlansQuerySchema = paginationQuerySchema.extend({
+  keyId: z.string().min(1).max(64).optional(),
+});
 
 export const usagePlanKeyBodySchema = z.strictObject({ keyId: z.string().min(1).max(64) });
 

@@ -214,6 +214,13 @@ describe("usage plans", () => {
     expect(widen.status, widen.text).toBe(409);
     expect((await call("GET", `/v1/usage-plans/${c.id}`)).body.apiIds).toEqual([z]);
 
+    // As GetUsagePlans with keyId: the plans the key is in, newest first.
+    const ofKey = await call("GET", `/v1/usage-plans?keyId=${key.id}`);
+    expect(ofKey.status, ofKey.text).toBe(200);
+    expect(ofKey.body.items.map((plan: UsagePlan) => plan.id)).toEqual([c.id, a.id]);
+    const ofNone = await call("GET", "/v1/usage-plans?keyId=key_missing");
+    expect(ofNone.body.items).toEqual([]);
+
     const keys = await call("GET", `/v1/usage-plans/${a.id}/keys`);
     expect(keys.body.items.map((item: { keyId: string }) => item.keyId)).toEqual([key.id]);
     expect(

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   createUsagePlanSchema,
+  listUsagePlansQuerySchema,
   pageSchema,
-  paginationQuerySchema,
   updateUsagePlanSchema,
   usagePlanSchema,
 } from "@skiff/shared";
@@ -38,9 +38,9 @@ const list = createRoute({
   path: "/v1/usage-plans",
   operationId: "listUsagePlans",
   tags: ["gateway"],
-  summary: "List usage plans, newest first",
+  summary: "List usage plans, newest first; with keyId, the plans that key is in",
   ...authorized("read"),
-  request: { query: paginationQuerySchema },
+  request: { query: listUsagePlansQuerySchema },
   responses: {
     200: {
       description: "A page of usage plans",

@@ -78,15 +78,31 @@ export async function createUsagePlan(db: Database, input: CreateUsagePlan): Pro
   });
 }
 
-/** Newest first; the cursor is the id of the last plan of the previous page. */
+/**
+ * Newest first; the cursor is the id of the last plan of the previous page. With `keyId`, only
+ * the plans that key is attached to.
+ */
 export async function listUsagePlans(
   db: Database,
-  page: { limit: number; cursor?: string | undefined },
+  page: { limit: number; cursor?: string | undefined; keyId?: string | undefined },
 ): Promise<{ items: UsagePlan[]; nextCursor: string | null }> {
   const rows = await db
     .select()
     .from(usagePlans)
-    .where(page.cursor ? lt(usagePlans.id, page.cursor) : undefined)
+    .where(
+      and(
+        page.cursor ? lt(usagePlans.id, page.cursor) : undefined,
+        page.keyId
+          ? inArray(
+              usagePlans.id,
+              db
+                .select({ id: usagePlanKeys.planId })
+                .from(usagePlanKeys)
+                .where(eq(usagePlanKeys.keyId, page.keyId)),
+            )
+          : undefined,
+      ),
+    )
     .orderBy(desc(usagePlans.id))
     .limit(page.limit + 1);
   const items = rows.slice(0, page.limit).map(toUsagePlan);
